@@ -1,0 +1,287 @@
+"""The request pipeline, in one place.
+
+    read the HTTP request
+    -> detect service and operation            (protocol.detect)
+    -> authenticate                            (protocol.sigv4, AWS's 403s on failure)
+    -> parse into a parameter dict             (protocol.parse, from the botocore model)
+    -> validate against the model              (protocol.validate)
+    -> call the adapter method                 (protocol.dispatch; 501 when missing)
+    -> serialize the result or the error       (protocol.serialize)
+
+Also: ``/_headwater/health`` for readiness checks, and the lifespan that opens the store and
+starts and stops each service's workers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from headwater import __version__
+from headwater.config import Settings
+from headwater.core.clock import Clock, SystemClock
+from headwater.core.errors import ServiceError, internal_failure
+from headwater.core.ids import IdFactory, RandomIds
+from headwater.protocol import sigv4
+from headwater.protocol.auth_errors import auth_error
+from headwater.protocol.context import RequestContext
+from headwater.protocol.detect import Route, detect
+from headwater.protocol.dispatch import Dispatcher, not_implemented
+from headwater.protocol.http import HttpRequest, HttpResponse
+from headwater.protocol.parse import RequestParser, parser_for
+from headwater.protocol.serialize import ResponseSerializer, serializer_for
+from headwater.protocol.specs import ServiceSpec, get_spec
+from headwater.protocol.validate import find_violations, validation_exception
+from headwater.services import SERVICE_MODULES, ServiceEnv, ServiceHandle
+from headwater.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+HEALTH_PATH = "/_headwater/health"
+
+
+@dataclass
+class _Served:
+    handle: ServiceHandle
+    spec: ServiceSpec
+    dispatcher: Dispatcher
+    parser: RequestParser
+    serializer: ResponseSerializer
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    store: Store
+    clock: Clock = field(default_factory=SystemClock)
+    ids: IdFactory = field(default_factory=RandomIds)
+    services: dict[str, _Served] = field(default_factory=dict)
+    env: ServiceEnv | None = None
+
+    def __post_init__(self) -> None:
+        self._secrets = self.settings.accepted_credentials()
+        self._fallback: dict[str, ResponseSerializer] = {}
+        self._rest_router: Any = None
+
+    # -- composition --------------------------------------------------------------------
+
+    def add_service(self, handle: ServiceHandle) -> None:
+        spec = get_spec(handle.name)
+        self.services[handle.name] = _Served(
+            handle,
+            spec,
+            Dispatcher(handle.name, handle.adapter),
+            parser_for(spec.protocol),
+            serializer_for(spec, handle.query_error_codes),
+        )
+
+    async def startup(self) -> None:
+        for served in self.services.values():
+            await served.handle.start()
+
+    async def shutdown(self) -> None:
+        for served in reversed(list(self.services.values())):
+            try:
+                await served.handle.stop()
+            except Exception:
+                log.exception("stopping %s failed", served.handle.name)
+        self.store.close()
+
+    # -- ASGI ---------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = await _read_request(scope, receive, self.settings.max_body_bytes)
+        if request is None:
+            response = HttpResponse(413, [("Content-Type", "text/plain")], b"Request too large")
+        elif request.path == HEALTH_PATH:
+            response = self._health()
+        else:
+            response = await self.handle(request)
+        await _send_response(send, response, head=scope["method"] == "HEAD")
+
+    # -- the pipeline -------------------------------------------------------------------
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = self.ids.uuid()
+        route: Route | None = None
+        served: _Served | None = None
+        try:
+            route = detect(request, self._match_rest)
+            served = self.services.get(route.spec.name)
+            if served is None:
+                raise not_implemented(route.spec.name, route.operation_name)
+            identity = self._authenticate(request, route.spec)
+            op = route.operation
+            assert op is not None
+            served.dispatcher.handler(route.operation_name)  # 501 before parsing
+            params = served.parser.parse(request, op, route.uri_params)
+            if op.input_shape is not None:
+                violations = find_violations(op.input_shape, params)
+                if violations:
+                    hook = served.handle.validation_error
+                    raise hook(violations) if hook else validation_exception(violations)
+            ctx = RequestContext(
+                request_id=request_id,
+                service=route.spec.name,
+                operation=route.operation_name,
+                region=identity.region if identity else self.settings.region,
+                account_id=self.settings.account_id,
+                access_key=identity.access_key if identity else "",
+                endpoint=f"{request.scheme}://{request.host}" if request.host else self.settings.endpoint,
+                request=request,
+            )
+            result = await served.dispatcher.call(route.operation_name, ctx, params)
+            return served.serializer.serialize(op, result, request_id)
+        except ServiceError as error:
+            return self._error(route, served, error, request_id)
+        except Exception:
+            log.exception(
+                "request %s failed (%s)",
+                request_id,
+                route.operation_name if route else request.path,
+            )
+            return self._error(route, served, internal_failure(request_id), request_id)
+
+    def _authenticate(self, request: HttpRequest, spec: ServiceSpec) -> sigv4.Identity | None:
+        if not self.settings.verify_signatures:
+            scope = sigv4.credential_scope(request)
+            if scope is None:
+                return None
+            return sigv4.Identity(scope.access_key, scope.region, scope.service, False)
+        try:
+            return sigv4.verify(request, self._secrets, self.clock)
+        except sigv4.AuthFailure as failure:
+            raise auth_error(spec.protocol, failure) from None
+
+    def _match_rest(self, spec: ServiceSpec, request: HttpRequest) -> Any:
+        served = self.services.get(spec.name)
+        if served is None:
+            return None
+        from headwater.protocol.rest_router import router_for
+
+        return router_for(spec).match(request)
+
+    def _error(
+        self, route: Route | None, served: _Served | None, error: ServiceError, request_id: str
+    ) -> HttpResponse:
+        if error.status >= 500 and error.code != "NotImplemented":
+            log.error("request %s: %s", request_id, error)
+        if served is not None:
+            return served.serializer.serialize_error(route.operation if route else None, error, request_id)
+        spec = route.spec if route else get_spec("s3")
+        serializer = self._fallback.get(spec.name)
+        if serializer is None:
+            serializer = self._fallback[spec.name] = serializer_for(spec)
+        return serializer.serialize_error(None, error, request_id)
+
+    def _health(self) -> HttpResponse:
+        body = {
+            "status": "ok",
+            "version": __version__,
+            "services": {
+                name: {
+                    "operations": len(s.spec.model.operation_names),
+                    "implemented": len(s.dispatcher.implemented(list(s.spec.model.operation_names))),
+                }
+                for name, s in self.services.items()
+            },
+        }
+        return HttpResponse(200, [("Content-Type", "application/json")], orjson.dumps(body))
+
+
+async def _read_request(scope: Scope, receive: Receive, limit: int) -> HttpRequest | None:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        if chunk:
+            chunks.append(chunk)
+        more = message.get("more_body", False)
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope["path"]
+    return HttpRequest(
+        method=scope["method"],
+        path=path.split("?", 1)[0],
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
+        body=b"".join(chunks),
+        host=headers.get("host", ""),
+        scheme=scope.get("scheme", "http"),
+    )
+
+
+async def _send_response(send: Send, response: HttpResponse, head: bool = False) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    if not any(k.lower() == b"content-length" for k, _ in headers):
+        headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else response.body})
+
+
+def build_gateway(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    ids: IdFactory | None = None,
+) -> Gateway:
+    """Compose the app: open the store, create every service, register its adapter."""
+    settings.check()
+    if store is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = open_store(settings.data_dir / "headwater.db")
+    gateway = Gateway(settings, store, clock or SystemClock(), ids or RandomIds())
+    env = ServiceEnv(settings, store, gateway.clock, gateway.ids)
+    gateway.env = env
+    for module_name in SERVICE_MODULES:
+        module = importlib.import_module(module_name)
+        handle: ServiceHandle = module.create(env)
+        env.facades[handle.name] = handle.facade
+        gateway.add_service(handle)
+    return gateway
+
+

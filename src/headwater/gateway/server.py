@@ -1,0 +1,75 @@
+"""Running the gateway under uvicorn, in the foreground or on a background thread.
+
+uvicorn owns signals: on Ctrl-C or SIGTERM it stops accepting, lets in-flight requests finish,
+then runs the lifespan shutdown, which stops service workers and closes the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+
+import uvicorn
+
+from headwater.gateway.app import Gateway
+
+log = logging.getLogger(__name__)
+
+
+def _config(gateway: Gateway, **overrides: object) -> uvicorn.Config:
+    settings = gateway.settings
+    options: dict[str, object] = {
+        "host": settings.host,
+        "port": settings.port,
+        "lifespan": "on",
+        "log_level": "warning",
+        "access_log": False,
+        "http": "httptools",
+        "loop": "uvloop",
+        "timeout_graceful_shutdown": 30,
+        # Long polls last up to 20 s; keep idle connections longer than that.
+        "timeout_keep_alive": 75,
+    }
+    options.update(overrides)
+    return uvicorn.Config(gateway, **options)  # type: ignore[arg-type]
+
+
+def serve(gateway: Gateway) -> None:
+    """Serve in the foreground until interrupted."""
+    uvicorn.Server(_config(gateway)).run()
+
+
+class BackgroundServer:
+    """The gateway on a daemon thread with its own event loop (for tests and notebooks)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self._server = uvicorn.Server(_config(gateway, loop="asyncio"))
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._thread = threading.Thread(target=self._run, name="headwater-server", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.run(self._server.serve())
+
+    def start(self, timeout: float = 30.0) -> None:
+        self._thread.start()
+        deadline = threading.Event()
+        for _ in range(int(timeout / 0.01)):
+            if self._server.started:
+                return
+            if not self._thread.is_alive():
+                break
+            deadline.wait(0.01)
+        raise RuntimeError("headwater did not start")
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=35)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,80 @@
+"""Value conversions every protocol shares: timestamps, blobs, booleans.
+
+The botocore model says a member is a ``timestamp``; each protocol says how it is written on the
+wire (epoch seconds in json, ISO 8601 in xml and query, RFC 7231 in headers).  Parsed timestamps
+become timezone-aware ``datetime`` objects; the domain may hand back ``datetime``, ``int`` or
+``float`` epoch seconds, or an ISO string, and the serializers cope with each.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import calendar
+from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from headwater.core.errors import ServiceError
+
+
+def to_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return datetime.fromtimestamp(float(text), tz=timezone.utc)
+        except ValueError:
+            pass
+        try:
+            return to_datetime(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        except ValueError:
+            pass
+        try:
+            return to_datetime(parsedate_to_datetime(text))
+        except (TypeError, ValueError):
+            pass
+    raise ValueError(f"not a timestamp: {value!r}")
+
+
+def epoch_seconds(value: Any) -> int | float:
+    dt = to_datetime(value)
+    seconds = calendar.timegm(dt.utctimetuple())
+    if dt.microsecond:
+        return round(seconds + dt.microsecond / 1e6, 3)
+    return seconds
+
+
+def iso8601(value: Any) -> str:
+    dt = to_datetime(value).astimezone(timezone.utc)
+    if dt.microsecond:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rfc7231(value: Any) -> str:
+    return format_datetime(to_datetime(value).astimezone(timezone.utc), usegmt=True)
+
+
+def format_timestamp(value: Any, fmt: str) -> str | int | float:
+    if fmt == "unixTimestamp":
+        return epoch_seconds(value)
+    if fmt == "rfc822":
+        return rfc7231(value)
+    return iso8601(value)
+
+
+def b64decode(text: str, what: str = "blob") -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ServiceError("SerializationException", f"Invalid base64 in {what}") from exc
+
+
+def b64encode(value: bytes | str) -> str:
+    if isinstance(value, str):
+        value = value.encode()
+    return base64.b64encode(value).decode("ascii")

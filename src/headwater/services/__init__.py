@@ -1,0 +1,48 @@
+"""The services headwater serves, and the small contract each one keeps with the app.
+
+A service package exposes ``create(env) -> ServiceHandle``.  The handle gives the gateway an
+adapter (one method per operation) and, for other services and the CLI, a facade; its
+``start``/``stop`` run the service's background workers inside the app's lifespan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from headwater.config import Settings
+from headwater.core.clock import Clock
+from headwater.core.ids import IdFactory
+from headwater.store import Store
+
+
+@dataclass
+class ServiceEnv:
+    settings: Settings
+    store: Store
+    clock: Clock
+    ids: IdFactory
+    # name -> facade of every service created so far (services call each other in-process).
+    facades: dict[str, Any] = field(default_factory=dict)
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass
+class ServiceHandle:
+    name: str  # botocore service name
+    adapter: object
+    facade: Any = None
+    query_error_codes: Mapping[str, str] = field(default_factory=dict)
+    # Turns constraint violations (``protocol.validate.Violation``) into the service's own
+    # error; None means AWS's generic ``ValidationException``.
+    validation_error: Callable[[list[Any]], Exception] | None = None
+    start: Callable[[], Awaitable[None]] = _nothing
+    stop: Callable[[], Awaitable[None]] = _nothing
+
+
+# The services the gateway builds, in dependency order.
+SERVICE_MODULES = ("headwater.services.sqs",)

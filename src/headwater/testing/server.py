@@ -1,0 +1,67 @@
+"""Start headwater in-process on a free loopback port with a temporary data directory."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from headwater.config import LOOPBACK_KEY, LOOPBACK_SECRET, Settings
+from headwater.gateway.app import Gateway, build_gateway
+from headwater.gateway.server import BackgroundServer, free_port
+
+
+@dataclass
+class RunningHeadwater:
+    endpoint: str
+    data_dir: Path
+    gateway: Gateway
+    region: str = "us-east-1"
+    access_key: str = LOOPBACK_KEY
+    secret_key: str = LOOPBACK_SECRET
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 client bound to this server (boto3 must be installed)."""
+        import boto3
+        from botocore.config import Config
+
+        kwargs.setdefault("config", Config(retries={"max_attempts": 1}))
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            **kwargs,
+        )
+
+    @property
+    def environ(self) -> dict[str, str]:
+        """Environment variables that point AWS SDKs and the aws CLI at this server."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+
+
+@contextmanager
+def running_headwater(
+    data_dir: str | Path | None = None, **settings: Any
+) -> Iterator[RunningHeadwater]:
+    """Run headwater for the duration of the ``with`` block."""
+    with tempfile.TemporaryDirectory(prefix="headwater-") as tmp:
+        directory = Path(data_dir) if data_dir is not None else Path(tmp)
+        port = settings.pop("port", None) or free_port()
+        config = Settings(host="127.0.0.1", port=port, data_dir=directory, **settings)
+        gateway = build_gateway(config)
+        server = BackgroundServer(gateway)
+        server.start()
+        try:
+            yield RunningHeadwater(f"http://127.0.0.1:{port}", directory, gateway, config.region)
+        finally:
+            server.stop()
