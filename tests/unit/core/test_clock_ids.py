@@ -1,0 +1,36 @@
+import pytest
+
+from headwater.core.clock import ManualClock, SystemClock
+from headwater.core.ids import RandomIds, SequentialIds, arn, parse_arn
+
+
+def test_manual_clock_only_moves_when_told():
+    clock = ManualClock(start=100.0)
+    assert clock.now() == 100.0
+    clock.advance(2.5)
+    assert clock.now() == 102.5
+    assert clock.monotonic() == 2.5
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+
+
+def test_system_clock_is_epoch_seconds():
+    assert SystemClock().now() > 1_600_000_000
+
+
+def test_sequential_ids_are_deterministic_and_distinct():
+    a, b = SequentialIds(), SequentialIds()
+    assert [a.uuid(), a.uuid()] == [b.uuid(), b.uuid()]
+    assert a.uuid() != a.uuid()
+
+
+def test_random_ids_look_like_uuids():
+    value = RandomIds().uuid()
+    assert len(value) == 36 and value.count("-") == 4
+
+
+def test_arn_round_trip():
+    value = arn("sqs", "us-east-1", "000000000000", "jobs")
+    assert value == "arn:aws:sqs:us-east-1:000000000000:jobs"
+    assert parse_arn(value) == ("aws", "sqs", "us-east-1", "000000000000", "jobs")
+    assert parse_arn("not-an-arn") is None
