@@ -139,10 +139,12 @@ class Gateway:
         served: _Served | None = None
         try:
             route = detect(request, self._match_rest)
+            # AWS authenticates before anything else: a bad signature is a 403 even for an
+            # operation headwater does not serve.
+            identity = self._authenticate(request, route.spec)
             served = self.services.get(route.spec.name)
             if served is None:
                 raise not_implemented(route.spec.name, route.operation_name)
-            identity = self._authenticate(request, route.spec)
             op = route.operation
             assert op is not None
             served.dispatcher.handler(route.operation_name)  # 501 before parsing
@@ -151,7 +153,9 @@ class Gateway:
                 violations = find_violations(op.input_shape, params)
                 if violations:
                     hook = served.handle.validation_error
-                    raise hook(violations) if hook else validation_exception(violations)
+                    error = hook(violations) if hook else validation_exception(violations)
+                    if error is not None:  # a hook may let through what its service checks
+                        raise error
             ctx = RequestContext(
                 request_id=request_id,
                 service=route.spec.name,
@@ -183,7 +187,7 @@ class Gateway:
         try:
             return sigv4.verify(request, self._secrets, self.clock)
         except sigv4.AuthFailure as failure:
-            raise auth_error(spec.protocol, failure) from None
+            raise auth_error(spec, failure) from None
 
     def _match_rest(self, spec: ServiceSpec, request: HttpRequest) -> Any:
         served = self.services.get(spec.name)

@@ -47,7 +47,6 @@ class BackgroundServer:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self._server = uvicorn.Server(_config(gateway, loop="asyncio"))
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._run, name="headwater-server", daemon=True)
 
     def _run(self) -> None:

@@ -1,14 +1,27 @@
 """How each protocol family reports an authentication failure.
 
-AWS's front ends answer failed SigV4 checks differently by family: S3 (rest-xml) with its own
-codes, the query services with the IAM-style codes, and the JSON services (json, rest-json)
-with ``...Exception`` codes.  All are HTTP 403.
+AWS's front ends answer failed SigV4 checks differently by family, and not always with 403:
+
+- S3 (rest-xml): its own codes; malformed credentials are 400 ``AuthorizationHeaderMalformed``
+  or ``AuthorizationQueryParametersError``, an expired presigned URL is 403 ``AccessDenied``.
+- query services (CloudFormation, STS, SNS) and SQS, whose JSON protocol is
+  ``awsQueryCompatible`` and keeps the query codes (``InvalidClientTokenId``,
+  ``SignatureDoesNotMatch``): 403, except ``IncompleteSignature`` (400).
+- rest-json services (Lambda): the ``...Exception`` codes, 403.
+- json services (Step Functions, EventBridge, Kinesis): the same ``...Exception`` codes, but
+  AWS quirk: HTTP 400 (observed as "Status Code: 400; Error Code: UnrecognizedClientException"
+  from Kinesis, Step Functions and DynamoDB clients).
+
+What is not settled by observation is marked where it is chosen.  Codes and texts follow
+https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html and the "Common Errors"
+page of each service's API reference.
 """
 
 from __future__ import annotations
 
 from headwater.core.errors import ServiceError
 from headwater.protocol.sigv4 import AuthFailure
+from headwater.protocol.specs import ServiceSpec
 
 _SIGNATURE_MESSAGE = (
     "The request signature we calculated does not match the signature you provided. "
@@ -17,41 +30,103 @@ _SIGNATURE_MESSAGE = (
 )
 _TOKEN_MESSAGE = "The security token included in the request is invalid."
 
-# kind -> (code, message) per protocol family
-_JSON = {
-    "missing": ("MissingAuthenticationTokenException", "Missing Authentication Token"),
-    "malformed": ("IncompleteSignatureException", "{detail}"),
-    "unknown_key": ("UnrecognizedClientException", _TOKEN_MESSAGE),
-    "bad_signature": ("InvalidSignatureException", _SIGNATURE_MESSAGE),
-    "expired": ("InvalidSignatureException", "Signature expired: {detail} is now earlier than the allowed time."),
-    "skewed": ("InvalidSignatureException", "Signature expired: {detail} is now earlier than the allowed time."),
-}
-_QUERY = {
-    "missing": ("MissingAuthenticationToken", "Request is missing Authentication Token"),
-    "malformed": ("IncompleteSignature", "{detail}"),
-    "unknown_key": ("InvalidClientTokenId", _TOKEN_MESSAGE),
-    "bad_signature": ("SignatureDoesNotMatch", _SIGNATURE_MESSAGE),
-    "expired": ("SignatureDoesNotMatch", "Signature expired: {detail} is now earlier than the allowed time."),
-    "skewed": ("SignatureDoesNotMatch", "Signature expired: {detail} is now earlier than the allowed time."),
-}
-_S3 = {
-    "missing": ("AccessDenied", "Access Denied"),
-    "malformed": ("AuthorizationHeaderMalformed", "{detail}"),
+# kind -> (code, message, status); "{detail}" is the AuthFailure's AWS-style explanation.
+_Table = dict[str, tuple[str, str, int]]
+
+
+def _coral(
+    missing: tuple[str, str],
+    incomplete: str,
+    unknown: str,
+    signature: str,
+    status: int,
+    incomplete_status: int,
+) -> _Table:
+    """The table the Coral front end (everything but S3) uses, given one family's names."""
+    return {
+        "missing": (*missing, status),
+        "malformed": (incomplete, "{detail}", incomplete_status),
+        "unsupported": (incomplete, "{detail}", incomplete_status),
+        "unknown_key": (unknown, _TOKEN_MESSAGE, status),
+        "bad_signature": (signature, _SIGNATURE_MESSAGE, status),
+        # A body that is not the one signed fails the signature for these services.
+        "payload_mismatch": (signature, _SIGNATURE_MESSAGE, status),
+        "skewed": (signature, "{detail}", status),
+        # Only S3 tells expired presigned URLs apart; kept for completeness.
+        "expired": (signature, "{detail}", status),
+        "not_yet_valid": (signature, "Signature not yet current", status),
+    }
+
+
+_QUERY = _coral(
+    ("MissingAuthenticationToken", "Request is missing Authentication Token"),
+    "IncompleteSignature",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    status=403,
+    incomplete_status=400,
+)
+_REST_JSON = _coral(
+    ("MissingAuthenticationTokenException", "Missing Authentication Token"),
+    "IncompleteSignatureException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    status=403,
+    incomplete_status=403,
+)
+_JSON = _coral(
+    ("MissingAuthenticationTokenException", "Request is missing Authentication Token"),
+    "IncompleteSignatureException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    status=400,
+    incomplete_status=400,
+)
+_S3: _Table = {
+    # An unsigned request is an anonymous one, which no bucket here allows.
+    "missing": ("AccessDenied", "Access Denied", 403),
+    "malformed": ("AuthorizationHeaderMalformed", "The authorization header is malformed; {detail}", 400),
+    "unsupported": ("InvalidArgument", "Unsupported Authorization Type", 400),
     "unknown_key": (
         "InvalidAccessKeyId",
         "The AWS Access Key Id you provided does not exist in our records.",
+        403,
     ),
-    "bad_signature": ("SignatureDoesNotMatch", _SIGNATURE_MESSAGE),
-    "expired": ("AccessDenied", "Request has expired"),
+    # AWS quirk: S3's wording differs from the other services'.
+    "bad_signature": (
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+        403,
+    ),
+    "payload_mismatch": (
+        "XAmzContentSHA256Mismatch",
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        400,
+    ),
     "skewed": (
         "RequestTimeTooSkewed",
         "The difference between the request time and the current time is too large.",
+        403,
     ),
+    "expired": ("AccessDenied", "Request has expired", 403),
+    "not_yet_valid": ("AccessDenied", "Request is not valid yet", 403),
 }
-_FAMILIES = {"json": _JSON, "rest-json": _JSON, "query": _QUERY, "rest-xml": _S3}
+_S3_QUERY_MALFORMED = ("AuthorizationQueryParametersError", "{detail}", 400)
 
 
-def auth_error(protocol: str, failure: AuthFailure) -> ServiceError:
-    table = _FAMILIES.get(protocol, _JSON)
-    code, message = table[failure.kind]
-    return ServiceError(code, message.format(detail=failure.detail), 403)
+def auth_error(spec: ServiceSpec, failure: AuthFailure) -> ServiceError:
+    """The error ``spec``'s service answers for ``failure``."""
+    if spec.protocol == "rest-xml":
+        code, message, status = _S3[failure.kind]
+        if failure.presigned and failure.kind == "malformed":
+            code, message, status = _S3_QUERY_MALFORMED
+    else:
+        if spec.protocol == "query" or spec.query_compatible:
+            table = _QUERY
+        elif spec.protocol == "rest-json":
+            table = _REST_JSON
+        else:
+            table = _JSON
+        code, message, status = table[failure.kind]
+    return ServiceError(code, message.format(detail=failure.detail), status)

@@ -38,8 +38,9 @@ class ServiceHandle:
     facade: Any = None
     query_error_codes: Mapping[str, str] = field(default_factory=dict)
     # Turns constraint violations (``protocol.validate.Violation``) into the service's own
-    # error; None means AWS's generic ``ValidationException``.
-    validation_error: Callable[[list[Any]], Exception] | None = None
+    # error, or returns None to let the request through (the service checks those values
+    # itself); no hook means AWS's generic ``ValidationException``.
+    validation_error: Callable[[list[Any]], Exception | None] | None = None
     start: Callable[[], Awaitable[None]] = _nothing
     stop: Callable[[], Awaitable[None]] = _nothing
 

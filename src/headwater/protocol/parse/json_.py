@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import orjson
 from botocore.model import OperationModel, Shape
@@ -41,14 +42,37 @@ class JsonParser:
         return parse_structure(shape, document)
 
 
-def parse_structure(shape: Shape, document: dict[str, Any]) -> dict[str, Any]:
+_WireNames = dict[str, tuple[str, Shape]]
+_wire_names: WeakKeyDictionary[Shape, _WireNames] = WeakKeyDictionary()
+
+
+def wire_names(shape: Shape) -> _WireNames:
+    """JSON key -> (member name, member shape); a member's ``locationName`` renames its key."""
+    found = _wire_names.get(shape)
+    if found is None:
+        found = {
+            member.serialization.get("name", name): (name, member)
+            for name, member in shape.members.items()
+        }
+        _wire_names[shape] = found
+    return found
+
+
+def parse_structure(
+    shape: Shape, document: dict[str, Any], body_only: bool = False
+) -> dict[str, Any]:
+    """The members of ``shape`` in ``document``; ``body_only`` skips members bound elsewhere
+    (rest-json headers and labels are never read from the body)."""
     out: dict[str, Any] = {}
-    members = shape.members
+    names = wire_names(shape)
     for key, value in document.items():
-        member = members.get(key)
-        if member is None or value is None:
+        found = names.get(key)
+        if found is None or value is None:
             continue  # AWS ignores members it does not know
-        out[key] = parse_value(member, value, key)
+        name, member = found
+        if body_only and "location" in member.serialization:
+            continue
+        out[name] = parse_value(member, value, name)
     return out
 
 
@@ -59,6 +83,8 @@ def parse_value(shape: Shape, value: Any, where: str) -> Any:
             return value
         _mismatch(where, "STRING", value)
     if t == "structure":
+        if shape.is_document_type:
+            return value  # a document is any JSON value, kept as it came
         if isinstance(value, dict):
             return parse_structure(shape, value)
         _mismatch(where, "STRUCTURE", value)

@@ -44,8 +44,9 @@ def serializer_for(
         return RestJsonSerializer(spec)
     if spec.protocol == "rest-xml":
         from headwater.protocol.serialize.rest_xml import RestXmlSerializer
+        from headwater.protocol.serialize.s3 import S3Serializer
 
-        return RestXmlSerializer(spec)
+        return S3Serializer(spec) if spec.name == "s3" else RestXmlSerializer(spec)
     if spec.protocol == "query":
         from headwater.protocol.serialize.query import QuerySerializer
 

@@ -16,6 +16,7 @@ from botocore.model import OperationModel, Shape
 
 from headwater.core.errors import ServiceError
 from headwater.protocol.http import HttpResponse
+from headwater.protocol.serialize.errors import error_message, error_shape, wire_code
 from headwater.protocol.shapes import b64encode, format_timestamp
 from headwater.protocol.specs import ServiceSpec
 
@@ -40,28 +41,27 @@ class JsonSerializer:
     def serialize_error(
         self, operation: OperationModel | None, error: ServiceError, request_id: str
     ) -> HttpResponse:
-        document: dict[str, Any] = {"__type": error.code, "message": error.message}
-        shape = _error_shape(self.spec, error.code)
+        shape = error_shape(self.spec.model, error.code)
+        document: dict[str, Any] = {"__type": shape.name if shape is not None else error.code}
         if shape is not None and error.fields:
             document.update(serialize_structure(shape, error.fields))
+        message = error_message(error, shape)
+        if message and not any(key.lower() == "message" for key in document):
+            document["message"] = message
         headers = [("Content-Type", self.content_type), ("x-amzn-RequestId", request_id)]
         if self.spec.query_compatible:
-            code = self.query_error_codes.get(error.code, error.code)
+            code = self.query_error_codes.get(error.code) or wire_code(shape, error.code)
             fault = "Sender" if error.sender_fault else "Receiver"
             headers.append(("x-amzn-query-error", f"{code};{fault}"))
         headers.extend(error.headers.items())
         return HttpResponse(error.status, headers, orjson.dumps(document))
 
 
-def _error_shape(spec: ServiceSpec, code: str) -> Shape | None:
-    try:
-        shape = spec.model.shape_for(code)
-    except Exception:  # botocore raises NoShapeFoundError for codes that are not shapes
-        return None
-    return shape if shape.metadata.get("exception") else None
-
-
-def serialize_structure(shape: Shape, value: Mapping[str, Any]) -> dict[str, Any]:
+def serialize_structure(
+    shape: Shape, value: Mapping[str, Any], body_only: bool = False
+) -> dict[str, Any]:
+    """The JSON object for ``value``; ``body_only`` leaves out members bound to headers or
+    the status code (rest-json)."""
     out: dict[str, Any] = {}
     members = shape.members
     for key, item in value.items():
@@ -70,6 +70,8 @@ def serialize_structure(shape: Shape, value: Mapping[str, Any]) -> dict[str, Any
         member = members.get(key)
         if member is None:
             continue  # the domain may carry more than the wire shows
+        if body_only and "location" in member.serialization:
+            continue
         out[member.serialization.get("name", key)] = serialize_value(member, item)
     return out
 
@@ -77,6 +79,8 @@ def serialize_structure(shape: Shape, value: Mapping[str, Any]) -> dict[str, Any
 def serialize_value(shape: Shape, value: Any) -> Any:
     t = shape.type_name
     if t == "structure":
+        if shape.is_document_type:
+            return value  # a document is any JSON value
         return serialize_structure(shape, value)
     if t == "list":
         member = shape.member
@@ -88,6 +92,12 @@ def serialize_value(shape: Shape, value: Any) -> Any:
         return b64encode(value)
     if t == "timestamp":
         return format_timestamp(value, shape.serialization.get("timestampFormat", "unixTimestamp"))
-    if t in ("float", "double") and isinstance(value, float) and value != value:
-        return "NaN"
+    if t in ("float", "double") and isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (_INF, -_INF):
+            return "Infinity" if value > 0 else "-Infinity"
     return value
+
+
+_INF = float("inf")

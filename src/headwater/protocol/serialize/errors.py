@@ -1,0 +1,42 @@
+"""Which modeled error a ``ServiceError`` is, and the code each protocol puts on the wire.
+
+Domain code raises ``ServiceError`` with the botocore shape name (``ChangeSetNotFoundException``)
+or with the wire code itself (``ChangeSetNotFound``); both find the same error shape here.  The
+shape's ``error.code`` (a query-era service's legacy code) is what goes on the wire, so boto3
+maps the response back to the right exception class.
+"""
+
+from __future__ import annotations
+
+from botocore.model import NoShapeFoundError, ServiceModel, Shape
+
+from headwater.core.errors import ServiceError
+
+
+def error_shape(model: ServiceModel, code: str) -> Shape | None:
+    shape = model.shape_for_error_code(code)
+    if shape is not None:
+        return shape
+    try:
+        shape = model.shape_for(code)
+    except NoShapeFoundError:
+        return None
+    return shape if shape.metadata.get("exception") else None
+
+
+def wire_code(shape: Shape | None, code: str) -> str:
+    """The code to send: the shape's modeled ``error.code`` when it has one."""
+    if shape is None:
+        return code
+    modeled = shape.metadata.get("error", {}).get("code")
+    return str(modeled) if modeled else code
+
+
+def error_message(error: ServiceError, shape: Shape | None) -> str:
+    """The message, taken from a modeled ``message``/``Message`` field when none was given."""
+    if error.message or shape is None:
+        return error.message
+    for key, item in error.fields.items():
+        if key.lower() == "message" and isinstance(item, str):
+            return item
+    return ""

@@ -1,0 +1,1 @@
+"""The eight ASL state types, compiled: one module per family (flow, task, choice, composite)."""
