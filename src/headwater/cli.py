@@ -56,5 +56,49 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, log_level: 
     run_server(gateway)
 
 
+# ----- headwater sfn: Step Functions state machines in this process, without a server --------
+
+@main.group()
+def sfn() -> None:
+    """Run or validate a Step Functions state machine in-process (no server)."""
+
+
+@sfn.command("run")
+@click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--input", "input_", default="{}", show_default=True,
+              help="Execution input: JSON text, or @FILE.")
+@click.option("--type", "execution_type", type=click.Choice(["STANDARD", "EXPRESS"]),
+              default="STANDARD", show_default=True)
+@click.option("--history", is_flag=True, help="Print the history events (JSON lines) first.")
+@click.option("--real-time", is_flag=True,
+              help="Wait states really wait (by default the clock jumps ahead).")
+@click.option("--function", "functions", multiple=True, metavar="NAME=FILE.py[:HANDLER]",
+              help="A Python Lambda function the workflow calls (repeatable).")
+def sfn_run(definition: Path, input_: str, execution_type: str, history: bool, real_time: bool,
+            functions: tuple[str, ...]) -> None:
+    """Run DEFINITION.json and print its output (or its error and cause).
+
+    Mocked integrations (--mock-config FILE --test-case NAME) are planned.
+    """
+    from headwater.services.stepfunctions import local
+
+    try:
+        execution_input = local.read_input(input_)
+    except (OSError, ValueError) as exc:
+        click.echo(f"headwater: bad --input: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(local.run(definition, execution_input, execution_type, history, real_time,
+                       list(functions), sys.stdout, sys.stderr))
+
+
+@sfn.command("validate")
+@click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def sfn_validate(definition: Path) -> None:
+    """Print ValidateStateMachineDefinition's diagnostics; exit 1 when invalid."""
+    from headwater.services.stepfunctions import local
+
+    sys.exit(local.validate(definition, sys.stdout))
+
+
 if __name__ == "__main__":
     main()

@@ -373,9 +373,11 @@ def test_unknown_target_operation(harness):
 
 
 def test_unknown_target_prefix(harness):
-    request = HttpRequest("POST", "/", "", {"x-amz-target": "NoSuchService_2020.Do"}, b"{}", HOST)
-    response = check(harness, signed(request, "sqs"))
+    # What a DynamoDB client sends: the answer must be JSON, the only errors it can read.
+    request = HttpRequest("POST", "/", "", {"x-amz-target": "DynamoDB_20120810.ListTables"}, b"{}", HOST)
+    response = check(harness, signed(request, "dynamodb"))
     assert response.status == 400
+    assert "json" in (response.header("content-type") or "")
     assert error_code(response).endswith("UnknownOperationException")
 
 

@@ -37,7 +37,9 @@ from headwater.protocol.serialize.errors import error_shape
 from headwater.protocol.specs import ServiceSpec
 
 REPO = Path(__file__).resolve().parents[2]
-CONFORMANCE = Path(os.environ.get("HEADWATER_CONFORMANCE_DIR", REPO.parent / "shared" / "conformance"))
+CONFORMANCE = Path(
+    os.environ.get("HEADWATER_CONFORMANCE_DIR", REPO.parent / "shared" / "conformance")
+)
 VECTORS = CONFORMANCE / "protocols"
 FILES = ("json", "json_1_0", "json_1_0-query-compatible", "query", "rest-json", "rest-xml")
 
@@ -103,9 +105,7 @@ def _load(direction: str) -> list[Any]:
         suites = json.loads((VECTORS / direction / f"{name}.json").read_text())
         for index, suite in enumerate(suites):
             for case in suite["cases"]:
-                params.append(
-                    pytest.param(name, suite, case, id=f"{name}:{index}:{case['id']}")
-                )
+                params.append(pytest.param(name, suite, case, id=f"{name}:{index}:{case['id']}"))
     return params
 
 
@@ -178,7 +178,7 @@ def _request(suite: dict[str, Any], serialized: dict[str, Any]) -> HttpRequest:
     # is mounted is deployment, not protocol, so the base path is taken off here.
     base = urlsplit(suite.get("clientEndpoint", "")).path.rstrip("/")
     if base and path.startswith(base):
-        path = path[len(base):] or "/"
+        path = path[len(base) :] or "/"
     headers = {k.lower(): v for k, v in serialized.get("headers", {}).items()}
     host = serialized.get("host", "example.com")
     return HttpRequest(
@@ -262,9 +262,7 @@ def normalize(value: Any) -> Any:
     special floats (the vectors write NaN as "NaN"); no ResponseMetadata, no nulls."""
     if isinstance(value, dict):
         return {
-            k: normalize(v)
-            for k, v in value.items()
-            if v is not None and k != "ResponseMetadata"
+            k: normalize(v) for k, v in value.items() if v is not None and k != "ResponseMetadata"
         }
     if isinstance(value, list):
         return [normalize(v) for v in value]

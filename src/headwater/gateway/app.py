@@ -169,14 +169,14 @@ class Gateway:
             result = await served.dispatcher.call(route.operation_name, ctx, params)
             return served.serializer.serialize(op, result, request_id)
         except ServiceError as error:
-            return self._error(route, served, error, request_id)
+            return self._error(request, route, served, error, request_id)
         except Exception:
             log.exception(
                 "request %s failed (%s)",
                 request_id,
                 route.operation_name if route else request.path,
             )
-            return self._error(route, served, internal_failure(request_id), request_id)
+            return self._error(request, route, served, internal_failure(request_id), request_id)
 
     def _authenticate(self, request: HttpRequest, spec: ServiceSpec) -> sigv4.Identity | None:
         if not self.settings.verify_signatures:
@@ -198,17 +198,32 @@ class Gateway:
         return router_for(spec).match(request)
 
     def _error(
-        self, route: Route | None, served: _Served | None, error: ServiceError, request_id: str
+        self,
+        request: HttpRequest,
+        route: Route | None,
+        served: _Served | None,
+        error: ServiceError,
+        request_id: str,
     ) -> HttpResponse:
         if error.status >= 500 and error.code != "NotImplemented":
             log.error("request %s: %s", request_id, error)
-        if served is not None:
-            return served.serializer.serialize_error(route.operation if route else None, error, request_id)
-        spec = route.spec if route else get_spec("s3")
-        serializer = self._fallback.get(spec.name)
-        if serializer is None:
-            serializer = self._fallback[spec.name] = serializer_for(spec)
-        return serializer.serialize_error(None, error, request_id)
+        try:
+            if served is not None:
+                operation = route.operation if route else None
+                return served.serializer.serialize_error(operation, error, request_id)
+            if route is None and "x-amz-target" in request.headers:
+                # A JSON-protocol client for a service we do not know: it can only read JSON.
+                return _plain_error(error, request_id)
+            spec = route.spec if route else get_spec("s3")
+            serializer = self._fallback.get(spec.name)
+            if serializer is None:
+                serializer = self._fallback[spec.name] = serializer_for(spec)
+            return serializer.serialize_error(None, error, request_id)
+        except Exception:
+            # Rendering an error must not turn into a crash of its own; the bug stays visible
+            # in the log and the client still gets the status and code.
+            log.exception("request %s: rendering %s failed", request_id, error.code)
+            return _plain_error(error, request_id)
 
     def _health(self) -> HttpResponse:
         body = {
@@ -223,6 +238,13 @@ class Gateway:
             },
         }
         return HttpResponse(200, [("Content-Type", "application/json")], orjson.dumps(body))
+
+
+def _plain_error(error: ServiceError, request_id: str) -> HttpResponse:
+    """The error in the JSON shape every AWS SDK's json parsers read."""
+    body = orjson.dumps({"__type": error.code, "message": error.message})
+    headers = [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", request_id)]
+    return HttpResponse(error.status, headers, body)
 
 
 async def _read_request(scope: Scope, receive: Receive, limit: int) -> HttpRequest | None:

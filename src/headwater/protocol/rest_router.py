@@ -3,11 +3,19 @@
 Each operation's ``http.method`` and ``http.requestUri`` are compiled once into a matcher: the
 path template becomes a regular expression (``{Label}`` one segment, ``{Label+}`` the rest of
 the path, slashes included), and the template's query part (``?uploads``, ``?list-type=2``,
-``?x-id=GetObject``) becomes required query keys.  When several operations match, the most
-specific wins: one whose required query members are all present, then the most literal query
-keys, then the most required query members present, then the most literal path text, then fewer
-greedy labels.  So ``GET /b?list-type=2`` is ListObjectsV2 and ``GET /b`` is ListObjects, and
-``DELETE /b/k?uploadId=1`` is AbortMultipartUpload while ``DELETE /b/k`` is DeleteObject.
+``?x-id=GetObject``) becomes required query keys.  Several operations often share a path, so
+the most specific match wins, ranked in this order:
+
+1. all of its required query-string and header members are present (S3's CopyObject requires
+   ``x-amz-copy-source``, so a PUT without it is PutObject; ``DELETE /b/k?uploadId=1`` is
+   AbortMultipartUpload, ``DELETE /b/k`` DeleteObject);
+2. the most literal query keys matched (``GET /b?list-type=2`` is ListObjectsV2, ``GET /b``
+   ListObjects);
+3. the most required members present, then the most request query keys it binds at all
+   (``GET /?max-directory-buckets=1`` is ListDirectoryBuckets, ``GET /`` ListBuckets);
+4. the most literal path text, then fewer greedy labels, then more labels;
+5. a current operation over a deprecated twin with the very same route (S3's
+   GetBucketLifecycle and GetBucketLifecycleConfiguration).
 
 ``x-id`` is the exception among query literals: botocore sends it, other SDKs and older CLIs do
 not, and S3 does not need it to tell operations apart, so it must match when present but may be
@@ -118,7 +126,7 @@ def _compile(operation: OperationModel) -> _Route:
     greedy = 0
     position = 0
     for index, found in enumerate(_LABEL.finditer(path)):
-        text = path[position:found.start()]
+        text = path[position : found.start()]
         parts.append(re.escape(text))
         literal += len(text.strip("/"))
         name = found.group(1)

@@ -173,7 +173,8 @@ class Executor(Protocol):
         timeout: float | None = None,
         wait: bool = False,
     ) -> InvocationResult:
-        """Run ``spec``'s handler on ``payload`` (the exact event bytes the runtime receives).
+        """Run ``spec``'s handler on ``payload`` (the exact event bytes the runtime receives;
+        it must be JSON, so a caller with no payload decides what to send, such as ``{}``).
 
         ``timeout`` overrides ``spec.timeout``.  When the function is at its concurrency limit
         the call returns a throttled result at once, as a synchronous Invoke does; with

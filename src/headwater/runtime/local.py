@@ -234,13 +234,14 @@ class LocalExecutor:
 
     def _pool(self, spec: FunctionSpec) -> _Pool:
         key = spec.pool_key()
+        limit = spec.concurrency if spec.concurrency is not None else self.concurrency_per_function
         pool = self._pools.get(key)
         if pool is None:
-            limit = (
-                spec.concurrency if spec.concurrency is not None else self.concurrency_per_function
-            )
             watch = FolderWatch(spec.code_dir, self.watch_interval) if spec.watch else None
             pool = self._pools[key] = _Pool(spec, limit, watch)
+        else:
+            # Reserved concurrency changes (PutFunctionConcurrency) without new workers.
+            pool.limit = limit
         return pool
 
     def _take_idle(self, pool: _Pool) -> Worker | None:
@@ -326,15 +327,23 @@ class LocalExecutor:
         except OSError as e:
             self._slot_freed(pool)
             raise ExecutorError(f"cannot start a worker for {spec.function_name}: {e}") from e
+        except BaseException:  # cancelled: the slot was ours to give back
+            self._slot_freed(pool)
+            raise
         self._all.add(worker)
         worker.generation = pool.generation
         worker.memory_limit_mb = spec.memory_size
         ready = worker.expect()
-        timer = loop.call_later(INIT_TIMEOUT, self._on_timeout, worker, ready)
+        # Lambda gives init 10 s, then retries a slow init inside the invocation under the
+        # function's timeout: a first call may take both before it is given up.
+        timer = loop.call_later(INIT_TIMEOUT + timeout, self._on_timeout, worker, ready)
         try:
             meta, body, logs = await ready
         except (WorkerGone, _TimedOut):
             return await self._failed(pool, worker, context, timeout, started, cold_logs=b"")
+        except asyncio.CancelledError:
+            self._retire(pool, worker)  # nobody will use it: stop it and free its slot
+            raise
         finally:
             timer.cancel()
         init_ms = (loop.time() - started) * 1000
@@ -402,8 +411,13 @@ class LocalExecutor:
             )
         except asyncio.CancelledError:
             # The caller went away; the handler keeps running (as in Lambda) and its worker
-            # comes back to the pool, or is replaced, when it ends.
-            reply.add_done_callback(lambda f: self._settle_detached(pool, worker, timer, f))
+            # comes back to the pool, or is replaced, when it ends.  Cancelling the task
+            # cancelled the reply future too, so wait for the reply on a new one.
+            timer.cancel()
+            late = worker.expect() if reply.cancelled() else reply
+            remaining = max(0.0, started + timeout - loop.time())
+            late_timer = loop.call_later(remaining, self._on_timeout, worker, late)
+            late.add_done_callback(lambda f: self._settle_detached(pool, worker, late_timer, f))
             raise
         timer.cancel()
         self._busy.discard(worker)

@@ -55,7 +55,9 @@ class _FrameProtocol(asyncio.Protocol):
             return
         while frame is not None:
             waiter, self.waiter = self.waiter, None
-            if waiter is None:
+            if waiter is None or waiter.cancelled():
+                # Nobody waits yet (a ready frame racing the spawn's return), or the caller
+                # was cancelled: keep it for the next expect().
                 self.early.append(frame)
             elif not waiter.done():
                 waiter.set_result(frame)
@@ -144,7 +146,14 @@ class Worker:
             raise
         finally:
             child.close()
-        transport, protocol = await loop.create_unix_connection(_FrameProtocol, sock=parent)
+        try:
+            transport, protocol = await loop.create_unix_connection(_FrameProtocol, sock=parent)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            parent.close()
+            os.close(log_fd)
+            raise
         return cls(proc, transport, protocol, log_fd, loop)
 
     # -- talking ------------------------------------------------------------------------------

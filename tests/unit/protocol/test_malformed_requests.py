@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headwater.core.errors import ServiceError
 from headwater.protocol.http import HttpRequest
@@ -19,7 +21,9 @@ from headwater.protocol.specs import get_spec
 def parse(service: str, method: str, target: str, body: bytes = b"", **headers: str) -> Any:
     spec = get_spec(service)
     path, _, query = target.partition("?")
-    request = HttpRequest(method, path, query, {k.replace("_", "-"): v for k, v in headers.items()}, body)
+    request = HttpRequest(
+        method, path, query, {k.replace("_", "-"): v for k, v in headers.items()}, body
+    )
     if spec.protocol in ("rest-json", "rest-xml"):
         matched = router_for(spec).match(request)
         assert matched is not None
@@ -142,3 +146,37 @@ def test_query_nested_values_parse() -> None:
         "Tags": [{"Key": "k", "Value": "v w"}],
         "Capabilities": ["CAPABILITY_IAM"],
     }
+
+
+# -- anything at all ------------------------------------------------------------------------
+
+_XMLISH = st.text(alphabet="<>/=\"'&;!?[]-abcTagSetKeyValue \n", max_size=120)
+_FORMISH = st.text(alphabet="=&.%+ 0123456789abcmemberParametersTagsKeyValue", max_size=120)
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.one_of(st.binary(max_size=120), _XMLISH.map(str.encode)))
+def test_any_s3_body_parses_or_fails_as_a_service_error(body: bytes) -> None:
+    try:
+        assert isinstance(parse("s3", "PUT", "/bucket?tagging", body), dict)
+    except ServiceError as error:
+        assert error.status == 400
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.one_of(st.binary(max_size=120), _FORMISH.map(str.encode)))
+def test_any_query_body_parses_or_fails_as_a_service_error(body: bytes) -> None:
+    try:
+        assert isinstance(parse("cloudformation", "POST", "/", b"StackName=s&" + body), dict)
+    except ServiceError as error:
+        assert error.status == 400
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=120), query=_FORMISH)
+def test_any_rest_json_request_parses_or_fails_as_a_service_error(body: bytes, query: str) -> None:
+    try:
+        result = parse("lambda", "POST", f"/2015-03-31/functions/f/invocations?{query}", body)
+        assert isinstance(result, dict)
+    except ServiceError as error:
+        assert error.status == 400

@@ -84,6 +84,7 @@ def test_an_unknown_path_or_method_does_not_route() -> None:
         ("PUT", "/photos/cat.jpg?partNumber=1&uploadId=u1", "UploadPart"),
         ("POST", "/photos?delete", "DeleteObjects"),
         ("GET", "/", "ListBuckets"),
+        ("GET", "/?max-directory-buckets=5", "ListDirectoryBuckets"),
         # S3's deprecated GetBucketLifecycle has the same route; the current operation wins.
         ("GET", "/photos?lifecycle", "GetBucketLifecycleConfiguration"),
     ],
@@ -106,7 +107,11 @@ def _model(operations: dict[str, str]) -> ServiceModel:
         for name, uri in operations.items()
     }
     return ServiceModel(
-        {"metadata": {"protocol": "rest-xml", "apiVersion": "2020-01-01"}, "operations": ops, "shapes": {}},
+        {
+            "metadata": {"protocol": "rest-xml", "apiVersion": "2020-01-01"},
+            "operations": ops,
+            "shapes": {},
+        },
         service_name="test",
     )
 

@@ -315,3 +315,24 @@ def test_discard_stops_the_workers(make_spec: MakeSpec) -> None:
         return warmed, ex.worker_count()
 
     assert run(body) == (2, 0)
+
+
+def test_a_cancelled_caller_leaves_the_handler_running_and_the_worker_reusable(
+    make_spec: MakeSpec,
+) -> None:
+    spec = make_spec("handlers.sleepy", concurrency=1)
+
+    async def body(ex: LocalExecutor) -> Any:
+        await ex.warm(spec)
+        call = asyncio.create_task(ex.invoke(spec, b"0.3", ctx("gone")))
+        await asyncio.sleep(0.15)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        # The handler still holds the only worker; a patient caller gets it when it is done.
+        later = await ex.invoke(spec, b"0", ctx("next"), wait=True)
+        return later, ex.worker_count(spec)
+
+    later, workers = run(body)
+    assert later.ok and later.init_duration_ms is None  # the same warm worker
+    assert workers == 1

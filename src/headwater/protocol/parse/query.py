@@ -27,7 +27,7 @@ _ROUTING = frozenset({"Action", "Version"})
 
 
 class _Node:
-    __slots__ = ("value", "children")
+    __slots__ = ("children", "value")
 
     def __init__(self) -> None:
         self.value: str | None = None
@@ -53,8 +53,10 @@ class QueryParser:
         for name, member in shape.members.items():
             key = member.serialization.get("name", name)
             child = node.children.get(key)
-            if child is None and member.type_name == "list" and member.serialization.get(
-                "flattened"
+            if (
+                child is None
+                and member.type_name == "list"
+                and member.serialization.get("flattened")
             ):
                 # botocore's client names a flattened list's items after the item shape's
                 # locationName instead of the list's own name; accept that spelling too.
@@ -80,13 +82,13 @@ class QueryParser:
                 for index, item in _numbered(holder, path, self.value_error_code)
             ]
         if kind == "map":
-            holder = node if shape.serialization.get("flattened") else node.children.get("entry")
-            if holder is None:
+            entries = node if shape.serialization.get("flattened") else node.children.get("entry")
+            if entries is None:
                 return {}
             key_name = shape.key.serialization.get("name", "key")
             value_name = shape.value.serialization.get("name", "value")
             out: dict[str, Any] = {}
-            for index, entry in _numbered(holder, path, self.value_error_code):
+            for index, entry in _numbered(entries, path, self.value_error_code):
                 key_node = entry.children.get(key_name)
                 value_node = entry.children.get(value_name)
                 if key_node is None or key_node.value is None:

@@ -82,9 +82,7 @@ class RestParser:
             name, member = query_map
             entries = {k: v for k, v in request.query.items() if k not in literals}
             if entries:
-                out[name] = {
-                    k: self._query_value(member.value, v, k) for k, v in entries.items()
-                }
+                out[name] = {k: self._query_value(member.value, v, k) for k, v in entries.items()}
         payload = shape.serialization.get("payload")
         if payload is not None:
             value = self._payload(request, shape.members[payload], payload)
@@ -147,7 +145,7 @@ class RestParser:
         # are the suffixes, which is also what S3 returns for user metadata.
         value_shape = shape.value
         return {
-            key[len(prefix):]: self._header_value(value_shape, text, key)
+            key[len(prefix) :]: self._header_value(value_shape, text, key)
             for key, text in request.headers.items()
             if key.startswith(prefix) and len(key) > len(prefix)
         }

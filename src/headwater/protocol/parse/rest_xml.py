@@ -53,8 +53,7 @@ class RestXmlParser(RestParser):
     value_error_code = "InvalidArgument"
 
     def parse_body(self, body: bytes, shape: Shape) -> dict[str, Any]:
-        result = self.read_structure(shape, read_xml(body), body_only=True)
-        return result
+        return self.read_structure(shape, read_xml(body), body_only=True)
 
     def parse_payload_document(self, body: bytes, shape: Shape) -> Any:
         return self.read_value(shape, [read_xml(body)], shape.name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from datetime import datetime
 from typing import Any
 
@@ -75,38 +76,36 @@ def json_value_header(text: str, where: str, error_code: str) -> Any:
 def split_header_list(text: str, member: Shape) -> list[str]:
     """Split a comma-joined header list (RFC 7230), honouring double-quoted items.
 
-    An HTTP-date contains a comma itself ("Mon, 16 Dec 2019 ..."), so a list of such dates is
-    re-paired after splitting.
+    A quoted item is its content between the quotes, exactly (botocore quotes items holding a
+    comma or a quote); an unquoted one is trimmed.  An HTTP-date contains a comma itself
+    ("Mon, 16 Dec 2019 ..."), so a list of such dates is re-paired after splitting.
     """
     if not text.strip():
         return []
     items: list[str] = []
-    current: list[str] = []
+    bare: list[str] = []  # characters outside quotes
+    inside: list[str] | None = None  # characters inside quotes, once a quote was seen
     quoted = escaped = False
-    was_quoted = False
     for char in text:
         if escaped:
-            current.append(char)
+            (inside if inside is not None else bare).append(char)
             escaped = False
         elif quoted and char == "\\":
             escaped = True
         elif char == '"':
             quoted = not quoted
-            was_quoted = True
+            inside = inside if inside is not None else []
         elif char == "," and not quoted:
-            items.append(_item(current, was_quoted))
-            current, was_quoted = [], False
+            items.append("".join(inside) if inside is not None else "".join(bare).strip())
+            bare, inside = [], None
+        elif quoted and inside is not None:
+            inside.append(char)
         else:
-            current.append(char)
-    items.append(_item(current, was_quoted))
+            bare.append(char)
+    items.append("".join(inside) if inside is not None else "".join(bare).strip())
     if member.type_name == "timestamp" and items[0].isalpha():
         items = [f"{items[i]}, {items[i + 1]}" for i in range(0, len(items) - 1, 2)]
     return items
-
-
-def _item(chars: list[str], was_quoted: bool) -> str:
-    text = "".join(chars)
-    return text.strip() if not was_quoted else text.strip(" \t")
 
 
 def _float(text: str, where: str, error_code: str) -> float:
@@ -118,7 +117,7 @@ def _float(text: str, where: str, error_code: str) -> float:
         value = float(stripped)
     except ValueError:
         raise _bad(error_code, where, text, "a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if math.isnan(value) or math.isinf(value):
         raise _bad(error_code, where, text, "a number")
     return value
 

@@ -8,6 +8,7 @@ the legacy query error code, which botocore prefers, so boto3 users see codes su
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +25,9 @@ from headwater.protocol.specs import ServiceSpec
 class JsonSerializer:
     def __init__(self, spec: ServiceSpec, query_error_codes: Mapping[str, str]) -> None:
         self.spec = spec
-        self.content_type = f"application/x-amz-json-{spec.model.metadata.get('jsonVersion', '1.0')}"
+        self.content_type = (
+            f"application/x-amz-json-{spec.model.metadata.get('jsonVersion', '1.0')}"
+        )
         self.query_error_codes = query_error_codes
 
     def serialize(
@@ -93,11 +96,8 @@ def serialize_value(shape: Shape, value: Any) -> Any:
     if t == "timestamp":
         return format_timestamp(value, shape.serialization.get("timestampFormat", "unixTimestamp"))
     if t in ("float", "double") and isinstance(value, float):
-        if value != value:
+        if math.isnan(value):
             return "NaN"
-        if value in (_INF, -_INF):
+        if math.isinf(value):
             return "Infinity" if value > 0 else "-Infinity"
     return value
-
-
-_INF = float("inf")

@@ -33,7 +33,7 @@ _BOUND = frozenset({"header", "headers", "statusCode"})
 def to_bytes(root: Element, declaration: bool = True) -> bytes:
     # ElementTree leaves a carriage return in text as is, and every XML reader turns "\r\n"
     # into "\n"; escaping it keeps the text exact.  Markup itself never holds a raw "\r".
-    body = tostring(root, encoding="utf-8").replace(b"\r", b"&#13;")
+    body: bytes = tostring(root, encoding="utf-8").replace(b"\r", b"&#13;")
     return XML_DECLARATION + body if declaration else body
 
 

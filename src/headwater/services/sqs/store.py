@@ -2,6 +2,8 @@
 
 Tables (all prefixed ``sqs_``):
 - ``queues``: one row per queue; attributes and tags as JSON, the FIFO sequence counter.
+  Ids are never reused, so a receipt handle or a long poll of a deleted queue cannot reach
+  a new queue of the same name.
 - ``messages``: one row per stored message.  ``visible_at`` is when it can next be received
   (send time plus delay, or the end of its visibility timeout); a non-null ``receipt`` marks a
   message that has been received, so ``receipt IS NOT NULL AND visible_at > now`` is "in flight"
@@ -26,7 +28,7 @@ from headwater.store import Store
 MIGRATIONS = [
     """
     CREATE TABLE sqs_queues (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         account TEXT NOT NULL,
         region TEXT NOT NULL,
         name TEXT NOT NULL,

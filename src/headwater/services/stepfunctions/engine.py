@@ -155,8 +155,10 @@ class Engine(FanoutMixin):
         st.context_execution = {
             "Id": info.execution_arn, "Input": execution_input, "Name": info.name,
             "RoleArn": info.role_arn, "StartTime": format_epoch(now),
-            "RedriveCount": info.redrive_count,
         }
+        if info.type == "STANDARD":
+            # AWS quirk: Express executions cannot be redriven and have no RedriveCount.
+            st.context_execution["RedriveCount"] = info.redrive_count
         st.context_state_machine = {"Id": info.state_machine_arn, "Name": info.state_machine_name}
         started = st.history.add("ExecutionStarted", 0, now, {
             "input": execution_input, "roleArn": info.role_arn})
@@ -204,11 +206,13 @@ class Engine(FanoutMixin):
     def scope(self, st: ExecutionState, f: Frame, state: State,
               map_item: tuple[int, Any] | None = None) -> RunScope:
         retry = None
-        if isinstance(state, Task) or state.TYPE in ("Map", "Parallel"):
+        if state.retriable:
             retry = sum(f.retry_counts) if f.retry_counts else 0
-        return RunScope(f.input, f.variables, self.runtime,
-                        ContextInfo(st.context_execution, st.context_state_machine),
-                        state.name, f.entered_at, retry, map_item)
+        info = st.context_info
+        if info is None:
+            info = st.context_info = ContextInfo(st.context_execution, st.context_state_machine)
+        return RunScope(f.input, f.variables, self.runtime, info, state.name, f.entered_at,
+                        retry, map_item)
 
     def exit_state(self, st: ExecutionState, f: Frame, state: State, output: Any,
                    assigned: dict[str, Any] | None, target: str | None) -> bool:

@@ -199,6 +199,7 @@ class ExecutionState:
         self.transitions = 0
         self.context_execution: dict[str, Any] = {}
         self.context_state_machine: dict[str, Any] = {}
+        self.context_info: Any = None
 
     def key(self) -> int:
         value = self.next_key

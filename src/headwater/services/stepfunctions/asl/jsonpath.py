@@ -70,7 +70,7 @@ class JsonPath:
     """A compiled path. ``root`` says what it reads: ``"$"`` the state's input (or whatever
     document the caller passes), ``"$$"`` the context object, or a variable name."""
 
-    __slots__ = ("text", "root", "steps", "definite", "_general")
+    __slots__ = ("text", "root", "steps", "definite", "_general", "get")
 
     def __init__(self, text: str, root: str, steps: tuple[Key, ...], general: Any = None) -> None:
         self.text = text
@@ -78,6 +78,10 @@ class JsonPath:
         self.steps = steps
         self.definite = general is None
         self._general = general
+        # `get(doc)`: the value at this path in `doc`. Raises PathNotFound for a definite path
+        # that does not resolve; an indefinite path returns the list of its matches. Built as
+        # a closure per shape because simple paths are the engine's hottest code.
+        self.get: Any = self._getter()
 
     def __repr__(self) -> str:
         return f"JsonPath({self.text!r})"
@@ -86,11 +90,39 @@ class JsonPath:
     def is_variable(self) -> bool:
         return self.root not in ("$", "$$")
 
-    def get(self, doc: Any) -> Any:
-        """The value at this path in ``doc``; raises :class:`PathNotFound` for a definite path
-        that does not resolve. An indefinite path returns the list of its matches."""
-        if self._general is not None:
-            return [m.value for m in self._general.find(doc)]
+    def _getter(self) -> Any:
+        general = self._general
+        if general is not None:
+            return lambda doc: [m.value for m in general.find(doc)]
+        steps = self.steps
+        path = self
+        if not steps:
+            return lambda doc: doc
+        if len(steps) == 1 and type(steps[0]) is str:
+            key = steps[0]
+
+            def one(doc: Any) -> Any:
+                if type(doc) is dict:
+                    value = doc.get(key, _MISSING)
+                    if value is not _MISSING:
+                        return value
+                raise PathNotFound(path, 0)
+
+            return one
+        if all(type(k) is str for k in steps):
+            def names(doc: Any) -> Any:
+                for i, key in enumerate(steps):
+                    if type(doc) is dict:
+                        doc = doc.get(key, _MISSING)  # type: ignore[arg-type]
+                        if doc is not _MISSING:
+                            continue
+                    raise PathNotFound(path, i)
+                return doc
+
+            return names
+        return self._walk
+
+    def _walk(self, doc: Any) -> Any:
         for i, key in enumerate(self.steps):
             if type(key) is str:
                 if type(doc) is dict:

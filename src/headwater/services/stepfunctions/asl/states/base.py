@@ -171,11 +171,13 @@ class State:
     exited_type: str = field(default="", init=False)
     jsonata: bool = field(default=False, init=False)
     trivial_io: bool = field(default=False, init=False)
+    retriable: bool = field(default=False, init=False)  # has $$.State.RetryCount
 
     def __post_init__(self) -> None:
         self.entered_type = f"{self.TYPE}StateEntered"
         self.exited_type = f"{self.TYPE}StateExited"
         self.jsonata = self.query_language == JSONATA
+        self.retriable = self.TYPE in ("Task", "Map", "Parallel")
         self.trivial_io = (
             not self.jsonata and self.input_path is None and self.output_path is None
             and self.result_path is None and self.parameters is None

@@ -1,0 +1,234 @@
+"""Map and Parallel at run time: starting children, collecting their results, tearing the rest
+down when one fails.
+
+Implements the run-time behaviour of
+https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html and state-map.html as
+the history shows it: ``ParallelStateStarted``; ``MapStateStarted`` with the item count, one
+``MapIterationStarted``/``Succeeded``/``Failed``/``Aborted`` per item (inline), at most
+MaxConcurrency iterations in flight; for a distributed map, ``MapRunStarted``/``Succeeded``/
+``Failed`` and child runs with their own histories, failures tolerated up to the configured
+threshold.
+
+A mixin of :class:`~headwater.services.stepfunctions.engine.Engine`, split out because it is
+its own concept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from headwater.services.stepfunctions.asl import errors
+from headwater.services.stepfunctions.asl.errors import StatesError
+from headwater.services.stepfunctions.execution import CancelTask, ExecutionState, Fanout, Frame
+from headwater.services.stepfunctions.history import History
+from headwater.services.stepfunctions.scope import Variables
+
+if TYPE_CHECKING:
+    from headwater.services.stepfunctions.engine import Engine
+
+
+class FanoutMixin:
+    # ----- Parallel ---------------------------------------------------------------------
+
+    def _parallel(self: "Engine", st: ExecutionState, f: Frame, state: Any) -> bool:
+        effective = state.effective_input(self.scope(st, f, state), f.input)
+        f.last_event = f.history.add("ParallelStateStarted", f.last_event, self.clock.now())
+        branches = state.branches
+        fan = Fanout(total=len(branches), results=[None] * len(branches))
+        f.children, f.waiting, f.effective = fan, "children", effective
+        for i, branch in enumerate(branches):
+            child = self._child(st, f, branch, i, effective, Variables(f.variables), f.history)
+            fan.running[i] = child
+        if not branches:
+            return self._complete(st, f)
+        return False
+
+    # ----- Map --------------------------------------------------------------------------
+
+    def _map(self: "Engine", st: ExecutionState, f: Frame, state: Any) -> bool:
+        scope = self.scope(st, f, state)
+        effective = f.input if state.jsonata else state.apply_input_path(scope, f.input)
+        items = state.select_items(scope, effective)
+        concurrency = state.concurrency(scope, f.input)
+        now = self.clock.now()
+        f.last_event = f.history.add("MapStateStarted", f.last_event, now,
+                                     {"length": len(items)})
+        fan = Fanout(total=len(items), inputs=items, results=[None] * len(items),
+                     max_concurrency=concurrency)
+        if state.distributed:
+            percentage, count = state.tolerance(scope, f.input)
+            fan.tolerated_percentage, fan.tolerated_count = percentage, count
+            fan.map_run_arn = self._map_run_arn(st, state)
+            f.last_event = f.history.add("MapRunStarted", f.last_event, now,
+                                         {"mapRunArn": fan.map_run_arn})
+        f.children, f.waiting, f.effective = fan, "children", effective
+        if not items:
+            return self._complete(st, f)
+        self._spawn(st, f)
+        return False
+
+    def _map_run_arn(self: "Engine", st: ExecutionState, state: Any) -> str:
+        parts = st.info.state_machine_arn.split(":")
+        region, account = (parts[3], parts[4]) if len(parts) >= 6 else ("us-east-1", "0")
+        label = state.label or state.name
+        return (f"arn:aws:states:{region}:{account}:mapRun:{st.info.state_machine_name}/"
+                f"{label}:{self.runtime.uuid()}")
+
+    def _spawn(self: "Engine", st: ExecutionState, f: Frame) -> None:
+        """Start iterations until MaxConcurrency are in flight or none are left."""
+        fan = f.children
+        assert fan is not None and fan.inputs is not None
+        state: Any = f.state
+        limit = fan.max_concurrency or fan.total
+        while fan.next_index < fan.total and len(fan.running) < limit:
+            index = fan.next_index
+            fan.next_index += 1
+            scope = self.scope(st, f, state, map_item=(index, fan.inputs[index]))
+            item_input = state.item_input(scope, f.effective)
+            if state.distributed:
+                # Each item is a child execution: its own history, no access to our variables.
+                child = self._child(st, f, state.processor, index, item_input, Variables(),
+                                    History(record=False))
+            else:
+                f.last_event = f.history.add("MapIterationStarted", f.last_event,
+                                             self.clock.now(), {"name": state.name,
+                                                                "index": index})
+                child = self._child(st, f, state.processor, index, item_input,
+                                    Variables(f.variables), f.history)
+                child.iteration_of = state.name
+            fan.running[index] = child
+
+    def _child(self: "Engine", st: ExecutionState, parent: Frame, branch: Any, slot: int,
+               child_input: Any, variables: Variables, history: History) -> Frame:
+        child = Frame(st.key(), branch, variables, history, parent, slot)
+        child.input = child_input
+        child.last_event = parent.last_event if history is parent.history else 0
+        st.frames[child.id] = child
+        st.ready.append(child)
+        return child
+
+    # ----- children ending --------------------------------------------------------------
+
+    def child_succeeded(self: "Engine", st: ExecutionState, parent: Frame, child: Frame,
+                        output: Any) -> None:
+        fan = parent.children
+        if fan is None or parent.done:
+            return
+        st.frames.pop(child.id, None)
+        fan.running.pop(child.slot, None)
+        fan.results[child.slot] = output
+        fan.finished += 1
+        if child.iteration_of is not None:
+            parent.last_event = parent.history.add(
+                "MapIterationSucceeded", child.last_event, self.clock.now(),
+                {"name": child.iteration_of, "index": child.slot})
+        self._next_or_complete(st, parent)
+
+    def _next_or_complete(self: "Engine", st: ExecutionState, parent: Frame) -> None:
+        fan = parent.children
+        assert fan is not None
+        try:
+            if fan.inputs is not None:
+                self._spawn(st, parent)
+            if fan.finished == fan.total:
+                if self._complete(st, parent):
+                    st.ready.append(parent)
+        except StatesError as err:
+            self._abort_children(st, parent)
+            if self._state_error(st, parent, parent.state, err):
+                st.ready.append(parent)
+
+    def _complete(self: "Engine", st: ExecutionState, f: Frame) -> bool:
+        """All children done: the state's result is their outputs, in order."""
+        fan = f.children
+        assert fan is not None
+        state: Any = f.state
+        now = self.clock.now()
+        if state.TYPE == "Map":
+            if fan.map_run_arn is not None:
+                f.last_event = f.history.add("MapRunSucceeded", f.last_event, now)
+            f.last_event = f.history.add("MapStateSucceeded", f.last_event, now)
+        f.children, f.waiting = None, None
+        output, assigned = state.finish(self.scope(st, f, state), f.input, fan.results)
+        return self.exit_state(st, f, state, output, assigned, state.next)
+
+    def child_failed(self: "Engine", st: ExecutionState, parent: Frame, child: Frame,
+                     error: str | None, cause: str | None) -> None:
+        fan = parent.children
+        if fan is None or parent.done:
+            return
+        st.frames.pop(child.id, None)
+        fan.running.pop(child.slot, None)
+        fan.finished += 1
+        state: Any = parent.state
+        now = self.clock.now()
+        if child.iteration_of is not None:
+            parent.last_event = parent.history.add(
+                "MapIterationFailed", child.last_event, now,
+                {"name": child.iteration_of, "index": child.slot})
+        if fan.map_run_arn is not None:
+            fan.failures += 1
+            if self._tolerated(fan):
+                output: dict[str, Any] = {"Error": error}
+                if cause is not None:
+                    output["Cause"] = cause
+                fan.results[child.slot] = output
+                self._next_or_complete(st, parent)
+                return
+            error = errors.EXCEED_TOLERATED_FAILURE_THRESHOLD
+            cause = "The specified tolerance threshold for the Map Run was exceeded."
+        self._abort_children(st, parent)
+        if child.failed_in_task:
+            # AWS quirk: the Task state whose error failed the branch is also recorded as
+            # aborted when the Map/Parallel around it is torn down.
+            parent.last_event = parent.history.add("TaskStateAborted", parent.last_event, now)
+        if fan.map_run_arn is not None:
+            details: dict[str, Any] = {}
+            if error is not None:
+                details["error"] = error
+            if cause is not None:
+                details["cause"] = cause
+            parent.last_event = parent.history.add("MapRunFailed", parent.last_event, now,
+                                                   details)
+        parent.children, parent.waiting = None, None
+        if self.handle_failure(st, parent, state, error or errors.BRANCH_FAILED, cause):
+            st.ready.append(parent)
+
+    def _tolerated(self, fan: Fanout) -> bool:
+        if fan.failures <= fan.tolerated_count:
+            return True
+        return fan.total > 0 and fan.failures * 100.0 / fan.total <= fan.tolerated_percentage \
+            and fan.tolerated_percentage > 0
+
+    # ----- tearing down -----------------------------------------------------------------
+
+    def _abort_children(self: "Engine", st: ExecutionState, parent: Frame) -> None:
+        fan = parent.children
+        if fan is None:
+            return
+        for index in sorted(fan.running):
+            self.abort_frame(st, fan.running[index])
+        fan.running.clear()
+
+    def abort_frame(self: "Engine", st: ExecutionState, f: Frame) -> None:
+        """Stop a running branch: cancel what it waits on and record the aborts."""
+        if f.done:
+            return
+        f.done = True
+        st.frames.pop(f.id, None)
+        now = self.clock.now()
+        state: Any = f.state
+        if f.waiting is not None:
+            if f.waiting == "task":
+                st.tasks.pop(f.task_id, None)
+                self._effects.append(CancelTask(f.task_id))
+            if f.waiting == "children":
+                self._abort_children(st, f)
+            for timer in (f.timer_id, f.heartbeat_timer):
+                if timer:
+                    self._cancel_timer(st, timer)
+            f.last_event = f.history.add(f"{state.TYPE}StateAborted", f.last_event, now)
+        if f.iteration_of is not None and f.parent is not None:
+            f.parent.last_event = f.parent.history.add(
+                "MapIterationAborted", f.last_event, now,
+                {"name": f.iteration_of, "index": f.slot})
