@@ -10,6 +10,7 @@ import asyncio
 import logging
 import socket
 import threading
+from types import FrameType
 
 import uvicorn
 
@@ -36,9 +37,19 @@ def _config(gateway: Gateway, **overrides: object) -> uvicorn.Config:
     return uvicorn.Config(gateway, **options)  # type: ignore[arg-type]
 
 
+class _ForegroundServer(uvicorn.Server):
+    """uvicorn minus one habit: after a graceful shutdown it re-raises the signal that stopped
+    it, so the process would end "killed by SIGTERM" (status -15) although it shut down
+    cleanly.  headwater exits 0 instead, which service managers read as a clean stop."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
 def serve(gateway: Gateway) -> None:
     """Serve in the foreground until interrupted."""
-    uvicorn.Server(_config(gateway)).run()
+    _ForegroundServer(_config(gateway)).run()
 
 
 class BackgroundServer:

@@ -61,7 +61,12 @@ def running_headwater(
         gateway = build_gateway(config)
         server = BackgroundServer(gateway)
         server.start()
+        # Clients get the first configured pair when credentials are configured, since the
+        # loopback pair is then refused.
+        key, secret = next(iter(config.accepted_credentials().items()))
         try:
-            yield RunningHeadwater(f"http://127.0.0.1:{port}", directory, gateway, config.region)
+            yield RunningHeadwater(
+                f"http://127.0.0.1:{port}", directory, gateway, config.region, key, secret
+            )
         finally:
             server.stop()

@@ -165,7 +165,7 @@ class Engine(FanoutMixin):
         root = Frame(0, self.program, Variables(), st.history)
         root.input = execution_input
         root.last_event = started
-        st.frames[0] = root
+        st.frames[0] = st.root = root
         if payload_size(execution_input) > errors.MAX_PAYLOAD_BYTES:
             self._finish(st, FAILED, "ExecutionFailed", errors.DATA_LIMIT_EXCEEDED,
                          "The execution input exceeds the maximum size of 262144 bytes.")
@@ -527,7 +527,8 @@ class Engine(FanoutMixin):
                 cause: str | None, output: Any = None) -> None:
         now = self.clock.now()
         st.status, st.stop_time = status, now
-        root = st.frames[0]
+        root = st.root
+        assert root is not None
         if status == SUCCEEDED:
             details: dict[str, Any] = {"output": output}
             st.output = output
@@ -548,7 +549,7 @@ class Engine(FanoutMixin):
 
     def _stop(self, st: ExecutionState, status: str, event: str, error: str | None,
               cause: str | None) -> None:
-        root = st.frames.get(0)
+        root = st.root
         if root is not None and not root.done:
             self.abort_frame(st, root)
         self._finish(st, status, event, error, cause)

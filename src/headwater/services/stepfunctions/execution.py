@@ -192,6 +192,7 @@ class ExecutionState:
         self.stop_time: float | None = None
         self.history = History(record_history)
         self.frames: dict[int, Frame] = {}
+        self.root: Frame | None = None
         self.tasks: dict[int, Frame] = {}
         self.timers: dict[int, tuple[float, int, str]] = {}  # id -> (fire_at, frame id, kind)
         self.ready: deque[Frame] = deque()
