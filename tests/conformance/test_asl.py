@@ -9,7 +9,6 @@ docs/stepfunctions.md and marked xfail (not strict) with the reason.
 from __future__ import annotations
 
 import pytest
-
 from asl_cases import case_label, judge, load_cases, run_case
 
 CASES = load_cases()

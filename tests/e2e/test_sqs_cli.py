@@ -53,7 +53,11 @@ def env(hw: RunningHeadwater, tmp_path_factory: pytest.TempPathFactory) -> dict[
 def aws(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [str(AWS), "sqs", *args, "--output", "json", "--endpoint-url", env["AWS_ENDPOINT_URL"]],
-        env=env, capture_output=True, text=True, timeout=60,
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if ok:
         assert result.returncode == 0, result.stderr
@@ -66,20 +70,40 @@ def out(result: subprocess.CompletedProcess[str]) -> Any:
 
 def test_queue_and_message_round_trip(env: dict[str, str], hw: RunningHeadwater) -> None:
     name = f"cli-{uuid.uuid4().hex[:8]}"
-    url = out(aws(env, "create-queue", "--queue-name", name, "--attributes", "VisibilityTimeout=40"))["QueueUrl"]
+    url = out(
+        aws(env, "create-queue", "--queue-name", name, "--attributes", "VisibilityTimeout=40")
+    )["QueueUrl"]
     assert url == f"{hw.endpoint}/000000000000/{name}"
     assert url in out(aws(env, "list-queues", "--queue-name-prefix", name))["QueueUrls"]
     attrs = out(aws(env, "get-queue-attributes", "--queue-url", url, "--attribute-names", "All"))
     assert attrs["Attributes"]["VisibilityTimeout"] == "40"
-    sent = out(aws(
-        env, "send-message", "--queue-url", url, "--message-body", "hello from the cli",
-        "--message-attributes", '{"kind": {"DataType": "String", "StringValue": "greeting"}}',
-    ))
+    sent = out(
+        aws(
+            env,
+            "send-message",
+            "--queue-url",
+            url,
+            "--message-body",
+            "hello from the cli",
+            "--message-attributes",
+            '{"kind": {"DataType": "String", "StringValue": "greeting"}}',
+        )
+    )
     assert sent["MD5OfMessageBody"]
-    received = out(aws(
-        env, "receive-message", "--queue-url", url, "--message-attribute-names", "All",
-        "--attribute-names", "All", "--wait-time-seconds", "1",
-    ))
+    received = out(
+        aws(
+            env,
+            "receive-message",
+            "--queue-url",
+            url,
+            "--message-attribute-names",
+            "All",
+            "--attribute-names",
+            "All",
+            "--wait-time-seconds",
+            "1",
+        )
+    )
     [message] = received["Messages"]
     assert message["Body"] == "hello from the cli"
     assert message["MessageAttributes"]["kind"]["StringValue"] == "greeting"
@@ -97,16 +121,42 @@ def test_batch_tags_and_purge(env: dict[str, str]) -> None:
     aws(env, "tag-queue", "--queue-url", url, "--tags", "team=core")
     assert out(aws(env, "list-queue-tags", "--queue-url", url))["Tags"] == {"team": "core"}
     aws(env, "purge-queue", "--queue-url", url)
-    counts = out(aws(env, "get-queue-attributes", "--queue-url", url, "--attribute-names", "ApproximateNumberOfMessages"))
+    counts = out(
+        aws(
+            env,
+            "get-queue-attributes",
+            "--queue-url",
+            url,
+            "--attribute-names",
+            "ApproximateNumberOfMessages",
+        )
+    )
     assert counts["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
 
 def test_fifo_from_the_cli(env: dict[str, str]) -> None:
-    url = out(aws(
-        env, "create-queue", "--queue-name", f"cli-{uuid.uuid4().hex[:8]}.fifo",
-        "--attributes", "FifoQueue=true,ContentBasedDeduplication=true",
-    ))["QueueUrl"]
-    sent = out(aws(env, "send-message", "--queue-url", url, "--message-body", "x", "--message-group-id", "g"))
+    url = out(
+        aws(
+            env,
+            "create-queue",
+            "--queue-name",
+            f"cli-{uuid.uuid4().hex[:8]}.fifo",
+            "--attributes",
+            "FifoQueue=true,ContentBasedDeduplication=true",
+        )
+    )["QueueUrl"]
+    sent = out(
+        aws(
+            env,
+            "send-message",
+            "--queue-url",
+            url,
+            "--message-body",
+            "x",
+            "--message-group-id",
+            "g",
+        )
+    )
     assert sent["SequenceNumber"]
 
 

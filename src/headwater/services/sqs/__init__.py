@@ -134,5 +134,3 @@ def create(env: ServiceEnv) -> ServiceHandle:
         start=workers.start,
         stop=workers.stop,
     )
-
-

@@ -76,7 +76,9 @@ class SqsAdapter:
         return {}
 
     def list_queues(self, ctx: RequestContext, params: Params) -> Result:
-        found = queues.list_queues(self.sqs, ctx.account_id, ctx.region, params.get("QueueNamePrefix"))
+        found = queues.list_queues(
+            self.sqs, ctx.account_id, ctx.region, params.get("QueueNamePrefix")
+        )
         chosen, token = queues.page(found, params.get("MaxResults"), params.get("NextToken"))
         result: Result = {}
         if chosen:
@@ -174,12 +176,23 @@ class SqsAdapter:
 
     async def receive_message(self, ctx: RequestContext, params: Params) -> Result:
         queue = self._queue(ctx, params)
-        max_messages = _bounded(params, "MaxNumberOfMessages", 1, MAX_RECEIVE_BATCH,
-                                "Must be between 1 and 10, if provided.")
-        wait = _bounded(params, "WaitTimeSeconds", 0, MAX_WAIT,
-                        f"Must be >= 0 and <= {MAX_WAIT}, if provided.")
-        visibility = _bounded(params, "VisibilityTimeout", 0, MAX_VISIBILITY,
-                              f"Must be >= 0 and <= {MAX_VISIBILITY}, if provided.")
+        max_messages = _bounded(
+            params,
+            "MaxNumberOfMessages",
+            1,
+            MAX_RECEIVE_BATCH,
+            "Must be between 1 and 10, if provided.",
+        )
+        wait = _bounded(
+            params, "WaitTimeSeconds", 0, MAX_WAIT, f"Must be >= 0 and <= {MAX_WAIT}, if provided."
+        )
+        visibility = _bounded(
+            params,
+            "VisibilityTimeout",
+            0,
+            MAX_VISIBILITY,
+            f"Must be >= 0 and <= {MAX_VISIBILITY}, if provided.",
+        )
         attempt_id = params.get("ReceiveRequestAttemptId")
         if attempt_id is not None and queue.fifo:
             content.check_token("ReceiveRequestAttemptId", attempt_id)

@@ -316,7 +316,10 @@ def parse_redrive_allow_policy(text: str) -> RedriveAllow:
 
 
 def _format_redrive(policy: Redrive) -> str:
-    document = {"deadLetterTargetArn": policy.target_arn, "maxReceiveCount": policy.max_receive_count}
+    document = {
+        "deadLetterTargetArn": policy.target_arn,
+        "maxReceiveCount": policy.max_receive_count,
+    }
     return json.dumps(document, separators=(",", ":"))
 
 

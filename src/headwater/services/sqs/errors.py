@@ -53,7 +53,8 @@ def queue_does_not_exist() -> ServiceError:
 def queue_name_exists(attribute: str) -> ServiceError:
     return ServiceError(
         "QueueNameExists",
-        f"A queue already exists with the same name and a different value for attribute {attribute}",
+        "A queue already exists with the same name and a different value for attribute "
+        f"{attribute}",
     )
 
 
@@ -99,7 +100,9 @@ def invalid_parameter(message: str) -> ServiceError:
 
 def invalid_value(parameter: str, value: Any, reason: str) -> ServiceError:
     """AWS's usual shape: ``Value X for parameter P is invalid. Reason: R.``"""
-    return invalid_parameter(f"Value {value} for parameter {parameter} is invalid. Reason: {reason}")
+    return invalid_parameter(
+        f"Value {value} for parameter {parameter} is invalid. Reason: {reason}"
+    )
 
 
 def missing_parameter(name: str) -> ServiceError:
@@ -139,7 +142,8 @@ def fifo_needs_deduplication() -> ServiceError:
 
 def receipt_handle_invalid(handle: str) -> ServiceError:
     return ServiceError(
-        "ReceiptHandleIsInvalid", f'The input receipt handle "{handle}" is not a valid receipt handle.'
+        "ReceiptHandleIsInvalid",
+        f'The input receipt handle "{handle}" is not a valid receipt handle.',
     )
 
 

@@ -14,9 +14,11 @@ wakes its long polls with them).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -175,14 +177,21 @@ class Sqs:
     ) -> Queue:
         now = self.clock.now()
         with self.db.transaction():
-            queue_id = self.db.insert_queue(
-                account, region, name, _json(attrs), _json(tags), now
-            )
+            queue_id = self.db.insert_queue(account, region, name, _json(attrs), _json(tags), now)
         self._sequence[queue_id] = 0
         return self._remember(
             Queue(
-                queue_id, account, region, name, attrs, tags, now, now, None,
-                settings_of(attrs), queue_arn(region, account, name),
+                queue_id,
+                account,
+                region,
+                name,
+                attrs,
+                tags,
+                now,
+                now,
+                None,
+                settings_of(attrs),
+                queue_arn(region, account, name),
             )
         )
 
@@ -253,8 +262,13 @@ class Sqs:
                     if earlier is not None:
                         # Accepted but not delivered again: the first message's id comes back.
                         results.append(
-                            Sent(earlier.message_id, md5_body, md5_attributes, md5_system,
-                                 earlier.sequence)
+                            Sent(
+                                earlier.message_id,
+                                md5_body,
+                                md5_attributes,
+                                md5_system,
+                                earlier.sequence,
+                            )
                         )
                         continue
                     sequence += 1
@@ -262,12 +276,24 @@ class Sqs:
                 else:
                     number = None
                 message_id = self.ids.uuid()
-                rows.append((
-                    queue.id, message_id, message.body, md5_body,
-                    content.encode_attributes(message.attributes), md5_attributes,
-                    content.encode_attributes(message.system_attributes), md5_system,
-                    group, dedup, number, sender_id, now, now + delay,
-                ))
+                rows.append(
+                    (
+                        queue.id,
+                        message_id,
+                        message.body,
+                        md5_body,
+                        content.encode_attributes(message.attributes),
+                        md5_attributes,
+                        content.encode_attributes(message.system_attributes),
+                        md5_system,
+                        group,
+                        dedup,
+                        number,
+                        sender_id,
+                        now,
+                        now + delay,
+                    )
+                )
                 sent = Sent(message_id, md5_body, md5_attributes, md5_system, number)
                 if settings.fifo:
                     seen[scope] = sent
@@ -349,6 +375,8 @@ class Sqs:
                 if again is not None:
                     return again
             taken: set[int] = set()
+            # One random token per receive; each message's nonce adds its position to it.
+            token = self.ids.token(8)
             while len(out) < max_messages:
                 want = max_messages - len(out)
                 select = self.db.ready_fifo if settings.fifo else self.db.ready
@@ -362,12 +390,16 @@ class Sqs:
                         # AWS quirk: a standard message keeps its original enqueue time in the
                         # DLQ (so its retention keeps counting); a FIFO one starts afresh.
                         self.db.move(
-                            row[0], target.id, now, dlq_source=queue.arn,
-                            reset_count=False, sent=now if target.fifo else None,
+                            row[0],
+                            target.id,
+                            now,
+                            dlq_source=queue.arn,
+                            reset_count=False,
+                            sent=now if target.fifo else None,
                         )
                         moved += 1
                         continue
-                    nonce = self.ids.token(8)
+                    nonce = f"{token}.{len(out)}"
                     updates.append((hidden_until, now, nonce, attempt_id, row[0]))
                     out.append(self._received(row, queue.id, nonce, row[12] + 1, row[13] or now))
                 if updates:
@@ -407,8 +439,25 @@ class Sqs:
     def _received(
         row: MessageRow, queue_id: int, nonce: str, receive_count: int, first_receive: float
     ) -> Received:
-        (row_id, message_id, body, md5_body, attrs, md5_attrs, system_attrs, group, dedup,
-         sequence, sender, sent, _, _, dlq_source, _, _) = row
+        (
+            row_id,
+            message_id,
+            body,
+            md5_body,
+            attrs,
+            md5_attrs,
+            system_attrs,
+            group,
+            dedup,
+            sequence,
+            sender,
+            sent,
+            _,
+            _,
+            dlq_source,
+            _,
+            _,
+        ) = row
         system = {
             "SenderId": sender,
             "SentTimestamp": str(int(sent * 1000)),
@@ -496,7 +545,9 @@ class Sqs:
     def _change_one(self, queue: Queue, handle: str, timeout: int, now: float) -> None:
         if not 0 <= timeout <= MAX_VISIBILITY:
             raise errors.invalid_value(
-                "VisibilityTimeout", timeout, f"Must be between 0 and {MAX_VISIBILITY}, if provided."
+                "VisibilityTimeout",
+                timeout,
+                f"Must be between 0 and {MAX_VISIBILITY}, if provided.",
             )
         receipt = decode_receipt(handle)
         if receipt is None or receipt.queue_id != queue.id:
@@ -545,9 +596,7 @@ def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def _replace(queue: Queue, **changes: object) -> Queue:
-    values = {name: getattr(queue, name) for name in Queue.__dataclass_fields__}
-    values.update(changes)
+def _replace(queue: Queue, **changes: Any) -> Queue:
     if "attributes" in changes:
-        values["settings"] = settings_of(values["attributes"])  # type: ignore[arg-type]
-    return Queue(**values)  # type: ignore[arg-type]
+        changes["settings"] = settings_of(changes["attributes"])
+    return dataclasses.replace(queue, **changes)

@@ -45,7 +45,9 @@ class MoveTask:
     @staticmethod
     def of(row: TaskRow) -> MoveTask:
         _, task_id, source, destination, rate, status, to_move, moved, started, failure = row
-        return MoveTask(task_id, source, destination, rate, status, to_move, moved, started, failure)
+        return MoveTask(
+            task_id, source, destination, rate, status, to_move, moved, started, failure
+        )
 
 
 def encode_handle(task_id: str, source_arn: str) -> str:
@@ -105,8 +107,15 @@ def cancel(sqs: Sqs, handle: str) -> MoveTask:
         # Moves happen in short synchronous steps, so CANCELLING is over at once.
         sqs.db.update_task(task_id, "CANCELLED", task.moved)
     return MoveTask(
-        task.task_id, task.source_arn, task.destination_arn, task.rate, "CANCELLED",
-        task.to_move, task.moved, task.started, None,
+        task.task_id,
+        task.source_arn,
+        task.destination_arn,
+        task.rate,
+        "CANCELLED",
+        task.to_move,
+        task.moved,
+        task.started,
+        None,
     )
 
 

@@ -109,9 +109,11 @@ def get_attributes(sqs: Sqs, queue: Queue, names: Sequence[str]) -> dict[str, st
                 counts = sqs.counts(queue)
             visible, in_flight, delayed = counts
             out[name] = str(
-                {"ApproximateNumberOfMessages": visible,
-                 "ApproximateNumberOfMessagesNotVisible": in_flight,
-                 "ApproximateNumberOfMessagesDelayed": delayed}[name]
+                {
+                    "ApproximateNumberOfMessages": visible,
+                    "ApproximateNumberOfMessagesNotVisible": in_flight,
+                    "ApproximateNumberOfMessagesDelayed": delayed,
+                }[name]
             )
         elif name == "QueueArn":
             out[name] = queue.arn
@@ -152,7 +154,9 @@ def page(
     """One page of a name-ordered listing; a token only when MaxResults was given."""
     if max_results is not None and not 1 <= max_results <= MAX_LIST_RESULTS:
         raise errors.invalid_value(
-            "MaxResults", max_results, f"MaxResults must be an integer between 1 and {MAX_LIST_RESULTS}."
+            "MaxResults",
+            max_results,
+            f"MaxResults must be an integer between 1 and {MAX_LIST_RESULTS}.",
         )
     if next_token:
         after = _decode_token(next_token)
@@ -201,7 +205,9 @@ def _checked_tags(tags: dict[str, str], queue_name: str) -> dict[str, str]:
         if not 1 <= len(key) <= 128:
             raise errors.invalid_value("Tag.Key", key, "Tag keys must be 1 to 128 characters.")
         if len(value) > 256:
-            raise errors.invalid_value("Tag.Value", value, "Tag values must be at most 256 characters.")
+            raise errors.invalid_value(
+                "Tag.Value", value, "Tag values must be at most 256 characters."
+            )
     return tags
 
 
@@ -216,7 +222,8 @@ def add_permission(
 ) -> Queue:
     if not _LABEL.fullmatch(label):
         raise errors.invalid_value(
-            "Label", label,
+            "Label",
+            label,
             "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
         )
     if not accounts:
@@ -231,7 +238,9 @@ def add_permission(
     for action in actions:
         if action not in SHAREABLE_ACTIONS:
             raise errors.invalid_value(
-                "ActionName", f"SQS:{action}", "Only the queue owner is allowed to invoke this action."
+                "ActionName",
+                f"SQS:{action}",
+                "Only the queue owner is allowed to invoke this action.",
             )
     policy = _policy(queue)
     statements: list[dict[str, Any]] = policy["Statement"]

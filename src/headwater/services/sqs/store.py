@@ -157,9 +157,7 @@ class SqsStore:
         self._store.execute("UPDATE sqs_queues SET tags = ? WHERE id = ?", (tags, queue_id))
 
     def set_sequence(self, queue_id: int, sequence: int) -> None:
-        self._store.execute(
-            "UPDATE sqs_queues SET sequence = ? WHERE id = ?", (sequence, queue_id)
-        )
+        self._store.execute("UPDATE sqs_queues SET sequence = ? WHERE id = ?", (sequence, queue_id))
 
     def set_purged(self, queue_id: int, now: float) -> None:
         self._store.execute("UPDATE sqs_queues SET purged = ? WHERE id = ?", (now, queue_id))

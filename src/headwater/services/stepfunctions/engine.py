@@ -124,7 +124,8 @@ class Engine(FanoutMixin):
 
     def step(self, st: ExecutionState, event: Input) -> Step:
         first = len(st.history.events)
-        self._effects = effects = []
+        effects: list[Effect] = []
+        self._effects = effects
         if st.status == RUNNING:
             self._apply(st, event)
             self._drain(st)
@@ -299,8 +300,10 @@ class Engine(FanoutMixin):
         st.tasks[task_id] = f
         if explicit:
             f.timer_id = self._timer(st, f, now + timeout, "timeout")
-        self._effects.append(InvokeTask(task_id, resource, params, timeout, heartbeat,
-                                        state.name, credentials, token))
+        invoke = InvokeTask(task_id, resource, params, timeout, heartbeat, state.name,
+                            credentials, token)
+        st.invocations[task_id] = invoke
+        self._effects.append(invoke)
         return False
 
     def _task_frame(self, st: ExecutionState, task_id: int) -> Frame | None:
@@ -391,6 +394,7 @@ class Engine(FanoutMixin):
 
     def _end_task(self, st: ExecutionState, f: Frame) -> None:
         st.tasks.pop(f.task_id, None)
+        st.invocations.pop(f.task_id, None)
         f.waiting = None
         for timer in (f.timer_id, f.heartbeat_timer):
             if timer:
@@ -545,6 +549,7 @@ class Engine(FanoutMixin):
         for task_id in list(st.tasks):
             self._effects.append(CancelTask(task_id))
         st.tasks.clear()
+        st.invocations.clear()
         st.ready.clear()
 
     def _stop(self, st: ExecutionState, status: str, event: str, error: str | None,

@@ -80,7 +80,7 @@ class InvokeTask:
     """Call a task resource; report back with TaskStarted, then TaskSucceeded/TaskFailed."""
 
     task_id: int
-    resource: "Resource"
+    resource: Resource
     parameters: Any
     timeout_seconds: int
     heartbeat_seconds: int | None
@@ -129,14 +129,32 @@ class Frame:
     """One thread of control: the top-level run, a Parallel branch or a Map iteration."""
 
     __slots__ = (
-        "id", "parent", "slot", "branch", "state", "input", "variables", "history",
-        "last_event", "entered_event", "entered_at", "retry_counts", "waiting", "task_id",
-        "timer_id", "heartbeat_timer", "effective", "children", "done", "failed_in_task",
-        "map_item", "iteration_of",
+        "branch",
+        "children",
+        "done",
+        "effective",
+        "entered_at",
+        "entered_event",
+        "failed_in_task",
+        "heartbeat_timer",
+        "history",
+        "id",
+        "input",
+        "iteration_of",
+        "last_event",
+        "map_item",
+        "parent",
+        "retry_counts",
+        "slot",
+        "state",
+        "task_id",
+        "timer_id",
+        "variables",
+        "waiting",
     )
 
-    def __init__(self, frame_id: int, branch: "Branch", variables: "Variables",
-                 history: History, parent: "Frame | None" = None, slot: int = 0) -> None:
+    def __init__(self, frame_id: int, branch: Branch, variables: Variables,
+                 history: History, parent: Frame | None = None, slot: int = 0) -> None:
         self.id = frame_id
         self.parent = parent
         self.slot = slot  # index among the parent's children (branch or item index)
@@ -194,6 +212,7 @@ class ExecutionState:
         self.frames: dict[int, Frame] = {}
         self.root: Frame | None = None
         self.tasks: dict[int, Frame] = {}
+        self.invocations: dict[int, InvokeTask] = {}  # tasks in flight, to re-issue on resume
         self.timers: dict[int, tuple[float, int, str]] = {}  # id -> (fire_at, frame id, kind)
         self.ready: deque[Frame] = deque()
         self.next_key = 1

@@ -24,13 +24,38 @@ from headwater.services.stepfunctions.history import History
 from headwater.services.stepfunctions.scope import Variables
 
 if TYPE_CHECKING:
-    from headwater.services.stepfunctions.engine import Engine
+    from headwater.core.clock import Clock
+    from headwater.services.stepfunctions.asl.errors import StatesError as _StatesError
+    from headwater.services.stepfunctions.asl.states.base import State
+    from headwater.services.stepfunctions.engine import _Runtime
+    from headwater.services.stepfunctions.execution import Effect
+    from headwater.services.stepfunctions.scope import RunScope
 
 
 class FanoutMixin:
+    if TYPE_CHECKING:
+        # Provided by the Engine this mixes into.
+        clock: Clock
+        runtime: _Runtime
+        _effects: list[Effect]
+
+        def scope(self, st: ExecutionState, f: Frame, state: State,
+                  map_item: tuple[int, Any] | None = None) -> RunScope: ...
+
+        def exit_state(self, st: ExecutionState, f: Frame, state: State, output: Any,
+                       assigned: dict[str, Any] | None, target: str | None) -> bool: ...
+
+        def handle_failure(self, st: ExecutionState, f: Frame, state: State, error: str,
+                           cause: str | None) -> bool: ...
+
+        def _state_error(self, st: ExecutionState, f: Frame, state: State,
+                         err: _StatesError) -> bool: ...
+
+        def _cancel_timer(self, st: ExecutionState, timer_id: int) -> None: ...
+
     # ----- Parallel ---------------------------------------------------------------------
 
-    def _parallel(self: "Engine", st: ExecutionState, f: Frame, state: Any) -> bool:
+    def _parallel(self, st: ExecutionState, f: Frame, state: Any) -> bool:
         effective = state.effective_input(self.scope(st, f, state), f.input)
         f.last_event = f.history.add("ParallelStateStarted", f.last_event, self.clock.now())
         branches = state.branches
@@ -45,7 +70,7 @@ class FanoutMixin:
 
     # ----- Map --------------------------------------------------------------------------
 
-    def _map(self: "Engine", st: ExecutionState, f: Frame, state: Any) -> bool:
+    def _map(self, st: ExecutionState, f: Frame, state: Any) -> bool:
         scope = self.scope(st, f, state)
         effective = f.input if state.jsonata else state.apply_input_path(scope, f.input)
         items = state.select_items(scope, effective)
@@ -67,14 +92,14 @@ class FanoutMixin:
         self._spawn(st, f)
         return False
 
-    def _map_run_arn(self: "Engine", st: ExecutionState, state: Any) -> str:
+    def _map_run_arn(self, st: ExecutionState, state: Any) -> str:
         parts = st.info.state_machine_arn.split(":")
         region, account = (parts[3], parts[4]) if len(parts) >= 6 else ("us-east-1", "0")
         label = state.label or state.name
         return (f"arn:aws:states:{region}:{account}:mapRun:{st.info.state_machine_name}/"
                 f"{label}:{self.runtime.uuid()}")
 
-    def _spawn(self: "Engine", st: ExecutionState, f: Frame) -> None:
+    def _spawn(self, st: ExecutionState, f: Frame) -> None:
         """Start iterations until MaxConcurrency are in flight or none are left."""
         fan = f.children
         assert fan is not None and fan.inputs is not None
@@ -98,7 +123,7 @@ class FanoutMixin:
                 child.iteration_of = state.name
             fan.running[index] = child
 
-    def _child(self: "Engine", st: ExecutionState, parent: Frame, branch: Any, slot: int,
+    def _child(self, st: ExecutionState, parent: Frame, branch: Any, slot: int,
                child_input: Any, variables: Variables, history: History) -> Frame:
         child = Frame(st.key(), branch, variables, history, parent, slot)
         child.input = child_input
@@ -109,7 +134,7 @@ class FanoutMixin:
 
     # ----- children ending --------------------------------------------------------------
 
-    def child_succeeded(self: "Engine", st: ExecutionState, parent: Frame, child: Frame,
+    def child_succeeded(self, st: ExecutionState, parent: Frame, child: Frame,
                         output: Any) -> None:
         fan = parent.children
         if fan is None or parent.done:
@@ -124,21 +149,20 @@ class FanoutMixin:
                 {"name": child.iteration_of, "index": child.slot})
         self._next_or_complete(st, parent)
 
-    def _next_or_complete(self: "Engine", st: ExecutionState, parent: Frame) -> None:
+    def _next_or_complete(self, st: ExecutionState, parent: Frame) -> None:
         fan = parent.children
         assert fan is not None
         try:
             if fan.inputs is not None:
                 self._spawn(st, parent)
-            if fan.finished == fan.total:
-                if self._complete(st, parent):
-                    st.ready.append(parent)
+            if fan.finished == fan.total and self._complete(st, parent):
+                st.ready.append(parent)
         except StatesError as err:
             self._abort_children(st, parent)
             if self._state_error(st, parent, parent.state, err):
                 st.ready.append(parent)
 
-    def _complete(self: "Engine", st: ExecutionState, f: Frame) -> bool:
+    def _complete(self, st: ExecutionState, f: Frame) -> bool:
         """All children done: the state's result is their outputs, in order."""
         fan = f.children
         assert fan is not None
@@ -152,7 +176,7 @@ class FanoutMixin:
         output, assigned = state.finish(self.scope(st, f, state), f.input, fan.results)
         return self.exit_state(st, f, state, output, assigned, state.next)
 
-    def child_failed(self: "Engine", st: ExecutionState, parent: Frame, child: Frame,
+    def child_failed(self, st: ExecutionState, parent: Frame, child: Frame,
                      error: str | None, cause: str | None) -> None:
         fan = parent.children
         if fan is None or parent.done:
@@ -202,7 +226,7 @@ class FanoutMixin:
 
     # ----- tearing down -----------------------------------------------------------------
 
-    def _abort_children(self: "Engine", st: ExecutionState, parent: Frame) -> None:
+    def _abort_children(self, st: ExecutionState, parent: Frame) -> None:
         fan = parent.children
         if fan is None:
             return
@@ -210,7 +234,7 @@ class FanoutMixin:
             self.abort_frame(st, fan.running[index])
         fan.running.clear()
 
-    def abort_frame(self: "Engine", st: ExecutionState, f: Frame) -> None:
+    def abort_frame(self, st: ExecutionState, f: Frame) -> None:
         """Stop a running branch: cancel what it waits on and record the aborts."""
         if f.done:
             return
@@ -221,6 +245,7 @@ class FanoutMixin:
         if f.waiting is not None:
             if f.waiting == "task":
                 st.tasks.pop(f.task_id, None)
+                st.invocations.pop(f.task_id, None)
                 self._effects.append(CancelTask(f.task_id))
             if f.waiting == "children":
                 self._abort_children(st, f)

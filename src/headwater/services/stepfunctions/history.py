@@ -14,7 +14,7 @@ In memory, details keep the Python values (payloads are never mutated, so nothin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -34,7 +34,7 @@ class HistoryEvent:
     def to_wire(self, include_data: bool = True) -> dict[str, Any]:
         """The event as GetExecutionHistory returns it (botocore's HistoryEvent shape)."""
         out: dict[str, Any] = {
-            "timestamp": datetime.fromtimestamp(self.timestamp, tz=timezone.utc),
+            "timestamp": datetime.fromtimestamp(self.timestamp, tz=UTC),
             "type": self.type,
             "id": self.id,
             "previousEventId": self.previous_event_id,

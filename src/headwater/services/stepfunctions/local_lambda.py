@@ -21,7 +21,7 @@ import linecache
 import traceback
 import types
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -164,7 +164,7 @@ class LocalFunctions:
             payload = body.decode(errors="replace")
         if not wrap:
             return payload
-        date = datetime.fromtimestamp(self.clock.now(), tz=timezone.utc).strftime(
+        date = datetime.fromtimestamp(self.clock.now(), tz=UTC).strftime(
             "%a, %d %b %Y %H:%M:%S GMT")
         trace = f"Root=1-{self.ids.uuid()[:8]}-{self.ids.uuid().replace('-', '')[:24]}"
         headers = {

@@ -118,6 +118,11 @@ class Runner:
             execution_type: str = "STANDARD") -> RunResult:
         st, step = self.engine.start(self.info(name, execution_type), execution_input,
                                      self.record_history)
+        return self.drive(st, step.effects)
+
+    def drive(self, st: ExecutionState, effects: list[Effect]) -> RunResult:
+        """Perform ``effects`` and feed the engine until the execution ends (also used to
+        continue a replayed execution with ``replay.resume_effects``)."""
         queue: list[tuple[float, int, Input]] = []
         counter = [0]
         cancelled_timers: set[int] = set()
@@ -138,7 +143,7 @@ class Runner:
                 elif isinstance(effect, CancelTask):
                     cancelled_tasks.add(effect.task_id)
 
-        perform(step.effects)
+        perform(effects)
         while not st.finished and queue:
             at, _, event = heapq.heappop(queue)
             if isinstance(event, TimerFired) and event.timer_id in cancelled_timers:

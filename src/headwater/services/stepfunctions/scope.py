@@ -23,9 +23,9 @@ _MISSING = object()
 class Variables:
     """One scope of workflow variables, chained to the scope around it."""
 
-    __slots__ = ("values", "parent", "_visible")
+    __slots__ = ("_visible", "parent", "values")
 
-    def __init__(self, parent: "Variables | None" = None,
+    def __init__(self, parent: Variables | None = None,
                  values: dict[str, Any] | None = None) -> None:
         self.values: dict[str, Any] = values if values is not None else {}
         self.parent = parent
@@ -85,9 +85,21 @@ class RunScope:
     what JSONata's ``$states.input`` reads.
     """
 
-    __slots__ = ("input", "raw", "variables", "runtime", "info", "state_name", "entered_at",
-                 "retry_count", "map_item", "task_token", "_result", "_error_output",
-                 "_context")
+    __slots__ = (
+        "_context",
+        "_error_output",
+        "_result",
+        "entered_at",
+        "info",
+        "input",
+        "map_item",
+        "raw",
+        "retry_count",
+        "runtime",
+        "state_name",
+        "task_token",
+        "variables",
+    )
 
     def __init__(self, raw: Any, variables: Variables, runtime: Runtime, info: ContextInfo,
                  state_name: str, entered_at: float, retry_count: int | None = None,
@@ -119,7 +131,7 @@ class RunScope:
             raise PathNotFound(path, -1)
         return path.get(value)
 
-    def jsonata(self, expression: Expression) -> Any:
+    def jsonata(self, expression: Expression, field: str | None = None) -> Any:
         bindings = dict(self.variables.visible())
         states: dict[str, Any] = {"input": self.raw, "context": self.context()}
         if self._result is not _MISSING:
@@ -127,7 +139,7 @@ class RunScope:
         if self._error_output is not _MISSING:
             states["errorOutput"] = self._error_output
         bindings["states"] = states
-        return expression.evaluate(bindings, self.runtime)
+        return expression.evaluate(bindings, self.runtime, field)
 
     def set_result(self, result: Any) -> None:
         self._result = result

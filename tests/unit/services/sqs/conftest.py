@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqs_helpers import ACCOUNT, REGION
 
 from headwater.core.clock import ManualClock
 from headwater.core.ids import SequentialIds
 from headwater.services.sqs import queues
 from headwater.services.sqs.model import Queue, Sqs
 from headwater.store import open_store
-from sqs_helpers import ACCOUNT, REGION
 
 
 @pytest.fixture
@@ -28,10 +28,11 @@ def sqs(clock: ManualClock) -> Sqs:
 @pytest.fixture
 def make_queue(sqs: Sqs) -> Callable[..., Queue]:
     def make(name: str = "jobs", **attributes: Any) -> Queue:
-        attrs = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in attributes.items()}
+        attrs = {
+            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in attributes.items()
+        }
         if name.endswith(".fifo"):
             attrs.setdefault("FifoQueue", "true")
         return queues.create_queue(sqs, ACCOUNT, REGION, name, attrs, {})
 
     return make
-

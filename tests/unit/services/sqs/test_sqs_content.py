@@ -35,10 +35,19 @@ def test_body_digest_is_md5_of_utf8() -> None:
 
 
 def test_attribute_digest_sorts_names_and_marks_binary() -> None:
-    a = {"b": AttributeValue("String", string="x"), "a": AttributeValue("Binary", binary=b"\x00\x01")}
+    a = {
+        "b": AttributeValue("String", string="x"),
+        "a": AttributeValue("Binary", binary=b"\x00\x01"),
+    }
     expected = hashlib.md5(
-        b"\x00\x00\x00\x01a" + b"\x00\x00\x00\x06Binary" + b"\x02" + b"\x00\x00\x00\x02\x00\x01"
-        + b"\x00\x00\x00\x01b" + b"\x00\x00\x00\x06String" + b"\x01" + b"\x00\x00\x00\x01x"
+        b"\x00\x00\x00\x01a"
+        + b"\x00\x00\x00\x06Binary"
+        + b"\x02"
+        + b"\x00\x00\x00\x02\x00\x01"
+        + b"\x00\x00\x00\x01b"
+        + b"\x00\x00\x00\x06String"
+        + b"\x01"
+        + b"\x00\x00\x00\x01x"
     ).hexdigest()
     assert content.md5_of_attributes(a) == expected
     assert content.md5_of_attributes({}) is None
@@ -93,19 +102,28 @@ def test_at_most_ten_message_attributes() -> None:
 
 
 def test_custom_type_labels_are_kept() -> None:
-    parsed = content.parse_attributes({"price": {"DataType": "Number.float", "StringValue": "1.5e3"}})
+    parsed = content.parse_attributes(
+        {"price": {"DataType": "Number.float", "StringValue": "1.5e3"}}
+    )
     assert parsed["price"].data_type == "Number.float"
 
 
 def test_only_the_trace_header_is_a_system_attribute() -> None:
     ok = content.parse_system_attributes(
-        {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-5759e988-bd862e3fe1be46a994272793"}}
+        {
+            "AWSTraceHeader": {
+                "DataType": "String",
+                "StringValue": "Root=1-5759e988-bd862e3fe1be46a994272793",
+            }
+        }
     )
     assert set(ok) == {"AWSTraceHeader"}
     with pytest.raises(ServiceError):
         content.parse_system_attributes({"Other": {"DataType": "String", "StringValue": "x"}})
     with pytest.raises(ServiceError):
-        content.parse_system_attributes({"AWSTraceHeader": {"DataType": "Number", "StringValue": "1"}})
+        content.parse_system_attributes(
+            {"AWSTraceHeader": {"DataType": "Number", "StringValue": "1"}}
+        )
 
 
 def test_size_counts_body_and_attribute_names_types_and_values() -> None:
@@ -126,7 +144,10 @@ def test_select_attributes_all_exact_and_prefix() -> None:
 
 
 def test_attributes_round_trip_through_the_store_encoding() -> None:
-    attrs = {"b": AttributeValue("Binary", binary=b"\xff\x00"), "s": AttributeValue("String", string="é")}
+    attrs = {
+        "b": AttributeValue("Binary", binary=b"\xff\x00"),
+        "s": AttributeValue("String", string="é"),
+    }
     assert content.decode_attributes(content.encode_attributes(attrs)) == attrs
     assert content.encode_attributes({}) is None
 

@@ -24,7 +24,10 @@ def test_enum_violations_are_left_to_the_domain() -> None:
 
 
 def test_query_codes() -> None:
-    assert errors.query_code(errors.queue_does_not_exist()) == "AWS.SimpleQueueService.NonExistentQueue"
+    assert (
+        errors.query_code(errors.queue_does_not_exist())
+        == "AWS.SimpleQueueService.NonExistentQueue"
+    )
     assert errors.query_code(errors.queue_name_exists("x")) == "QueueAlreadyExists"
     assert errors.query_code(errors.receipt_handle_invalid("h")) == "ReceiptHandleIsInvalid"
     assert errors.query_code(errors.invalid_parameter("x")) == "InvalidParameterValue"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqs_helpers import send
+
 from headwater.core.clock import ManualClock
 from headwater.core.errors import ServiceError
 from headwater.services.sqs import content
 from headwater.services.sqs.model import Queue, Sent, Sqs
-from sqs_helpers import send
 
 MakeQueue = Callable[..., Queue]
 
@@ -51,7 +52,9 @@ def test_a_returned_message_is_redelivered_before_later_ones(
     assert bodies(sqs.receive(queue, 1)) == ["1"]
 
 
-def test_deduplication_within_five_minutes(sqs: Sqs, clock: ManualClock, make_queue: MakeQueue) -> None:
+def test_deduplication_within_five_minutes(
+    sqs: Sqs, clock: ManualClock, make_queue: MakeQueue
+) -> None:
     queue = make_queue("q.fifo")
     [first] = send(sqs, queue, "a", group_id="g", dedup_id="d1")
     [duplicate] = send(sqs, queue, "other body", group_id="g", dedup_id="d1")

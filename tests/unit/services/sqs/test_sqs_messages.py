@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
+from sqs_helpers import ACCOUNT, refresh, send
 
 from headwater.core.clock import ManualClock
 from headwater.core.errors import ServiceError
 from headwater.services.sqs import content, queues
 from headwater.services.sqs.model import Outgoing, Queue, Sent, Sqs
-from sqs_helpers import ACCOUNT, refresh, send
 
 MakeQueue = Callable[..., Queue]
 
@@ -21,7 +20,9 @@ def bodies(received: list) -> list[str]:
 
 def test_send_returns_id_and_digests(sqs: Sqs, make_queue: MakeQueue) -> None:
     queue = make_queue()
-    attributes = content.parse_attributes({"timestamp": {"DataType": "Number", "StringValue": "1493147359900"}})
+    attributes = content.parse_attributes(
+        {"timestamp": {"DataType": "Number", "StringValue": "1493147359900"}}
+    )
     [sent] = sqs.send(queue, [Outgoing("derp", attributes=attributes)], ACCOUNT)
     assert isinstance(sent, Sent)
     assert sent.message_id == "00000000-0000-4000-8000-000000000001"
@@ -64,9 +65,10 @@ def test_received_message_is_hidden_until_its_visibility_timeout_ends(
     assert again.message_id == first.message_id
     assert again.receipt != first.receipt
     assert again.system["ApproximateReceiveCount"] == "2"
-    assert again.system["ApproximateFirstReceiveTimestamp"] == first.system[
-        "ApproximateFirstReceiveTimestamp"
-    ]
+    assert (
+        again.system["ApproximateFirstReceiveTimestamp"]
+        == first.system["ApproximateFirstReceiveTimestamp"]
+    )
 
 
 def test_receive_visibility_timeout_overrides_the_queue_one(
@@ -79,14 +81,18 @@ def test_receive_visibility_timeout_overrides_the_queue_one(
     assert bodies(sqs.receive(queue)) == ["a"]
 
 
-def test_receive_takes_at_most_the_asked_number_oldest_first(sqs: Sqs, make_queue: MakeQueue) -> None:
+def test_receive_takes_at_most_the_asked_number_oldest_first(
+    sqs: Sqs, make_queue: MakeQueue
+) -> None:
     queue = make_queue()
     send(sqs, queue, *[str(i) for i in range(15)])
     assert bodies(sqs.receive(queue, 10)) == [str(i) for i in range(10)]
     assert bodies(sqs.receive(queue, 10)) == [str(i) for i in range(10, 15)]
 
 
-def test_delays_per_queue_and_per_message(sqs: Sqs, clock: ManualClock, make_queue: MakeQueue) -> None:
+def test_delays_per_queue_and_per_message(
+    sqs: Sqs, clock: ManualClock, make_queue: MakeQueue
+) -> None:
     queue = make_queue(DelaySeconds=10)
     send(sqs, queue, "queue-delay")
     send(sqs, queue, "own-delay", delay=2)
@@ -174,7 +180,9 @@ def test_batch_fails_entry_by_entry(sqs: Sqs, make_queue: MakeQueue) -> None:
     assert bodies(sqs.receive(queue, 10)) == ["ok", "fine"]
 
 
-def test_delete_with_the_latest_receipt(sqs: Sqs, clock: ManualClock, make_queue: MakeQueue) -> None:
+def test_delete_with_the_latest_receipt(
+    sqs: Sqs, clock: ManualClock, make_queue: MakeQueue
+) -> None:
     queue = make_queue(VisibilityTimeout=1)
     send(sqs, queue, "a")
     [first] = sqs.receive(queue)
@@ -257,7 +265,9 @@ def test_visibility_is_capped_at_twelve_hours_from_the_receive(
     assert sqs.change_visibility(queue, [(message.receipt, 43_100)]) == [None]
 
 
-def test_receive_with_zero_visibility_leaves_messages_visible(sqs: Sqs, make_queue: MakeQueue) -> None:
+def test_receive_with_zero_visibility_leaves_messages_visible(
+    sqs: Sqs, make_queue: MakeQueue
+) -> None:
     queue = make_queue()
     send(sqs, queue, "a")
     assert bodies(sqs.receive(queue, 10, visibility_timeout=0)) == ["a"]

@@ -24,7 +24,9 @@ def test_any_queue_url_names_account_and_queue(url: str, region: str | None) -> 
     assert (ref.account, ref.name, ref.region) == ("000000000000", "jobs", region)
 
 
-@pytest.mark.parametrize("url", ["jobs", "http://localhost:4566/jobs", "http://h/notanaccount/jobs"])
+@pytest.mark.parametrize(
+    "url", ["jobs", "http://localhost:4566/jobs", "http://h/notanaccount/jobs"]
+)
 def test_urls_without_account_and_name_are_invalid_addresses(url: str) -> None:
     with pytest.raises(ServiceError) as caught:
         names.parse_queue_url(url)

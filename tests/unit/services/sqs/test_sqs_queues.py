@@ -6,12 +6,12 @@ import json
 from collections.abc import Callable
 
 import pytest
+from sqs_helpers import ACCOUNT, REGION, refresh, send
 
 from headwater.core.clock import ManualClock
 from headwater.core.errors import ServiceError
 from headwater.services.sqs import queues
 from headwater.services.sqs.model import Queue, Sqs
-from sqs_helpers import ACCOUNT, REGION, refresh, send
 
 MakeQueue = Callable[..., Queue]
 
@@ -61,9 +61,10 @@ def test_create_is_idempotent_for_same_attributes(sqs: Sqs, make_queue: MakeQueu
 
 def test_fifo_needs_the_suffix_and_the_attribute(sqs: Sqs, make_queue: MakeQueue) -> None:
     assert error_of(lambda: make_queue("plain", FifoQueue=True)).code == "InvalidParameterValue"
-    assert error_of(
-        lambda: queues.create_queue(sqs, ACCOUNT, REGION, "x.fifo", {}, {})
-    ).code == "InvalidParameterValue"
+    assert (
+        error_of(lambda: queues.create_queue(sqs, ACCOUNT, REGION, "x.fifo", {}, {})).code
+        == "InvalidParameterValue"
+    )
     assert error_of(lambda: make_queue("std", ContentBasedDeduplication=True)).code == (
         "InvalidAttributeName"
     )
@@ -104,7 +105,11 @@ def test_set_attributes_updates_and_touches_last_modified(
     queue = make_queue("jobs")
     clock.advance(100)
     queue = queues.set_attributes(sqs, queue, {"VisibilityTimeout": "5", "DelaySeconds": "2"})
-    got = queues.get_attributes(sqs, queue, ["VisibilityTimeout", "DelaySeconds", "LastModifiedTimestamp", "CreatedTimestamp"])
+    got = queues.get_attributes(
+        sqs,
+        queue,
+        ["VisibilityTimeout", "DelaySeconds", "LastModifiedTimestamp", "CreatedTimestamp"],
+    )
     assert got == {
         "VisibilityTimeout": "5",
         "DelaySeconds": "2",
@@ -121,7 +126,9 @@ def test_get_attributes_checks_names(sqs: Sqs, make_queue: MakeQueue) -> None:
     queue = make_queue("jobs")
     assert queues.get_attributes(sqs, queue, []) == {}
     assert queues.get_attributes(sqs, queue, ["Policy"]) == {}  # known but unset
-    assert error_of(lambda: queues.get_attributes(sqs, queue, ["Nope"])).code == "InvalidAttributeName"
+    assert (
+        error_of(lambda: queues.get_attributes(sqs, queue, ["Nope"])).code == "InvalidAttributeName"
+    )
     assert error_of(lambda: queues.get_attributes(sqs, queue, ["FifoQueue"])).code == (
         "InvalidAttributeName"
     )
@@ -228,7 +235,14 @@ def test_queues_survive_a_restart(clock: ManualClock, tmp_path) -> None:
 
     store = open_store(tmp_path / "db.sqlite")
     sqs = Sqs(store, clock, SequentialIds())
-    queue = queues.create_queue(sqs, ACCOUNT, REGION, "keep.fifo", {"FifoQueue": "true", "ContentBasedDeduplication": "true"}, {"t": "1"})
+    queue = queues.create_queue(
+        sqs,
+        ACCOUNT,
+        REGION,
+        "keep.fifo",
+        {"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+        {"t": "1"},
+    )
     send(sqs, queue, "a", group_id="g")
     store.close()
     again = Sqs(open_store(tmp_path / "db.sqlite"), clock, SequentialIds())

@@ -6,12 +6,12 @@ import json
 from collections.abc import Callable
 
 import pytest
+from sqs_helpers import refresh, send
 
 from headwater.core.clock import ManualClock
 from headwater.core.errors import ServiceError
 from headwater.services.sqs import movetasks, queues
 from headwater.services.sqs.model import Queue, Sqs
-from sqs_helpers import refresh, send
 
 MakeQueue = Callable[..., Queue]
 
@@ -94,11 +94,21 @@ def test_fifo_source_needs_a_fifo_dlq_and_keeps_order(
 
 def test_redrive_policy_validation(sqs: Sqs, make_queue: MakeQueue) -> None:
     dlq = make_queue("dead")
-    missing = json.dumps({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:nope", "maxReceiveCount": 1})
-    for policy in (missing, "not json", json.dumps({"maxReceiveCount": 1}), redrive(dlq, 0), redrive(dlq, 1001)):
-        error = error_of(lambda: make_queue("work", RedrivePolicy=policy))
+    missing = json.dumps(
+        {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:nope", "maxReceiveCount": 1}
+    )
+    for policy in (
+        missing,
+        "not json",
+        json.dumps({"maxReceiveCount": 1}),
+        redrive(dlq, 0),
+        redrive(dlq, 1001),
+    ):
+        error = error_of(lambda p=policy: make_queue("work", RedrivePolicy=p))  # type: ignore[misc]
         assert error.code == "InvalidParameterValue", policy
-    work = make_queue("work", RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": "5"}))
+    work = make_queue(
+        "work", RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": "5"})
+    )
     assert work.attributes["RedrivePolicy"] == (
         '{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dead","maxReceiveCount":5}'
     )
@@ -113,7 +123,8 @@ def test_redrive_allow_policy(sqs: Sqs, make_queue: MakeQueue) -> None:
     )
     arn = "arn:aws:sqs:us-east-1:000000000000:ok"
     only = make_queue(
-        "only", RedriveAllowPolicy=json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})
+        "only",
+        RedriveAllowPolicy=json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]}),
     )
     make_queue("ok", RedrivePolicy=redrive(only, 1))
     assert error_of(lambda: make_queue("other", RedrivePolicy=redrive(only, 1))).code == (
@@ -196,7 +207,9 @@ def test_cancel_stops_a_running_task(
     assert error_of(lambda: movetasks.cancel(sqs, task.handle)).code == "ResourceNotFoundException"
 
 
-def test_move_task_errors(sqs: Sqs, make_queue: MakeQueue, dead_lettered: tuple[Queue, Queue]) -> None:
+def test_move_task_errors(
+    sqs: Sqs, make_queue: MakeQueue, dead_lettered: tuple[Queue, Queue]
+) -> None:
     source, dlq = dead_lettered
     nowhere = "arn:aws:sqs:us-east-1:000000000000:nowhere"
     assert error_of(lambda: movetasks.start(sqs, nowhere)).message == (
@@ -205,7 +218,9 @@ def test_move_task_errors(sqs: Sqs, make_queue: MakeQueue, dead_lettered: tuple[
     assert error_of(lambda: movetasks.start(sqs, source.arn)).message == (
         "Source queue must be configured as a Dead Letter Queue."
     )
-    assert error_of(lambda: movetasks.start(sqs, dlq.arn, nowhere)).code == "ResourceNotFoundException"
+    assert (
+        error_of(lambda: movetasks.start(sqs, dlq.arn, nowhere)).code == "ResourceNotFoundException"
+    )
     assert error_of(lambda: movetasks.start(sqs, dlq.arn, rate=501)).code == "InvalidParameterValue"
     movetasks.start(sqs, dlq.arn, rate=1)
     assert "already a task running" in error_of(lambda: movetasks.start(sqs, dlq.arn)).message
@@ -246,7 +261,9 @@ def test_move_tasks_survive_a_restart(clock: ManualClock, tmp_path) -> None:
 
     sqs = Sqs(open_store(tmp_path / "db"), clock, SequentialIds())
     dlq = queues.create_queue(sqs, "000000000000", "us-east-1", "dead", {}, {})
-    source = queues.create_queue(sqs, "000000000000", "us-east-1", "work", {"RedrivePolicy": redrive(dlq, 1)}, {})
+    source = queues.create_queue(
+        sqs, "000000000000", "us-east-1", "work", {"RedrivePolicy": redrive(dlq, 1)}, {}
+    )
     send(sqs, source, "a", "b")
     receive_and_abandon(sqs, clock, source, 1)
     sqs.receive(source, 10)

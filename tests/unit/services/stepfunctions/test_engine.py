@@ -3,6 +3,7 @@ timeouts, and the pure step interface (inputs in, effects out)."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -116,7 +117,7 @@ def test_full_jitter_never_waits_longer_than_the_backoff(run_sfn: Any,
     run_sfn({"StartAt": "T", "States": {"T": task(Retry=[
         {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 4, "JitterStrategy": "FULL",
          "MaxAttempts": 2}])}}, {}, {FN: failing})
-    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert len(gaps) == 2 and 0 <= gaps[0] <= 4 and 0 <= gaps[1] <= 8
 
 

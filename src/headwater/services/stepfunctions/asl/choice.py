@@ -243,7 +243,7 @@ def compile_condition(value: Any) -> Test:
                         "Condition") from None
 
     def condition(scope: EvalScope) -> bool:
-        result = scope.jsonata(expression)
+        result = scope.jsonata(expression, "Condition")
         if type(result) is not bool:
             raise expected_type_error(expression, "Condition", "boolean",
                                       None if result is _undefined() else result)

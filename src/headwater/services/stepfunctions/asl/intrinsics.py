@@ -77,7 +77,7 @@ class PathArg:
 @dataclass(frozen=True, slots=True)
 class Call:
     name: str
-    args: tuple["Literal | PathArg | Call", ...]
+    args: tuple[Literal | PathArg | Call, ...]
     text: str
 
     def evaluate(self, scope: Scope, entropy: Entropy) -> Any:
@@ -186,7 +186,6 @@ class _Parser:
         text = self.text
         self.pos += 1
         out: list[str] = []
-        raw_start = self.pos
         while self.pos < len(text):
             ch = text[self.pos]
             if ch == "\\" and self.pos + 1 < len(text):
@@ -196,7 +195,6 @@ class _Parser:
                 self.pos += 2
                 continue
             if ch == "'":
-                raw = text[raw_start:self.pos]
                 self.pos += 1
                 value = "".join(out)
                 return Literal(_unescape_braces(value), raw=value)
@@ -222,9 +220,7 @@ class _Parser:
                 if depth == 0:
                     break
                 depth -= 1
-            elif ch == "," and depth == 0:
-                break
-            elif ch in " \t\r\n" and depth == 0:
+            elif ch == "," and depth == 0 or ch in " \t\r\n" and depth == 0:
                 break
             self.pos += 1
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import jsonata
@@ -56,7 +56,7 @@ def is_expression(value: Any) -> bool:
 class Expression:
     """One compiled JSONata expression (the text between ``{%`` and ``%}``)."""
 
-    __slots__ = ("text", "_compiled", "constant")
+    __slots__ = ("_compiled", "constant", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -74,10 +74,11 @@ class Expression:
         self.constant = False
 
     @classmethod
-    def from_template(cls, value: str) -> "Expression":
+    def from_template(cls, value: str) -> Expression:
         return cls(value[2:-2].strip())
 
-    def evaluate(self, bindings: dict[str, Any], runtime: Runtime) -> Any:
+    def evaluate(self, bindings: dict[str, Any], runtime: Runtime,
+                 field: str | None = None) -> Any:
         """The value, or :data:`UNDEFINED`; a failing expression raises ``StatesError``."""
         env = {name: (_NULL if value is None else value) for name, value in bindings.items()}
         env.update(_functions(runtime))
@@ -92,17 +93,19 @@ class Expression:
                 evaluation=True,
             ) from None
         except Exception as exc:  # noqa: BLE001 - anything the evaluator throws is the user's
-            raise self._failure(exc) from None
+            raise self._failure(exc, field) from None
         if result is None:
             return UNDEFINED
         return _plain(result)
 
-    def _failure(self, exc: Exception) -> StatesError:
+    def _failure(self, exc: Exception, field: str | None) -> StatesError:
         code = getattr(exc, "error", None)
         detail = f"{code}: {exc}" if code else str(exc)
+        where = f" specified for the field '{field}'" if field else ""
         return StatesError(
             errors.QUERY_EVALUATION_ERROR,
-            f"The JSONata expression '{self.text}' threw an error during evaluation. {detail}",
+            f"The JSONata expression '{self.text}'{where} threw an error during evaluation. "
+            f"{detail}",
             evaluation=True,
         )
 
@@ -158,7 +161,7 @@ def _plain(value: Any) -> Any:
 
 def _functions(runtime: Runtime) -> dict[str, Any]:
     def now(picture: Any = None, tz: Any = None) -> str:
-        moment = datetime.fromtimestamp(runtime.now(), tz=timezone.utc)
+        moment = datetime.fromtimestamp(runtime.now(), tz=UTC)
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
     def millis() -> int:

@@ -45,7 +45,7 @@ class PathNotFound(Exception):
     The two Jayway messages AWS passes on are built by :meth:`jayway_message`.
     """
 
-    def __init__(self, path: "JsonPath", depth: int) -> None:
+    def __init__(self, path: JsonPath, depth: int) -> None:
         super().__init__(path.text)
         self.path = path
         self.depth = depth
@@ -70,7 +70,7 @@ class JsonPath:
     """A compiled path. ``root`` says what it reads: ``"$"`` the state's input (or whatever
     document the caller passes), ``"$$"`` the context object, or a variable name."""
 
-    __slots__ = ("text", "root", "steps", "definite", "_general", "get")
+    __slots__ = ("_general", "definite", "get", "root", "steps", "text")
 
     def __init__(self, text: str, root: str, steps: tuple[Key, ...], general: Any = None) -> None:
         self.text = text
@@ -113,7 +113,7 @@ class JsonPath:
             def names(doc: Any) -> Any:
                 for i, key in enumerate(steps):
                     if type(doc) is dict:
-                        doc = doc.get(key, _MISSING)  # type: ignore[arg-type]
+                        doc = doc.get(key, _MISSING)
                         if doc is not _MISSING:
                             continue
                     raise PathNotFound(path, i)
@@ -130,8 +130,8 @@ class JsonPath:
                     if value is not _MISSING:
                         doc = value
                         continue
-            elif type(doc) is list and -len(doc) <= key < len(doc):  # type: ignore[operator]
-                doc = doc[key]  # type: ignore[index]
+            elif type(doc) is list and isinstance(key, int) and -len(doc) <= key < len(doc):
+                doc = doc[key]
                 continue
             raise PathNotFound(self, i)
         return doc
@@ -241,11 +241,11 @@ def _definite_steps(rest: str) -> tuple[Key, ...] | None:
 
 def _general(text: str, root: str, rest: str) -> Any:
     from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-    from jsonpath_ng.ext import parse
+    from jsonpath_ng.ext import parser as ext_parser
 
     try:
-        return parse("$" + rest)
-    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # noqa: BLE001
+        return ext_parser.parse("$" + rest)
+    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:
         raise InvalidPath(text) from exc
 
 

@@ -21,7 +21,13 @@ from headwater.services.stepfunctions.asl.jsonata_ import (
     JsonataSyntaxError,
     is_expression,
 )
-from headwater.services.stepfunctions.asl.payload import Const, Expr, Node, TemplateError, dynamic_field
+from headwater.services.stepfunctions.asl.payload import (
+    Const,
+    Expr,
+    Node,
+    TemplateError,
+    dynamic_field,
+)
 from headwater.services.stepfunctions.asl.program import Branch, Program
 from headwater.services.stepfunctions.asl.states import fields as F
 from headwater.services.stepfunctions.asl.states.base import (
@@ -33,7 +39,7 @@ from headwater.services.stepfunctions.asl.states.base import (
     State,
 )
 from headwater.services.stepfunctions.asl.states.choice import Choice, ChoiceRule
-from headwater.services.stepfunctions.asl.states.composite import Map, Parallel
+from headwater.services.stepfunctions.asl.states.composite import Parallel
 from headwater.services.stepfunctions.asl.states.flow import Fail, Pass, Succeed, Wait
 from headwater.services.stepfunctions.asl.states.task import Task, parse_resource
 
@@ -101,8 +107,9 @@ class _Parser:
                 self.problems.append((f"These fields are not allowed: [{key}]", ""))
         timeout = doc.get("TimeoutSeconds")
         if timeout is not None and (type(timeout) is not int or timeout <= 0):
-            self.problems.append(("The value for the field 'TimeoutSeconds' must be a positive "
-                                  "integer", "/TimeoutSeconds"))
+            self.problems.append((
+                "The value for the field 'TimeoutSeconds' must be a positive integer",
+                "/TimeoutSeconds"))
             timeout = None
         branch = self.branch(doc, language, "")
         if branch is None:
@@ -113,8 +120,9 @@ class _Parser:
     def _language(self, doc: dict[str, Any], default: str, location: str) -> str:
         value = doc.get("QueryLanguage", default)
         if value not in (JSONPATH, JSONATA):
-            self.problems.append(("The value for the field 'QueryLanguage' must be one of "
-                                  "[JSONPath, JSONata]", f"{location}/QueryLanguage"))
+            self.problems.append((
+                "The value for the field 'QueryLanguage' must be one of [JSONPath, JSONata]",
+                f"{location}/QueryLanguage"))
             return default
         return str(value)
 
@@ -156,10 +164,10 @@ class _Parser:
         seen = {start_at}
         todo = [start_at]
         while todo:
-            state = states.get(todo.pop())
-            if state is None:
+            current = states.get(todo.pop())
+            if current is None:
                 continue
-            for target, _ in _targets(state):
+            for target, _ in _targets(current):
                 if target in raw_states and target not in seen:
                     seen.add(target)
                     todo.append(target)
@@ -180,16 +188,16 @@ class _Parser:
             if "Type" not in raw:
                 self.problems.append(("These fields are required: [Type]", location))
             else:
-                self.problems.append((f"The value for the field 'Type' must be one of "
-                                      f"{list(_STATE_TYPES)}", f"{location}/Type"))
+                message = f"The value for the field 'Type' must be one of {list(_STATE_TYPES)}"
+                self.problems.append((message, f"{location}/Type"))
             return None
         language = self._language(raw, default_language, location)
         f = Fields(raw, location, self.problems)
         F.check_allowed(f, kind, language)
         common = self._common(f, kind, language)
         builder = getattr(self, f"_{kind.lower()}")
-        state: State | None = builder(f, name, language, common)
-        return state
+        built: State = builder(f, name, language, common)
+        return built
 
     # ----- fields every state type may have ------------------------------------------
 
@@ -298,7 +306,7 @@ class _Parser:
             if value is not None and not isinstance(value, str):
                 f.problem(f"The value for the field '{key}' must be a STRING", key)
                 value = None
-            if jsonata and is_expression(value):
+            if jsonata and isinstance(value, str) and is_expression(value):
                 values[key.lower()] = self._expression(f, value, key)
             else:
                 values[key.lower()] = value
@@ -373,14 +381,14 @@ class _Parser:
         else:
             resource = parse_resource(arn)
             if resource is None:
-                f.problem(f"Value is not a valid resource ARN", "Resource")
+                f.problem("Value is not a valid resource ARN", "Resource")
         values: dict[str, Any] = {}
         for key in ("TimeoutSeconds", "HeartbeatSeconds"):
             attr = "timeout_seconds" if key == "TimeoutSeconds" else "heartbeat_seconds"
             value = f.raw.get(key)
             if key in f.raw and key + "Path" in f.raw:
                 f.problem(f"Only one of '{key}' or '{key}Path' can be specified")
-            if jsonata and is_expression(value):
+            if jsonata and isinstance(value, str) and is_expression(value):
                 values[attr] = self._expression(f, value, key)
             elif value is not None and (type(value) is not int or value <= 0):
                 f.problem(f"The value for the field '{key}' must be a positive INTEGER", key)

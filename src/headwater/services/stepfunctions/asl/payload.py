@@ -48,11 +48,17 @@ class EvalScope(Protocol):
 
     def resolve(self, path: JsonPath) -> Any: ...
 
-    def jsonata(self, expression: Expression) -> Any: ...
+    def jsonata(self, expression: Expression, field: str | None = None) -> Any: ...
 
     def uuid(self) -> str: ...
 
     def random_int(self, low: int, high: int, seed: int | None) -> int: ...
+
+    def set_result(self, result: Any) -> None: ...
+
+    def set_error_output(self, error_output: Any) -> None: ...
+
+    def map_item_value(self) -> Any: ...
 
 
 class Node:
@@ -97,7 +103,7 @@ class Arr(Node):
 class PathRef(Node):
     """``"field.$": "$.a.b"`` (also ``$$.…`` and ``$variable.…``)."""
 
-    __slots__ = ("path", "field")
+    __slots__ = ("field", "path")
 
     def __init__(self, path: JsonPath, field: str) -> None:
         self.path = path
@@ -126,7 +132,7 @@ class IntrinsicRef(Node):
 
 
 class _IntrinsicScope:
-    __slots__ = ("scope", "field")
+    __slots__ = ("field", "scope")
 
     def __init__(self, scope: EvalScope, field: str) -> None:
         self.scope = scope
@@ -153,7 +159,7 @@ class Expr(Node):
         self.field = field
 
     def evaluate(self, scope: EvalScope) -> Any:
-        value = scope.jsonata(self.expression)
+        value = scope.jsonata(self.expression, self.field)
         if value is UNDEFINED:
             raise undefined_error(self.expression, self.field)
         return value
@@ -249,4 +255,4 @@ def assigned_names(assign: Any) -> list[str]:
     """The variable names an Assign block sets (``name.$`` counts as ``name``)."""
     if not isinstance(assign, dict):
         return []
-    return [k[:-2] if k.endswith(".$") else k for k in assign]
+    return [k.removesuffix(".$") for k in assign]

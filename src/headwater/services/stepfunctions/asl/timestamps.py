@@ -10,7 +10,7 @@ with an uppercase ``T``, a mandatory offset (``Z`` or ``±hh:mm``) and up to nin
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})\Z"
@@ -29,7 +29,7 @@ def parse(text: object) -> tuple[int, int] | None:
         return None
     year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
     try:
-        base = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+        base = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         return None
     offset = m.group(8)
@@ -52,5 +52,5 @@ def to_epoch(text: object) -> float | None:
 
 def format_epoch(epoch: float) -> str:
     """``2024-01-02T03:04:05.678Z``: millisecond precision, as the context object shows it."""
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -282,5 +282,14 @@ def evaluate_expression_field(scope: EvalScope, node: Node, field_name: str) -> 
     return value
 
 
-__all__ = ["Catcher", "Expression", "Fields", "JSONATA", "JSONPATH", "NULL", "Retrier", "State",
-           "apply_result_path"]
+__all__ = [
+    "JSONATA",
+    "JSONPATH",
+    "NULL",
+    "Catcher",
+    "Expression",
+    "Fields",
+    "Retrier",
+    "State",
+    "apply_result_path",
+]

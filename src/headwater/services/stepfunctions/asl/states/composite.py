@@ -30,13 +30,13 @@ if TYPE_CHECKING:
 @dataclass(eq=False)
 class Parallel(State):
     TYPE: ClassVar[str] = "Parallel"
-    branches: tuple["Branch", ...] = ()
+    branches: tuple[Branch, ...] = ()
 
 
 @dataclass(eq=False)
 class Map(State):
     TYPE: ClassVar[str] = "Map"
-    processor: "Branch | None" = None
+    processor: Branch | None = None
     mode: str = "INLINE"  # or "DISTRIBUTED"
     execution_type: str = "STANDARD"
     items_path: JsonPath | None = None

@@ -83,8 +83,8 @@ def choice(item: dict[str, Any], key: str, options: tuple[str, ...], default: st
     return str(value)
 
 
-def build_map(parser: "_Parser", f: Fields, name: str, language: str,
-              common: dict[str, Any]) -> "State":
+def build_map(parser: _Parser, f: Fields, name: str, language: str,
+              common: dict[str, Any]) -> State:
     jsonata = language == JSONATA
     raw = f.raw
     key = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"

@@ -46,7 +46,9 @@ def test_create_get_url_and_delete(sqs: Any, hw: RunningHeadwater, name: str) ->
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     assert url == f"{hw.endpoint}/000000000000/{name}"
     assert sqs.get_queue_url(QueueName=name)["QueueUrl"] == url
-    assert sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId="000000000000")["QueueUrl"] == url
+    assert (
+        sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId="000000000000")["QueueUrl"] == url
+    )
     sqs.delete_queue(QueueUrl=url)
     response = error(lambda: sqs.get_queue_url(QueueName=name))
     assert response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
@@ -62,22 +64,30 @@ def test_queue_urls_of_other_hosts_resolve_by_account_and_name(sqs: Any, name: s
         f"https://queue.amazonaws.com/000000000000/{name}",
         f"http://localhost:4566/000000000000/{name}",
     ):
-        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"] == {
-            "QueueArn": f"arn:aws:sqs:us-east-1:000000000000:{name}"
-        }
-    assert error(lambda: sqs.get_queue_attributes(QueueUrl=name))["Error"]["Code"] == "InvalidAddress"
+        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ] == {"QueueArn": f"arn:aws:sqs:us-east-1:000000000000:{name}"}
+    assert (
+        error(lambda: sqs.get_queue_attributes(QueueUrl=name))["Error"]["Code"] == "InvalidAddress"
+    )
 
 
 def test_other_accounts_queues_do_not_exist(sqs: Any, name: str) -> None:
     sqs.create_queue(QueueName=name)
-    response = error(lambda: sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId="111122223333"))
+    response = error(
+        lambda: sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId="111122223333")
+    )
     assert response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
 
 
 def test_create_is_idempotent_only_for_equal_attributes(sqs: Any, name: str) -> None:
     url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "45"})["QueueUrl"]
-    assert sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "45"})["QueueUrl"] == url
-    response = error(lambda: sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "46"}))
+    assert (
+        sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "45"})["QueueUrl"] == url
+    )
+    response = error(
+        lambda: sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "46"})
+    )
     assert response["Error"]["Code"] == "QueueAlreadyExists"
     assert response["Error"]["QueryErrorCode"] == "QueueNameExists"
 
@@ -88,7 +98,10 @@ def test_create_is_idempotent_only_for_equal_attributes(sqs: Any, name: str) -> 
         ({"QueueName": "bad name"}, "InvalidParameterValue"),
         ({"QueueName": "x" * 81}, "InvalidParameterValue"),
         ({"QueueName": "nofifo", "Attributes": {"FifoQueue": "true"}}, "InvalidParameterValue"),
-        ({"QueueName": "ok", "Attributes": {"VisibilityTimeout": "99999"}}, "InvalidAttributeValue"),
+        (
+            {"QueueName": "ok", "Attributes": {"VisibilityTimeout": "99999"}},
+            "InvalidAttributeValue",
+        ),
         ({"QueueName": "ok", "Attributes": {"QueueArn": "x"}}, "InvalidAttributeName"),
         ({"QueueName": "ok", "Attributes": {"Bogus": "x"}}, "InvalidAttributeName"),
     ],
@@ -123,7 +136,11 @@ def test_attributes(sqs: Any, name: str) -> None:
 def test_fifo_attributes(sqs: Any, name: str) -> None:
     url = sqs.create_queue(
         QueueName=f"{name}.fifo",
-        Attributes={"FifoQueue": "true", "DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"},
+        Attributes={
+            "FifoQueue": "true",
+            "DeduplicationScope": "messageGroup",
+            "FifoThroughputLimit": "perMessageGroupId",
+        },
     )["QueueUrl"]
     got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert got["FifoQueue"] == "true"
@@ -160,13 +177,20 @@ def test_tags(sqs: Any, name: str) -> None:
 def test_permissions(sqs: Any, name: str) -> None:
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     sqs.add_permission(
-        QueueUrl=url, Label="share", AWSAccountIds=["111122223333"], Actions=["SendMessage", "ReceiveMessage"]
+        QueueUrl=url,
+        Label="share",
+        AWSAccountIds=["111122223333"],
+        Actions=["SendMessage", "ReceiveMessage"],
     )
-    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    )
     [statement] = policy["Statement"]
     assert statement["Sid"] == "share"
     assert statement["Action"] == ["SQS:SendMessage", "SQS:ReceiveMessage"]
-    again = error(lambda: sqs.add_permission(QueueUrl=url, Label="share", AWSAccountIds=["1"], Actions=["*"]))
+    again = error(
+        lambda: sqs.add_permission(QueueUrl=url, Label="share", AWSAccountIds=["1"], Actions=["*"])
+    )
     assert again["Error"]["Code"] == "InvalidParameterValue"
     sqs.remove_permission(QueueUrl=url, Label="share")
     assert "Attributes" not in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
@@ -186,15 +210,23 @@ def test_purge(sqs: Any, name: str) -> None:
 
 def test_dead_letter_source_queues(sqs: Any, name: str) -> None:
     dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "3"})
-    source = sqs.create_queue(QueueName=f"{name}-src", Attributes={"RedrivePolicy": policy})["QueueUrl"]
-    stored = sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["RedrivePolicy"])["Attributes"]
+    source = sqs.create_queue(QueueName=f"{name}-src", Attributes={"RedrivePolicy": policy})[
+        "QueueUrl"
+    ]
+    stored = sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["RedrivePolicy"])[
+        "Attributes"
+    ]
     assert json.loads(stored["RedrivePolicy"]) == {"deadLetterTargetArn": arn, "maxReceiveCount": 3}
     assert sqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"] == [source]
     assert sqs.list_dead_letter_source_queues(QueueUrl=source)["queueUrls"] == []
     missing = json.dumps({"deadLetterTargetArn": arn + "-nope", "maxReceiveCount": 3})
-    response = error(lambda: sqs.create_queue(QueueName=f"{name}-x", Attributes={"RedrivePolicy": missing}))
+    response = error(
+        lambda: sqs.create_queue(QueueName=f"{name}-x", Attributes={"RedrivePolicy": missing})
+    )
     assert response["Error"]["Code"] == "InvalidParameterValue"
 
 
@@ -217,7 +249,9 @@ def test_dead_letter_source_queues(sqs: Any, name: str) -> None:
         ("remove_permission", {"Label": "l"}),
     ],
 )
-def test_operations_on_a_missing_queue(sqs: Any, hw: RunningHeadwater, operation: tuple[str, dict]) -> None:
+def test_operations_on_a_missing_queue(
+    sqs: Any, hw: RunningHeadwater, operation: tuple[str, dict]
+) -> None:
     method, kwargs = operation
     url = f"{hw.endpoint}/000000000000/never-created"
     response = error(lambda: getattr(sqs, method)(QueueUrl=url, **kwargs))

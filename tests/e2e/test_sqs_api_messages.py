@@ -50,7 +50,9 @@ def error(call: Callable[[], Any]) -> dict[str, Any]:
 
 
 def arn_of(sqs: Any, url: str) -> str:
-    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
 
 
 def test_send_receive_delete(sqs: Any, queue: str) -> None:
@@ -72,7 +74,10 @@ def test_send_receive_delete(sqs: Any, queue: str) -> None:
         "timestamp": {"StringValue": "1493147359900", "DataType": "Number"}
     }
     assert set(message["Attributes"]) == {
-        "SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp"
+        "SenderId",
+        "SentTimestamp",
+        "ApproximateReceiveCount",
+        "ApproximateFirstReceiveTimestamp",
     }
     assert message["Attributes"]["ApproximateReceiveCount"] == "1"
     sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
@@ -87,13 +92,17 @@ def test_binary_attributes_and_trace_header(sqs: Any, queue: str) -> None:
             "blob": {"BinaryValue": b"\x00\xff", "DataType": "Binary"},
             "s": {"StringValue": "v", "DataType": "String.label"},
         },
-        MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-a-b"}},
+        MessageSystemAttributes={
+            "AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-a-b"}
+        },
     )
     assert "MD5OfMessageSystemAttributes" in sent
     [message] = sqs.receive_message(
         QueueUrl=queue, MessageAttributeNames=["blob"], AttributeNames=["AWSTraceHeader"]
     )["Messages"]
-    assert message["MessageAttributes"] == {"blob": {"BinaryValue": b"\x00\xff", "DataType": "Binary"}}
+    assert message["MessageAttributes"] == {
+        "blob": {"BinaryValue": b"\x00\xff", "DataType": "Binary"}
+    }
     assert message["Attributes"] == {"AWSTraceHeader": "Root=1-a-b"}
     # The digest covers the one attribute returned, not both.
     assert message["MD5OfMessageAttributes"] != sent["MD5OfMessageAttributes"]
@@ -116,7 +125,10 @@ def test_unicode_bodies_round_trip(sqs: Any, queue: str) -> None:
         ({"MessageBody": "x", "DelaySeconds": 901}, "InvalidParameterValue"),
         ({"MessageBody": "x", "MessageDeduplicationId": "d"}, "InvalidParameterValue"),
         (
-            {"MessageBody": "x", "MessageAttributes": {"AWS.x": {"StringValue": "1", "DataType": "String"}}},
+            {
+                "MessageBody": "x",
+                "MessageAttributes": {"AWS.x": {"StringValue": "1", "DataType": "String"}},
+            },
             "InvalidParameterValue",
         ),
     ],
@@ -150,8 +162,12 @@ def test_visibility_timeout_and_change(sqs: Any, queue: str) -> None:
     sqs.send_message(QueueUrl=queue, MessageBody="a")
     [message] = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=30)["Messages"]
     assert "Messages" not in sqs.receive_message(QueueUrl=queue)
-    sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
-    [again] = sqs.receive_message(QueueUrl=queue, AttributeNames=["ApproximateReceiveCount"])["Messages"]
+    sqs.change_message_visibility(
+        QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
+    [again] = sqs.receive_message(QueueUrl=queue, AttributeNames=["ApproximateReceiveCount"])[
+        "Messages"
+    ]
     assert again["Attributes"]["ApproximateReceiveCount"] == "2"
     stale = error(
         lambda: sqs.change_message_visibility(
@@ -161,7 +177,10 @@ def test_visibility_timeout_and_change(sqs: Any, queue: str) -> None:
     assert stale["Code"] == "InvalidParameterValue"
     invalid = error(lambda: sqs.delete_message(QueueUrl=queue, ReceiptHandle="not-a-handle"))
     assert invalid["Code"] == "ReceiptHandleIsInvalid"
-    assert invalid["Message"] == 'The input receipt handle "not-a-handle" is not a valid receipt handle.'
+    assert (
+        invalid["Message"]
+        == 'The input receipt handle "not-a-handle" is not a valid receipt handle.'
+    )
 
 
 def test_message_not_in_flight(sqs: Any, queue: str) -> None:
@@ -225,7 +244,11 @@ def test_batches(sqs: Any, queue: str) -> None:
     )
     assert [e["Id"] for e in sent["Successful"]] == ["ok-1", "ok-2"]
     [failed] = sent["Failed"]
-    assert failed["Id"] == "bad" and failed["Code"] == "InvalidMessageContents" and failed["SenderFault"]
+    assert (
+        failed["Id"] == "bad"
+        and failed["Code"] == "InvalidMessageContents"
+        and failed["SenderFault"]
+    )
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     assert sorted(m["Body"] for m in messages) == ["one", "two"]
     changed = sqs.change_message_visibility_batch(
@@ -239,7 +262,9 @@ def test_batches(sqs: Any, queue: str) -> None:
     assert changed["Failed"][0]["Code"] == "ReceiptHandleIsInvalid"
     deleted = sqs.delete_message_batch(
         QueueUrl=queue,
-        Entries=[{"Id": f"d{i}", "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        Entries=[
+            {"Id": f"d{i}", "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+        ]
         + [{"Id": "junk", "ReceiptHandle": "junk"}],
     )
     assert sorted(e["Id"] for e in deleted["Successful"]) == ["d0", "d1"]
@@ -250,13 +275,24 @@ def test_batches(sqs: Any, queue: str) -> None:
     ("entries", "code"),
     [
         ([], "AWS.SimpleQueueService.EmptyBatchRequest"),
-        ([{"Id": str(i), "MessageBody": "x"} for i in range(11)], "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"),
-        ([{"Id": "a", "MessageBody": "x"}, {"Id": "a", "MessageBody": "y"}], "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"),
+        (
+            [{"Id": str(i), "MessageBody": "x"} for i in range(11)],
+            "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+        ),
+        (
+            [{"Id": "a", "MessageBody": "x"}, {"Id": "a", "MessageBody": "y"}],
+            "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+        ),
         ([{"Id": "no spaces", "MessageBody": "x"}], "AWS.SimpleQueueService.InvalidBatchEntryId"),
-        ([{"Id": "a", "MessageBody": "x" * 600_000}, {"Id": "b", "MessageBody": "x" * 600_000}], "AWS.SimpleQueueService.BatchRequestTooLong"),
+        (
+            [{"Id": "a", "MessageBody": "x" * 600_000}, {"Id": "b", "MessageBody": "x" * 600_000}],
+            "AWS.SimpleQueueService.BatchRequestTooLong",
+        ),
     ],
 )
-def test_batch_request_errors(sqs: Any, queue: str, entries: list[dict[str, Any]], code: str) -> None:
+def test_batch_request_errors(
+    sqs: Any, queue: str, entries: list[dict[str, Any]], code: str
+) -> None:
     assert error(lambda: sqs.send_message_batch(QueueUrl=queue, Entries=entries))["Code"] == code
 
 
@@ -265,9 +301,9 @@ def test_batch_errors_for_delete_and_change_visibility(sqs: Any, queue: str) -> 
         "AWS.SimpleQueueService.EmptyBatchRequest"
     )
     twice = [{"Id": "x", "ReceiptHandle": "h"}] * 2
-    assert error(lambda: sqs.change_message_visibility_batch(QueueUrl=queue, Entries=twice))["Code"] == (
-        "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
-    )
+    assert error(lambda: sqs.change_message_visibility_batch(QueueUrl=queue, Entries=twice))[
+        "Code"
+    ] == ("AWS.SimpleQueueService.BatchEntryIdsNotDistinct")
 
 
 def test_fifo_ordering_dedup_and_sequence(sqs: Any, fifo: str) -> None:
@@ -288,14 +324,20 @@ def test_fifo_ordering_dedup_and_sequence(sqs: Any, fifo: str) -> None:
 
 
 def test_fifo_errors(sqs: Any) -> None:
-    url = sqs.create_queue(QueueName=f"e-{uuid.uuid4().hex[:8]}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    url = sqs.create_queue(
+        QueueName=f"e-{uuid.uuid4().hex[:8]}.fifo", Attributes={"FifoQueue": "true"}
+    )["QueueUrl"]
     missing = error(lambda: sqs.send_message(QueueUrl=url, MessageBody="x"))
     assert missing["Code"] == "MissingParameter"
     no_dedup = error(lambda: sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g"))
     assert no_dedup["Code"] == "InvalidParameterValue"
     delayed = error(
         lambda: sqs.send_message(
-            QueueUrl=url, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="d", DelaySeconds=3
+            QueueUrl=url,
+            MessageBody="x",
+            MessageGroupId="g",
+            MessageDeduplicationId="d",
+            DelaySeconds=3,
         )
     )
     assert delayed["Code"] == "InvalidParameterValue"
@@ -315,7 +357,9 @@ def test_dead_letter_queue_and_redrive_back(sqs: Any, queue: str) -> None:
     sqs.send_message(QueueUrl=queue, MessageBody="poison")
     assert sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0)["Messages"]
     assert "Messages" not in sqs.receive_message(QueueUrl=queue)
-    [dead] = sqs.receive_message(QueueUrl=dlq, VisibilityTimeout=0, MessageSystemAttributeNames=["DeadLetterQueueSourceArn"])["Messages"]
+    [dead] = sqs.receive_message(
+        QueueUrl=dlq, VisibilityTimeout=0, MessageSystemAttributeNames=["DeadLetterQueueSourceArn"]
+    )["Messages"]
     assert dead["Attributes"] == {"DeadLetterQueueSourceArn": arn_of(sqs, queue)}
 
     handle = sqs.start_message_move_task(SourceArn=arn_of(sqs, dlq))["TaskHandle"]
@@ -340,11 +384,17 @@ def test_move_task_to_a_destination_and_cancel(sqs: Any, queue: str) -> None:
     target = sqs.create_queue(QueueName=f"to-{uuid.uuid4().hex[:10]}")["QueueUrl"]
     policy = json.dumps({"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": 1})
     sqs.set_queue_attributes(QueueUrl=queue, Attributes={"RedrivePolicy": policy})
-    sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(10)])
-    while sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0, MaxNumberOfMessages=10).get("Messages"):
+    sqs.send_message_batch(
+        QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(10)]
+    )
+    while sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0, MaxNumberOfMessages=10).get(
+        "Messages"
+    ):
         pass
     handle = sqs.start_message_move_task(
-        SourceArn=arn_of(sqs, dlq), DestinationArn=arn_of(sqs, target), MaxNumberOfMessagesPerSecond=1
+        SourceArn=arn_of(sqs, dlq),
+        DestinationArn=arn_of(sqs, target),
+        MaxNumberOfMessagesPerSecond=1,
     )["TaskHandle"]
     [running] = sqs.list_message_move_tasks(SourceArn=arn_of(sqs, dlq), MaxResults=10)["Results"]
     assert running["Status"] == "RUNNING" and running["TaskHandle"] == handle
@@ -360,8 +410,17 @@ def test_move_task_to_a_destination_and_cancel(sqs: Any, queue: str) -> None:
 
 def test_move_task_errors(sqs: Any, queue: str) -> None:
     nowhere = "arn:aws:sqs:us-east-1:000000000000:nowhere"
-    assert error(lambda: sqs.start_message_move_task(SourceArn=nowhere))["Code"] == "ResourceNotFoundException"
+    assert (
+        error(lambda: sqs.start_message_move_task(SourceArn=nowhere))["Code"]
+        == "ResourceNotFoundException"
+    )
     not_dlq = error(lambda: sqs.start_message_move_task(SourceArn=arn_of(sqs, queue)))
     assert not_dlq["Message"] == "Source queue must be configured as a Dead Letter Queue."
-    assert error(lambda: sqs.list_message_move_tasks(SourceArn=nowhere))["Code"] == "ResourceNotFoundException"
-    assert error(lambda: sqs.cancel_message_move_task(TaskHandle="x"))["Code"] == "InvalidParameterValue"
+    assert (
+        error(lambda: sqs.list_message_move_tasks(SourceArn=nowhere))["Code"]
+        == "ResourceNotFoundException"
+    )
+    assert (
+        error(lambda: sqs.cancel_message_move_task(TaskHandle="x"))["Code"]
+        == "InvalidParameterValue"
+    )
