@@ -38,15 +38,14 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 HERE = Path(__file__).resolve().parent
 PEERS_VENV = HERE / ".peers-venv"
@@ -95,7 +94,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.log = open(Path(self.tmp.name) / "server.log", "wb")
+        self.log = open(Path(self.tmp.name) / "server.log", "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             self.command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
             cwd=self.tmp.name,
@@ -108,7 +107,7 @@ class Server:
             try:
                 client.list_queues()
                 return
-            except Exception:
+            except (BotoCoreError, ClientError):  # not listening yet
                 time.sleep(0.1)
         raise RuntimeError(f"{self.name} did not start: {self.log_text()[-2000:]}")
 
@@ -231,7 +230,7 @@ def wake_latency(endpoint: str, samples: int, park: float = 0.03) -> dict[str, f
         returned: list[float] = []
         got: list[Any] = []
 
-        def poll() -> None:
+        def poll(returned: list[float] = returned, got: list[Any] = got) -> None:
             reply = receiver.receive_message(QueueUrl=url, WaitTimeSeconds=20)
             returned.append(time.perf_counter())
             got.extend(reply.get("Messages", []))

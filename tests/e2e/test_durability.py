@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from headwater.gateway.server import free_port
 
@@ -134,7 +135,7 @@ class Sender(threading.Thread):
                     self._single()
                 else:
                     self._batch()
-        except Exception as exc:  # the server died under us: expected
+        except (BotoCoreError, ClientError) as exc:  # the server died under us: expected
             self.error = exc
 
     def _single(self) -> None:

@@ -87,6 +87,7 @@ def test_plugin_fixtures_are_available_to_users_suites(tmp_path: Path):
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path,
         capture_output=True,
+        check=False,
         text=True,
         env=env,
         timeout=120,

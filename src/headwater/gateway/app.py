@@ -8,6 +8,13 @@
     -> call the adapter method                 (protocol.dispatch; 501 when missing)
     -> serialize the result or the error       (protocol.serialize)
 
+Streaming: the route is detected from the request line and headers before the body is read.
+An operation whose input payload is a streaming blob (S3 PutObject, UploadPart) gets the body
+as a stream (``protocol.body``: checked against ``x-amz-content-sha256`` and Content-Length as
+it arrives, aws-chunked decoded) instead of bytes, so its size is not bounded by
+``max_body_bytes`` nor held in memory; every other request is read whole first, as before.  A
+response body may be an async iterable (S3 GetObject), sent chunk by chunk.
+
 Also: ``/_headwater/health`` for readiness checks, and the lifespan that opens the store and
 starts and stops each service's workers.
 """
@@ -29,6 +36,7 @@ from headwater.core.errors import ServiceError, internal_failure
 from headwater.core.ids import IdFactory, RandomIds
 from headwater.protocol import sigv4
 from headwater.protocol.auth_errors import auth_error
+from headwater.protocol.body import AsgiBody, AwsChunkedBody, ClientDisconnected
 from headwater.protocol.context import RequestContext
 from headwater.protocol.detect import Route, detect
 from headwater.protocol.dispatch import Dispatcher, not_implemented
@@ -122,23 +130,72 @@ class Gateway:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = await _read_request(scope, receive, self.settings.max_body_bytes)
-        if request is None:
+        request = _request_head(scope)
+        route = self._streaming_route(request)
+        if route is not None:
+            request.stream = self._body_stream(request, route, receive)
+        elif not await _read_body(request, receive, self.settings.max_body_bytes):
             response = HttpResponse(413, [("Content-Type", "text/plain")], b"Request too large")
-        elif request.path == HEALTH_PATH:
+            await _send_response(send, response)
+            return
+        if request.path == HEALTH_PATH:
             response = self._health()
         else:
-            response = await self.handle(request)
+            response = await self.handle(request, route)
         await _send_response(send, response, head=scope["method"] == "HEAD")
+
+    def _streaming_route(self, request: HttpRequest) -> Route | None:
+        """The route of a request whose operation streams its input, or None to buffer it.
+
+        Only requests whose payload hash is announced (S3 clients always send
+        ``x-amz-content-sha256``) or not signed (presigned URLs) stream: the signature of any
+        other request covers a hash of the body, which needs the whole body first.
+        """
+        if request.method not in ("PUT", "POST") or "x-amz-target" in request.headers:
+            return None
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return None  # a query-protocol request names its operation in the body
+        signed_hash = "x-amz-content-sha256" in request.headers or "X-Amz-Signature" in request.query
+        if not signed_hash and self.settings.verify_signatures:
+            return None
+        try:
+            route = detect(request, self._match_rest)
+        except ServiceError:
+            return None  # answered after reading the body, by the usual path
+        op = route.operation
+        if op is None or not op.has_streaming_input:
+            return None
+        return route
+
+    def _body_stream(self, request: HttpRequest, route: Route, receive: Receive) -> Any:
+        length_text = request.headers.get("content-length")
+        length = int(length_text) if length_text and length_text.isdigit() else None
+        claimed = request.headers.get("x-amz-content-sha256", "")
+        expected = claimed if sigv4.is_hex_sha256(claimed) else None
+        spec = route.spec
+
+        def mismatch(client: str, computed: str) -> Exception:
+            error = auth_error(spec, sigv4.AuthFailure("payload_mismatch"))
+            error.fields.update(
+                {"ClientComputedContentSHA256": client, "S3ComputedContentSHA256": computed}
+            )
+            return error
+
+        raw = AsgiBody(receive, length=length, expected_sha256=expected, on_sha256_mismatch=mismatch)
+        encodings = request.headers.get("content-encoding", "")
+        if "aws-chunked" in [e.strip().lower() for e in encodings.split(",")]:
+            decoded = request.headers.get("x-amz-decoded-content-length", "")
+            return AwsChunkedBody(raw, int(decoded) if decoded.isdigit() else None)
+        return raw
 
     # -- the pipeline -------------------------------------------------------------------
 
-    async def handle(self, request: HttpRequest) -> HttpResponse:
+    async def handle(self, request: HttpRequest, route: Route | None = None) -> HttpResponse:
         request_id = self.ids.uuid()
-        route: Route | None = None
         served: _Served | None = None
         try:
-            route = detect(request, self._match_rest)
+            if route is None:
+                route = detect(request, self._match_rest)
             # AWS authenticates before anything else: a bad signature is a 403 even for an
             # operation headwater does not serve.
             identity = self._authenticate(request, route.spec)
@@ -170,6 +227,10 @@ class Gateway:
             return served.serializer.serialize(op, result, request_id)
         except ServiceError as error:
             return self._error(request, route, served, error, request_id)
+        except ClientDisconnected:
+            # Nobody is left to answer; whatever the operation staged has been discarded.
+            log.info("request %s: client disconnected during its body", request_id)
+            return HttpResponse(400, [], b"")
         except Exception:
             log.exception(
                 "request %s failed (%s)",
@@ -247,12 +308,27 @@ def _plain_error(error: ServiceError, request_id: str) -> HttpResponse:
     return HttpResponse(error.status, headers, body)
 
 
-async def _read_request(scope: Scope, receive: Receive, limit: int) -> HttpRequest | None:
+def _request_head(scope: Scope) -> HttpRequest:
+    """The request line and headers; the body is read (or streamed) afterwards."""
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
         name = raw_name.decode("latin-1").lower()
         value = raw_value.decode("latin-1")
         headers[name] = f"{headers[name]},{value}" if name in headers else value
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope["path"]
+    return HttpRequest(
+        method=scope["method"],
+        path=path.split("?", 1)[0],
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
+        host=headers.get("host", ""),
+        scheme=scope.get("scheme", "http"),
+    )
+
+
+async def _read_body(request: HttpRequest, receive: Receive, limit: int) -> bool:
+    """Read the whole body into ``request.body``; False when it is larger than ``limit``."""
     chunks: list[bytes] = []
     size = 0
     more = True
@@ -263,29 +339,41 @@ async def _read_request(scope: Scope, receive: Receive, limit: int) -> HttpReque
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return None
+            return False
         if chunk:
             chunks.append(chunk)
         more = message.get("more_body", False)
-    raw_path = scope.get("raw_path")
-    path = raw_path.decode("latin-1") if raw_path else scope["path"]
-    return HttpRequest(
-        method=scope["method"],
-        path=path.split("?", 1)[0],
-        query_string=scope.get("query_string", b"").decode("latin-1"),
-        headers=headers,
-        body=b"".join(chunks),
-        host=headers.get("host", ""),
-        scheme=scope.get("scheme", "http"),
-    )
+    request.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return True
 
 
 async def _send_response(send: Send, response: HttpResponse, head: bool = False) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-    if not any(k.lower() == b"content-length" for k, _ in headers):
-        headers.append((b"content-length", str(len(response.body)).encode()))
+    body = response.body
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        if not any(k.lower() == b"content-length" for k, _ in headers):
+            headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head else bytes(body)})
+        return
+    # A streamed body: its producer stated the Content-Length.  If it fails part way (an
+    # object found corrupt on disk), the response is left incomplete so the server drops the
+    # connection and the client sees a short read, never bad bytes presented as whole.
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head else response.body})
+    iterator = body.__aiter__()
+    try:
+        if not head:
+            async for chunk in iterator:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except Exception:
+        log.exception("streaming a response body failed; dropping the connection")
+        return
+    finally:
+        close = getattr(iterator, "aclose", None)
+        if close is not None:
+            await close()
+    await send({"type": "http.response.body", "body": b""})
 
 
 def build_gateway(
@@ -307,6 +395,7 @@ def build_gateway(
         module = importlib.import_module(module_name)
         handle: ServiceHandle = module.create(env)
         env.facades[handle.name] = handle.facade
+        env.adapters[handle.name] = handle.adapter
         gateway.add_service(handle)
     return gateway
 

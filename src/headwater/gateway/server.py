@@ -7,6 +7,7 @@ then runs the lifespan shutdown, which stops service workers and closes the stor
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import socket
 import threading
@@ -45,6 +46,14 @@ class _ForegroundServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
         self._captured_signals.clear()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # Everything built so far (botocore's service models above all, some 70,000 objects)
+        # lives as long as the process: moved out of the collector's sight, a full collection
+        # no longer stalls every request in flight for tens of milliseconds.
+        gc.collect()
+        gc.freeze()
 
 
 def serve(gateway: Gateway) -> None:

@@ -95,8 +95,10 @@ _S3: _Table = {
     # AWS quirk: S3's wording differs from the other services'.
     "bad_signature": (
         "SignatureDoesNotMatch",
-        "The request signature we calculated does not match the signature you provided. "
-        "Check your key and signing method.",
+        (
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method."
+        ),
         403,
     ),
     "payload_mismatch": (

@@ -1,10 +1,30 @@
-"""A neutral view of one HTTP exchange, independent of ASGI and of botocore."""
+"""A neutral view of one HTTP exchange, independent of ASGI and of botocore.
+
+Bodies are bytes, except for operations that stream: a request whose operation takes a
+streaming blob (S3 PutObject, UploadPart) carries ``stream`` (read it once, chunk by chunk)
+and an empty ``body``; a response may carry any async iterable of bytes as its body, sent
+chunk by chunk with the ``Content-Length`` the producer set.  Large objects never sit in
+memory whole.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol
 from urllib.parse import parse_qs, unquote
+
+
+class BodyStream(Protocol):
+    """A request body read as it arrives (``protocol.body``); iterate it at most once."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    @property
+    def trailers(self) -> dict[str, str]:
+        """Trailing headers (lower-case names), known once the stream is exhausted."""
+        ...
 
 
 @dataclass
@@ -16,6 +36,8 @@ class HttpRequest:
     body: bytes = b""
     host: str = ""
     scheme: str = "http"
+    # Set instead of ``body`` for operations that stream their input (see the module doc).
+    stream: BodyStream | None = None
 
     @cached_property
     def query(self) -> dict[str, list[str]]:
@@ -39,7 +61,8 @@ class HttpRequest:
 class HttpResponse:
     status: int = 200
     headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
+    # bytes, or an async iterable of chunks whose total the Content-Length header states.
+    body: bytes | AsyncIterable[bytes] = b""
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

@@ -25,6 +25,9 @@ class ServiceEnv:
     ids: IdFactory
     # name -> facade of every service created so far (services call each other in-process).
     facades: dict[str, Any] = field(default_factory=dict)
+    # name -> adapter of every service created so far: Step Functions' aws-sdk:* integrations
+    # call any operation of any service with the API's own parameters.
+    adapters: dict[str, Any] = field(default_factory=dict)
 
 
 async def _nothing() -> None:
@@ -46,4 +49,4 @@ class ServiceHandle:
 
 
 # The services the gateway builds, in dependency order.
-SERVICE_MODULES = ("headwater.services.sqs",)
+SERVICE_MODULES = ("headwater.services.sqs", "headwater.services.lambda_", "headwater.services.stepfunctions")

@@ -20,6 +20,7 @@ from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAu
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.utils import percent_encode_sequence
 
 from headwater.core.clock import ManualClock
 from headwater.protocol import sigv4
@@ -29,6 +30,26 @@ from headwater.protocol.sigv4 import AuthFailure
 from headwater.protocol.specs import get_spec
 
 SECRETS = {"test": "test", "AKIDEXAMPLE": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
+
+# botocore signs with the AWS Common Runtime (awscrt) when it is installed, as it is with
+# headwater, and with its Python signers otherwise: both must verify.
+try:
+    from botocore.crt.auth import (
+        CrtS3SigV4Auth,
+        CrtS3SigV4QueryAuth,
+        CrtSigV4Auth,
+        CrtSigV4QueryAuth,
+    )
+except ImportError:  # pragma: no cover - awscrt is a dependency of headwater
+    HEADER_SIGNERS = [SigV4Auth]
+    S3_SIGNERS = [S3SigV4Auth]
+    QUERY_SIGNERS = [SigV4QueryAuth]
+    S3_QUERY_SIGNERS = [S3SigV4QueryAuth]
+else:
+    HEADER_SIGNERS = [SigV4Auth, CrtSigV4Auth]
+    S3_SIGNERS = [S3SigV4Auth, CrtS3SigV4Auth]
+    QUERY_SIGNERS = [SigV4QueryAuth, CrtSigV4QueryAuth]
+    S3_QUERY_SIGNERS = [S3SigV4QueryAuth, CrtS3SigV4QueryAuth]
 HOST = "127.0.0.1:4566"
 
 
@@ -65,6 +86,11 @@ def sign(
     params: Any = None,
     context: dict[str, Any] | None = None,
 ) -> HttpRequest:
+    if isinstance(params, list):
+        # Repeated keys cannot be a dict: put them in the URL already encoded, as a client's
+        # serializer would (the CRT signers only take dict params).
+        url += ("&" if "?" in url else "?") + percent_encode_sequence(params)
+        params = None
     request = AWSRequest(method=method, url=url, data=body, headers=headers or {}, params=params)
     request.context.update(context or {})
     signer.add_auth(request)
@@ -166,9 +192,10 @@ def test_streaming_checksum_trailer_payload_is_taken_as_signed(clock):
         "/reserved%2Fslash%3Fq%23h",
     ],
 )
-def test_odd_paths_for_non_s3_services(path, clock):
+@pytest.mark.parametrize("signer_class", HEADER_SIGNERS)
+def test_odd_paths_for_non_s3_services(path, signer_class, clock):
     request = sign(
-        SigV4Auth(creds(), "lambda", "eu-west-1"),
+        signer_class(creds(), "lambda", "eu-west-1"),
         "GET",
         f"http://{HOST}{path}",
     )
@@ -179,8 +206,9 @@ def test_odd_paths_for_non_s3_services(path, clock):
     "path",
     ["/bkt/a%20b", "/bkt//double//slash", "/bkt/dots/../kept/./", "/bkt/%E2%9C%93~tilde", "/bkt/plus+sign"],
 )
-def test_odd_paths_for_s3_are_not_normalised(path, clock):
-    request = sign(S3SigV4Auth(creds(), "s3", "us-east-1"), "GET", f"http://{HOST}{path}")
+@pytest.mark.parametrize("signer_class", S3_SIGNERS)
+def test_odd_paths_for_s3_are_not_normalised(path, signer_class, clock):
+    request = sign(signer_class(creds(), "s3", "us-east-1"), "GET", f"http://{HOST}{path}")
     verify(request, clock)
 
 
@@ -193,9 +221,17 @@ def test_odd_paths_for_s3_are_not_normalised(path, clock):
         [("tilde~", "x~y"), ("percent", "100%")],
     ],
 )
-@pytest.mark.parametrize("signer_class", [SigV4Auth, S3SigV4Auth])
-def test_query_parameters_repeated_unicode_and_reserved(params, signer_class, clock):
-    service = "s3" if signer_class is S3SigV4Auth else "cloudformation"
+@pytest.mark.parametrize(
+    ("signer_class", "as_dict"),
+    # Parameters in the URL, as botocore's clients send them, for every signer; and as the
+    # ``params`` dict the Python signers also accept (the CRT ones take it unencoded).
+    [(signer, False) for signer in HEADER_SIGNERS + S3_SIGNERS]
+    + [(SigV4Auth, True), (S3SigV4Auth, True)],
+)
+def test_query_parameters_repeated_unicode_and_reserved(params, signer_class, as_dict, clock):
+    service = "s3" if signer_class in S3_SIGNERS else "cloudformation"
+    if as_dict:
+        params = dict(params)
     request = sign(signer_class(creds(), service, "us-east-1"), "GET", f"http://{HOST}/bkt", params=params)
     verify(request, clock)
 
@@ -280,9 +316,9 @@ def test_presigned_query_service_url_from_client(clock):
 @pytest.mark.parametrize(
     ("signer_class", "service", "path"),
     [
-        (SigV4QueryAuth, "sts", "/"),
-        (SigV4QueryAuth, "lambda", "/2015-03-31/functions/a%20b"),
-        (S3SigV4QueryAuth, "s3", "/bkt/k%20ey//x"),
+        *[(signer, "sts", "/") for signer in QUERY_SIGNERS],
+        *[(signer, "lambda", "/2015-03-31/functions/a%20b") for signer in QUERY_SIGNERS],
+        *[(signer, "s3", "/bkt/k%20ey//x") for signer in S3_QUERY_SIGNERS],
     ],
 )
 def test_presigned_with_botocore_query_signers(signer_class, service, path, clock):

@@ -105,7 +105,10 @@ class RestParser:
     def _payload(self, request: HttpRequest, member: Shape, name: str) -> Any:
         kind = member.type_name
         if kind == "blob":
-            # Streaming or not, a blob payload is the body itself (S3 PutObject's Body).
+            # A blob payload is the body itself (S3 PutObject's Body): the stream when the
+            # gateway streams this operation's input, bytes otherwise.
+            if request.stream is not None:
+                return request.stream
             return request.body if request.body else None
         if kind == "string":
             if not request.body:

@@ -15,7 +15,7 @@ Bindings: https://smithy.io/2.0/spec/http-bindings.html
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Mapping
 from typing import Any
 
 import orjson
@@ -60,7 +60,7 @@ class RestSerializer:
     ) -> HttpResponse:
         status = int(operation.http.get("responseCode", 200))
         headers = self.request_id_headers(request_id)
-        body = b""
+        body: bytes | AsyncIterable[bytes] = b""
         shape = operation.output_shape
         if shape is not None:
             status = self.bind(shape, result, headers, status)
@@ -98,12 +98,14 @@ class RestSerializer:
 
     def _payload(
         self, operation: OperationModel, member: Shape, value: Any, headers: list[tuple[str, str]]
-    ) -> bytes:
+    ) -> bytes | AsyncIterable[bytes]:
         kind = member.type_name
         if kind == "blob":
             _set_default(headers, "Content-Type", "application/octet-stream")
             if value is None:
                 return b""
+            if hasattr(value, "__aiter__"):
+                return value  # streamed: the result's ContentLength is the header that sizes it
             return value.encode("utf-8") if isinstance(value, str) else bytes(value)
         if kind == "string":
             _set_default(headers, "Content-Type", "text/plain")

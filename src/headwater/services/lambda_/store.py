@@ -315,11 +315,11 @@ class LambdaStore:
         )
 
     def due_events(self, now: float, exclude: Sequence[int], limit: int) -> list[AsyncEvent]:
-        marks = ",".join("?" * len(exclude)) or "NULL"
+        # Events already running are skipped (``NOT IN ()`` would need at least one value).
+        skip = f" AND id NOT IN ({','.join('?' * len(exclude))})" if exclude else ""
         rows = self._all(
             "SELECT id, account, region, name, qualifier, payload, request_id, attempts,"
-            f" enqueued, due FROM lambda_async WHERE due<=? AND id NOT IN ({marks})"
-            " ORDER BY due, id LIMIT ?",
+            f" enqueued, due FROM lambda_async WHERE due<=?{skip} ORDER BY due, id LIMIT ?",
             (now, *exclude, limit),
         )
         return [

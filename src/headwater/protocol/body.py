@@ -1,0 +1,194 @@
+"""Request bodies read as they arrive, for operations that stream their input.
+
+``AsgiBody`` reads the ASGI ``http.request`` messages one by one; nothing accumulates in
+memory beyond the chunk in hand.  Two things a buffered body gets checked for are checked on
+the fly instead, and fail at the end of the stream (before the consumer commits anything):
+
+- the SHA-256 the client announced in ``x-amz-content-sha256`` (the signature covered the
+  announcement, so the bytes must match it: ``XAmzContentSHA256Mismatch`` for S3);
+- the ``Content-Length`` it declared (a client that hangs up early sent an incomplete body).
+
+``AwsChunkedBody`` decodes S3's ``Content-Encoding: aws-chunked`` framing on top of it::
+
+    <hex size>[;chunk-signature=<sig>]\\r\\n<data>\\r\\n ... 0[;chunk-signature=..]\\r\\n
+    [<trailer name>:<value>\\r\\n ...]\\r\\n
+
+and exposes the trailing headers (``x-amz-checksum-crc32`` and friends) once it is exhausted.
+Chunk signatures (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``) are read but not verified yet (the
+seed signature was verified; see docs/s3.md).
+
+References: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html and
+https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+
+from headwater.core.errors import ServiceError
+
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+
+INCOMPLETE_BODY = "You did not provide the number of bytes specified by the Content-Length HTTP header."
+_MAX_LINE = 4096  # a chunk header or trailer line longer than this is not aws-chunked
+
+
+class ClientDisconnected(Exception):
+    """The client went away in the middle of its request body."""
+
+
+def incomplete_body() -> ServiceError:
+    return ServiceError("IncompleteBody", INCOMPLETE_BODY, 400)
+
+
+class AsgiBody:
+    """The raw request body, chunk by chunk, from the ASGI receive channel."""
+
+    def __init__(
+        self,
+        receive: Receive,
+        *,
+        length: int | None = None,
+        expected_sha256: str | None = None,
+        on_sha256_mismatch: Callable[[str, str], Exception] | None = None,
+    ) -> None:
+        self._receive = receive
+        self._length = length
+        self._expected = expected_sha256.lower() if expected_sha256 else None
+        self._on_mismatch = on_sha256_mismatch
+        self._used = False
+        self.received = 0
+
+    @property
+    def trailers(self) -> dict[str, str]:
+        return {}
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._used:
+            raise RuntimeError("a request body can be read only once")
+        self._used = True
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        digest = hashlib.sha256() if self._expected else None
+        more = True
+        while more:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected()
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
+            if chunk:
+                self.received += len(chunk)
+                if digest is not None:
+                    digest.update(chunk)
+                yield chunk
+        if self._length is not None and self.received < self._length:
+            raise incomplete_body()
+        if digest is not None and self._expected is not None:
+            actual = digest.hexdigest()
+            if actual != self._expected:
+                if self._on_mismatch is not None:
+                    raise self._on_mismatch(self._expected, actual)
+                raise ServiceError("XAmzContentSHA256Mismatch", "", 400)
+
+
+class AwsChunkedBody:
+    """The decoded payload of an aws-chunked body, and its trailers."""
+
+    def __init__(self, raw: AsyncIterator[bytes] | Any, decoded_length: int | None = None) -> None:
+        self._raw = raw
+        self._decoded_length = decoded_length
+        self._trailers: dict[str, str] = {}
+        self._used = False
+        self.decoded = 0
+
+    @property
+    def trailers(self) -> dict[str, str]:
+        return self._trailers
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._used:
+            raise RuntimeError("a request body can be read only once")
+        self._used = True
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        reader = _Reader(self._raw.__aiter__())
+        while True:
+            header = await reader.line()
+            size_text = header.split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise incomplete_body() from None
+            if size < 0:
+                raise incomplete_body()
+            if size == 0:
+                break
+            remaining = size
+            while remaining:
+                piece = await reader.take(remaining)
+                remaining -= len(piece)
+                self.decoded += len(piece)
+                yield piece
+            if await reader.line() != b"":
+                raise incomplete_body()  # the data was not followed by its CRLF
+        while True:
+            line = await reader.line(eof_ok=True)
+            if not line:
+                break
+            name, sep, value = line.decode("latin-1").partition(":")
+            if not sep:
+                raise incomplete_body()
+            self._trailers[name.strip().lower()] = value.strip()
+        if self._decoded_length is not None and self.decoded != self._decoded_length:
+            raise incomplete_body()
+
+
+class _Reader:
+    """Lines and counted reads over an async iterator of byte chunks."""
+
+    def __init__(self, source: AsyncIterator[bytes]) -> None:
+        self._source = source
+        self._buffer = bytearray()
+        self._eof = False
+
+    async def _fill(self) -> bool:
+        if self._eof:
+            return False
+        try:
+            chunk = await self._source.__anext__()
+        except StopAsyncIteration:
+            self._eof = True
+            return False
+        self._buffer += chunk
+        return True
+
+    async def line(self, eof_ok: bool = False) -> bytes:
+        while True:
+            end = self._buffer.find(b"\r\n")
+            if end >= 0:
+                found = bytes(self._buffer[:end])
+                del self._buffer[: end + 2]
+                return found
+            if len(self._buffer) > _MAX_LINE:
+                raise incomplete_body()
+            if not await self._fill():
+                if eof_ok and not self._buffer:
+                    return b""
+                raise incomplete_body()
+
+    async def take(self, most: int) -> bytes:
+        """Up to ``most`` bytes (at least one)."""
+        if not self._buffer and not await self._fill():
+            raise incomplete_body()
+        if len(self._buffer) <= most:
+            found = bytes(self._buffer)
+            self._buffer.clear()
+            return found
+        found = bytes(self._buffer[:most])
+        del self._buffer[:most]
+        return found

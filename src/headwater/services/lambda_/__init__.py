@@ -1,0 +1,141 @@
+"""AWS Lambda: Python functions in warm worker processes, versions, aliases, asynchronous
+invocation with retries and destinations, and SQS event source mappings.
+
+``create(env)`` builds the service for the gateway: the domain objects, the executor (a
+``LocalExecutor``: handlers run in worker processes, never in the server), the asynchronous
+queue and the SQS pollers (started and stopped with the app), the wire adapter, and the facade
+other services (Step Functions, S3 notifications, EventBridge) call in-process.
+
+Layout:
+    names.py          function names, qualifiers, ARNs, timestamps
+    configuration.py  a version's configuration and code, checks, FunctionConfiguration
+    functions.py      create / update / delete / publish, code folders, concurrency, tags
+    aliases.py        aliases and weighted routing
+    policy.py         resource policies (stored, returned, not evaluated)
+    eventconfig.py    event invoke configs (retries, age, destinations)
+    invoke.py         running a version through the executor; Invoke's HTTP mapping
+    async_invoke.py   the durable asynchronous queue, retries, destinations, DLQ
+    mappings.py       event source mapping configuration
+    pollers.py        the SQS pollers behind enabled mappings
+    logs.py           reading stored invocation logs (``headwater logs``)
+    store.py          tables and statements
+    adapter.py        one method per Lambda operation
+    errors.py         every error Lambda answers with
+
+See docs/lambda.md for what is implemented and where headwater differs from AWS.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from headwater.runtime.local import LocalExecutor
+from headwater.services import ServiceEnv, ServiceHandle
+from headwater.services.lambda_.adapter import LambdaAdapter
+from headwater.services.lambda_.aliases import Aliases
+from headwater.services.lambda_.async_invoke import AsyncInvocations
+from headwater.services.lambda_.eventconfig import EventConfigs
+from headwater.services.lambda_.functions import Functions
+from headwater.services.lambda_.invoke import Invoker, Tuning, check_payload
+from headwater.services.lambda_.mappings import Mappings
+from headwater.services.lambda_.names import parse_function
+from headwater.services.lambda_.policy import Policies
+from headwater.services.lambda_.pollers import Pollers
+from headwater.services.lambda_.store import LambdaStore
+
+__all__ = ["LambdaFacade", "create"]
+
+
+class LambdaFacade:
+    """What other services use in-process: invoke a function as the Invoke API would."""
+
+    def __init__(self, invoker: Invoker, queue: AsyncInvocations, env: ServiceEnv) -> None:
+        self._invoker = invoker
+        self._queue = queue
+        self._env = env
+
+    def function_arn(self, function: str) -> str:
+        settings = self._env.settings
+        return parse_function(function, settings.account_id, settings.region).arn
+
+    async def invoke(
+        self,
+        function: str,
+        payload: bytes = b"{}",
+        *,
+        qualifier: str | None = None,
+        invocation_type: str = "RequestResponse",
+        wait: bool = True,
+    ) -> dict[str, Any]:
+        """Invoke's output members (``StatusCode``, ``Payload``, ``FunctionError``,
+        ``ExecutedVersion``).  ``wait=True`` queues for a free worker instead of being
+        throttled, as service integrations pace themselves; errors are ``ServiceError``s."""
+        settings = self._env.settings
+        ref = parse_function(function, settings.account_id, settings.region, qualifier)
+        body = check_payload(payload)
+        if invocation_type == "Event":
+            self._queue.enqueue(ref, body)
+            return {"StatusCode": 202, "Payload": b""}
+        target = self._invoker.target(ref)
+        result = await self._invoker.run(target, body, wait=wait)
+        if result.throttled:
+            from headwater.services.lambda_ import errors
+
+            raise errors.throttled(result.throttle_reason or "ConcurrentInvocationLimitExceeded")
+        out: dict[str, Any] = {
+            "StatusCode": 200,
+            "Payload": result.payload,
+            "ExecutedVersion": target.version.version,
+        }
+        if result.function_error:
+            out["FunctionError"] = result.function_error
+        return out
+
+
+def create(env: ServiceEnv) -> ServiceHandle:
+    settings = env.settings
+    tuning = Tuning.from_environment()
+    store = LambdaStore(env.store)
+    functions = Functions(store, env.clock, env.ids, settings.data_dir / "lambda" / "code")
+    aliases = Aliases(functions, env.ids, random.Random().random)
+    executor = LocalExecutor(
+        concurrency_per_function=tuning.concurrency, idle_timeout=tuning.idle_timeout
+    )
+    credentials = next(iter(settings.accepted_credentials().items()))
+    invoker = Invoker(
+        functions, aliases, executor, env.clock, env.ids, lambda: settings.endpoint, credentials
+    )
+    configs = EventConfigs(functions, env.clock)
+    queue = AsyncInvocations(store, invoker, configs, env.clock, env.ids, env.facades, tuning)
+    mappings = Mappings(functions, env.clock, env.ids, env.facades)
+    pollers = Pollers(store, invoker, env.facades, tuning)
+
+    async def start() -> None:
+        await executor.start()
+        await queue.start()
+        await pollers.start()
+
+    async def stop() -> None:
+        await pollers.stop()
+        await queue.stop()
+        await executor.stop()
+
+    adapter = LambdaAdapter(
+        functions,
+        aliases,
+        Policies(functions, env.ids),
+        configs,
+        mappings,
+        invoker,
+        queue,
+        executor,
+        on_mappings_changed=pollers.poke,
+    )
+    return ServiceHandle(
+        name="lambda",
+        adapter=adapter,
+        facade=LambdaFacade(invoker, queue, env),
+        start=start,
+        stop=stop,
+    )

@@ -1,0 +1,275 @@
+"""Object bytes on disk: written atomically while hashed, read back verified.
+
+Layout under ``<data dir>/s3``::
+
+    tmp/<token>            uploads being received (removed at start: never visible)
+    data/<ab>/<token>      published blobs, named by an opaque token
+
+A key never becomes a path: blobs are named by tokens from the id factory, so no key (``..``,
+runs of ``/``, 1,024 bytes of anything) can reach outside the data directory.  An object is a
+sequence of blobs (one for a PUT, its parts for a completed multipart upload, so completing a
+5 GiB upload copies nothing); the store says which.
+
+Writing: ``Stager`` receives the bytes, writes them to a temp file and computes, in the same
+pass, the MD5 (the ETag), the checksum the client asked for (or S3's default CRC64NVME) and a
+CRC32C of every 1 MiB block.  ``publish`` fsyncs (when ``fsync`` is on) and renames the file
+into ``data/``; the caller commits the metadata after that, so a crash leaves at worst an
+unreferenced file, never a key pointing at missing or partial bytes.
+
+Reading: ``read`` yields the bytes of a range, block by block, after checking each block's
+CRC32C; a block that fails raises ``CorruptBlob`` before any of its bytes are handed out.  So
+a damaged file is never served as good data, including ranged reads.
+
+Streams are hashed and written on a worker thread (hashlib, zlib and google-crc32c release
+the GIL), one batch in flight while the event loop receives the next, so uploads use a second
+core and the loop stays responsive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import google_crc32c
+
+from headwater.core.ids import IdFactory
+from headwater.services.s3 import checksums
+
+log = logging.getLogger(__name__)
+
+BLOCK = 1 << 20  # bytes covered by one at-rest CRC32C
+_BATCH = 1 << 20  # bytes handed to the writer thread at a time
+_READ = 1 << 20
+
+
+class CorruptBlob(Exception):
+    """A stored file no longer matches the checksums recorded when it was written."""
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(f"blob {name}: {detail}")
+        self.name = name
+
+
+@dataclass(slots=True)
+class Staged:
+    """A fully received upload, not yet published."""
+
+    name: str
+    temp: Path
+    size: int
+    md5: bytes
+    checksums: dict[str, str]  # algorithm -> base64 value
+    blocks: bytes  # big-endian CRC32C of each BLOCK-sized block
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One published blob as part of an object."""
+
+    name: str
+    size: int
+    blocks: bytes = field(repr=False)
+
+
+class Stager:
+    """Writes one upload to a temp file, hashing as it goes (synchronous; see ``stage``)."""
+
+    def __init__(self, name: str, temp: Path, algorithms: tuple[str, ...]) -> None:
+        self.name = name
+        self.temp = temp
+        self._file = open(temp, "wb")  # noqa: SIM115 - closed in finish/abort
+        self._md5 = hashlib.md5()
+        self._hashers = {a: checksums.hasher(a) for a in algorithms}
+        self._blocks = bytearray()
+        self._block_crc = 0
+        self._block_fill = 0
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self._md5.update(data)
+        for h in self._hashers.values():
+            h.update(data)
+        view = memoryview(data)
+        while view:
+            room = BLOCK - self._block_fill
+            piece = view[:room]
+            self._block_crc = google_crc32c.extend(self._block_crc, piece)
+            self._block_fill += len(piece)
+            view = view[room:]
+            if self._block_fill == BLOCK:
+                self._blocks += self._block_crc.to_bytes(4, "big")
+                self._block_crc = 0
+                self._block_fill = 0
+        self.size += len(data)
+
+    def finish(self, fsync: bool) -> Staged:
+        if self._block_fill:
+            self._blocks += self._block_crc.to_bytes(4, "big")
+        self._file.flush()
+        if fsync:
+            os.fsync(self._file.fileno())
+        self._file.close()
+        return Staged(
+            self.name,
+            self.temp,
+            self.size,
+            self._md5.digest(),
+            {a: checksums.encode(h.digest()) for a, h in self._hashers.items()},
+            bytes(self._blocks),
+        )
+
+    def abort(self) -> None:
+        self._file.close()
+        self.temp.unlink(missing_ok=True)
+
+
+class Blobs:
+    def __init__(self, root: Path, ids: IdFactory, *, fsync: bool = True) -> None:
+        self.root = root
+        self.ids = ids
+        self.fsync = fsync
+        self._tmp = root / "tmp"
+        self._data = root / "data"
+        if self._tmp.exists():
+            shutil.rmtree(self._tmp, ignore_errors=True)  # uploads cut short by a stop
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        self._data.mkdir(parents=True, exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        return self._data / name[:2] / name
+
+    def stager(self, algorithms: tuple[str, ...]) -> Stager:
+        name = self.ids.token(16)
+        return Stager(name, self._tmp / name, algorithms)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def stage_bytes(self, data: bytes, algorithms: tuple[str, ...]) -> Staged:
+        stager = self.stager(algorithms)
+        try:
+            stager.write(data)
+            return stager.finish(self.fsync)
+        except BaseException:
+            stager.abort()
+            raise
+
+    async def stage(
+        self, body: bytes | AsyncIterable[bytes] | None, algorithms: tuple[str, ...]
+    ) -> Staged:
+        """Receive ``body`` into a temp file; the temp file is gone if anything fails."""
+        if body is None or isinstance(body, (bytes, bytearray)):
+            return self.stage_bytes(bytes(body or b""), algorithms)
+        loop = asyncio.get_running_loop()
+        stager = self.stager(algorithms)
+        pending: asyncio.Future[None] | None = None
+        batch: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in body:
+                batch.append(chunk)
+                size += len(chunk)
+                if size >= _BATCH:
+                    if pending is not None:
+                        await pending
+                    pending = loop.run_in_executor(None, stager.write, b"".join(batch))
+                    batch, size = [], 0
+            if pending is not None:
+                await pending
+                pending = None
+            if batch:
+                stager.write(b"".join(batch))
+            return await loop.run_in_executor(None, stager.finish, self.fsync)
+        except BaseException:
+            if pending is not None:
+                try:
+                    await pending
+                except Exception:
+                    pass
+            stager.abort()
+            raise
+
+    def publish(self, staged: Staged) -> Segment:
+        """Move a staged upload into place; the caller commits its metadata next."""
+        target = self.path(staged.name)
+        target.parent.mkdir(exist_ok=True)
+        os.replace(staged.temp, target)
+        if self.fsync:
+            _fsync_dir(target.parent)
+        return Segment(staged.name, staged.size, staged.blocks)
+
+    def discard(self, staged: Staged) -> None:
+        staged.temp.unlink(missing_ok=True)
+
+    def remove(self, name: str) -> None:
+        try:
+            self.path(name).unlink()
+        except FileNotFoundError:
+            log.warning("s3: blob %s was already gone", name)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def read(self, segments: list[Segment], start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``start`` to ``end`` (exclusive) of the object made of ``segments``, each
+        block checked against its CRC32C before it is yielded."""
+        offset = 0
+        for segment in segments:
+            seg_start, seg_end = offset, offset + segment.size
+            offset = seg_end
+            lo, hi = max(start, seg_start), min(end, seg_end)
+            if lo >= hi:
+                continue
+            yield from self._read_segment(segment, lo - seg_start, hi - seg_start)
+
+    def _read_segment(self, segment: Segment, start: int, end: int) -> Iterator[bytes]:
+        first = start // BLOCK
+        try:
+            handle = open(self.path(segment.name), "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            raise CorruptBlob(segment.name, "file is missing") from None
+        with handle:
+            handle.seek(first * BLOCK)
+            index = first
+            position = first * BLOCK
+            while position < end:
+                want = min(BLOCK, segment.size - position)
+                data = handle.read(want)
+                if len(data) != want:
+                    raise CorruptBlob(segment.name, f"file is shorter than {segment.size} bytes")
+                expected = segment.blocks[index * 4 : index * 4 + 4]
+                if google_crc32c.value(data).to_bytes(4, "big") != expected:
+                    raise CorruptBlob(segment.name, f"block {index} fails its CRC32C")
+                lo = max(start - position, 0)
+                hi = min(end - position, len(data))
+                yield data[lo:hi] if (lo, hi) != (0, len(data)) else data
+                position += len(data)
+                index += 1
+
+    def verify(self, segment: Segment) -> str | None:
+        """Why a stored blob is damaged, or None when every block checks out."""
+        try:
+            for _ in self._read_segment(segment, 0, segment.size):
+                pass
+        except CorruptBlob as exc:
+            return str(exc)
+        try:
+            actual = self.path(segment.name).stat().st_size
+        except FileNotFoundError:
+            return f"blob {segment.name}: file is missing"
+        if actual != segment.size:
+            return f"blob {segment.name}: file has {actual} bytes, {segment.size} expected"
+        return None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

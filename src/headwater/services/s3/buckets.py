@@ -1,0 +1,397 @@
+"""S3 bucket operations on the wire: create, delete, head, list, location, versioning,
+tagging, the stored configurations, and the key listings (ListObjects v1/v2, versions).
+
+Bucket configurations (CORS, lifecycle, policy, encryption, ownership, notifications) are
+stored as the documents the client sent and returned as they were; which of them also take
+effect is listed in docs/s3.md.
+
+Operations: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from headwater.protocol.context import RequestContext
+from headwater.services.s3 import errors, listing, wire
+from headwater.services.s3.model import S3, Bucket, Version
+from headwater.services.s3.names import owner, url_encode
+
+Params = dict[str, Any]
+Result = dict[str, Any]
+MAX_KEYS = 1000
+
+# config name -> (request member, output member, error code and message when absent)
+_CONFIGS: dict[str, tuple[str, str, str, str]] = {
+    "cors": ("CORSConfiguration", "CORSRules", "NoSuchCORSConfiguration",
+             "The CORS configuration does not exist"),
+    "lifecycle": ("LifecycleConfiguration", "Rules", "NoSuchLifecycleConfiguration",
+                  "The lifecycle configuration does not exist"),
+    "encryption": ("ServerSideEncryptionConfiguration", "ServerSideEncryptionConfiguration",
+                   "ServerSideEncryptionConfigurationNotFoundError",
+                   "The server side encryption configuration was not found"),
+    "ownership": ("OwnershipControls", "OwnershipControls", "OwnershipControlsNotFoundError",
+                  "The bucket ownership controls were not found"),
+}
+
+
+def _token(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
+
+
+def _untoken(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8", "surrogatepass")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise errors.invalid_argument("The continuation token provided is incorrect",
+                                      "continuation-token", token) from None
+
+
+def _max_keys(params: Params) -> int:
+    value = params.get("MaxKeys")
+    if value is None:
+        return MAX_KEYS
+    if value < 0:
+        raise errors.invalid_argument("Argument maxKeys must be an integer between 0 and "
+                                      "2147483647", "maxKeys", str(value))
+    return min(int(value), MAX_KEYS)
+
+
+class BucketOps:
+    s3: S3
+
+    # -- buckets ------------------------------------------------------------------------
+
+    def create_bucket(self, ctx: RequestContext, params: Params) -> Result:
+        config = params.get("CreateBucketConfiguration") or {}
+        region = config.get("LocationConstraint") or ctx.region
+        if region == "EU":
+            region = "eu-west-1"
+        stored: dict[str, Any] = {}
+        if params.get("ObjectOwnership"):
+            stored["ownership"] = {"Rules": [{"ObjectOwnership": params["ObjectOwnership"]}]}
+        self.s3.create_bucket(params["Bucket"], ctx.account_id, region, stored)
+        return {"Location": f"/{params['Bucket']}"}
+
+    def delete_bucket(self, ctx: RequestContext, params: Params) -> Result:
+        self.s3.delete_bucket(params["Bucket"])
+        return {}
+
+    def head_bucket(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        return {"BucketRegion": bucket.region, "AccessPointAlias": False}
+
+    def list_buckets(self, ctx: RequestContext, params: Params) -> Result:
+        prefix = params.get("Prefix") or ""
+        after = _untoken(params["ContinuationToken"]) if params.get("ContinuationToken") else ""
+        limit = int(params.get("MaxBuckets") or 10_000)
+        found = self.s3.list_buckets(ctx.account_id, prefix, after, limit + 1)
+        region = params.get("BucketRegion")
+        if region:
+            found = [b for b in found if b.region == region]
+        page = found[:limit]
+        out: Result = {
+            "Buckets": [{"Name": b.name, "CreationDate": b.created, "BucketRegion": b.region}
+                        for b in page],
+            "Owner": owner(ctx.account_id),
+        }
+        if prefix:
+            out["Prefix"] = prefix
+        if len(found) > limit and page:
+            out["ContinuationToken"] = _token(page[-1].name)
+        return out
+
+    def get_bucket_location(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        # AWS quirk: us-east-1 is reported as no constraint at all.
+        return {"LocationConstraint": None if bucket.region == "us-east-1" else bucket.region}
+
+    # -- versioning and tagging ---------------------------------------------------------
+
+    def get_bucket_versioning(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        return {"Status": bucket.versioning} if bucket.versioning else {}
+
+    def put_bucket_versioning(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        status = (params.get("VersioningConfiguration") or {}).get("Status")
+        if status not in ("Enabled", "Suspended"):
+            raise errors.malformed_xml()
+        self.s3.set_versioning(bucket, status)
+        return {}
+
+    def get_bucket_tagging(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        tags = bucket.config.get("tags")
+        if not tags:
+            raise errors.no_such_config("NoSuchTagSet", "The TagSet does not exist", bucket.name)
+        return {"TagSet": wire.tag_set(tags)}
+
+    def put_bucket_tagging(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        pairs = [(t["Key"], t["Value"]) for t in (params.get("Tagging") or {}).get("TagSet", [])]
+        tags: dict[str, str] = {}
+        for key, value in pairs:
+            if key in tags:
+                raise errors.invalid_argument("Cannot provide multiple Tags with the same key")
+            tags[key] = value
+        if len(tags) > 50:
+            raise errors.invalid_argument("Bucket tag count cannot be greater than 50")
+        self.s3.set_config(bucket, "tags", tags)
+        return {}
+
+    def delete_bucket_tagging(self, ctx: RequestContext, params: Params) -> Result:
+        self.s3.set_config(self.s3.bucket(params["Bucket"]), "tags", None)
+        return {}
+
+    # -- stored configurations ----------------------------------------------------------
+
+    def _get_config(self, params: Params, name: str) -> Any:
+        bucket = self.s3.bucket(params["Bucket"])
+        found = bucket.config.get(name)
+        if found is None:
+            _, _, code, message = _CONFIGS[name]
+            raise errors.no_such_config(code, message, bucket.name)
+        return found
+
+    def _put_config(self, params: Params, name: str) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        member = _CONFIGS[name][0]
+        self.s3.set_config(bucket, name, params.get(member) or {})
+        return {}
+
+    def _delete_config(self, params: Params, name: str) -> Result:
+        self.s3.set_config(self.s3.bucket(params["Bucket"]), name, None)
+        return {}
+
+    def get_bucket_cors(self, ctx: RequestContext, params: Params) -> Result:
+        return {"CORSRules": self._get_config(params, "cors").get("CORSRules", [])}
+
+    def put_bucket_cors(self, ctx: RequestContext, params: Params) -> Result:
+        return self._put_config(params, "cors")
+
+    def delete_bucket_cors(self, ctx: RequestContext, params: Params) -> Result:
+        return self._delete_config(params, "cors")
+
+    def get_bucket_lifecycle_configuration(self, ctx: RequestContext, params: Params) -> Result:
+        return {"Rules": self._get_config(params, "lifecycle").get("Rules", [])}
+
+    def put_bucket_lifecycle_configuration(self, ctx: RequestContext, params: Params) -> Result:
+        return self._put_config(params, "lifecycle")
+
+    def delete_bucket_lifecycle(self, ctx: RequestContext, params: Params) -> Result:
+        return self._delete_config(params, "lifecycle")
+
+    def get_bucket_encryption(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        # AWS quirk: every bucket has SSE-S3 by default since January 2023.
+        found = bucket.config.get("encryption") or {
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                       "BucketKeyEnabled": False}]
+        }
+        return {"ServerSideEncryptionConfiguration": found}
+
+    def put_bucket_encryption(self, ctx: RequestContext, params: Params) -> Result:
+        return self._put_config(params, "encryption")
+
+    def delete_bucket_encryption(self, ctx: RequestContext, params: Params) -> Result:
+        return self._delete_config(params, "encryption")
+
+    def get_bucket_ownership_controls(self, ctx: RequestContext, params: Params) -> Result:
+        return {"OwnershipControls": self._get_config(params, "ownership")}
+
+    def put_bucket_ownership_controls(self, ctx: RequestContext, params: Params) -> Result:
+        return self._put_config(params, "ownership")
+
+    def delete_bucket_ownership_controls(self, ctx: RequestContext, params: Params) -> Result:
+        return self._delete_config(params, "ownership")
+
+    def get_bucket_policy(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        policy = bucket.config.get("policy")
+        if policy is None:
+            raise errors.no_such_config("NoSuchBucketPolicy", "The bucket policy does not exist",
+                                        bucket.name)
+        return {"Policy": policy}
+
+    def put_bucket_policy(self, ctx: RequestContext, params: Params) -> Result:
+        import orjson
+
+        bucket = self.s3.bucket(params["Bucket"])
+        policy = params.get("Policy") or ""
+        try:
+            orjson.loads(policy)
+        except orjson.JSONDecodeError:
+            raise errors.ServiceError("MalformedPolicy", "Policies must be valid JSON and the "
+                                      "first byte must be '{'", 400) if False else \
+                errors.malformed_policy() from None
+        self.s3.set_config(bucket, "policy", policy)
+        return {}
+
+    def delete_bucket_policy(self, ctx: RequestContext, params: Params) -> Result:
+        self.s3.set_config(self.s3.bucket(params["Bucket"]), "policy", None)
+        return {}
+
+    def get_bucket_notification_configuration(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        found: Result = bucket.config.get("notification") or {}
+        return found
+
+    def put_bucket_notification_configuration(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        self.s3.set_config(bucket, "notification", params.get("NotificationConfiguration") or {})
+        return {}
+
+    def get_bucket_acl(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        who = owner(bucket.account)
+        return {
+            "Owner": who,
+            "Grants": [{"Grantee": {**who, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}],
+        }
+
+    def put_bucket_acl(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self.s3.bucket(params["Bucket"])
+        self.s3.set_config(bucket, "acl", params.get("ACL") or "private")
+        return {}
+
+    # -- listings -----------------------------------------------------------------------
+
+    def _listing_base(self, params: Params) -> tuple[Bucket, str, str, bool]:
+        bucket = self.s3.bucket(params["Bucket"])
+        encoding = params.get("EncodingType")
+        if encoding is not None and encoding != "url":
+            raise errors.invalid_argument("Invalid Encoding Method specified in Request",
+                                          "encoding-type", str(encoding))
+        return bucket, params.get("Prefix") or "", params.get("Delimiter") or "", encoding == "url"
+
+    @staticmethod
+    def _entry(version: Version, fetch_owner: bool, account: str) -> Result:
+        entry: Result = {
+            "Key": version.key,
+            "LastModified": version.last_modified,
+            "ETag": version.etag,
+            "Size": version.size,
+            "StorageClass": version.storage_class,
+        }
+        checksum = version.checksum
+        if checksum and checksum.get("algorithm"):
+            entry["ChecksumAlgorithm"] = [checksum["algorithm"]]
+            entry["ChecksumType"] = checksum.get("type", "FULL_OBJECT")
+        if fetch_owner:
+            entry["Owner"] = owner(account)
+        return entry
+
+    def list_objects_v2(self, ctx: RequestContext, params: Params) -> Result:
+        bucket, prefix, delimiter, encode = self._listing_base(params)
+        max_keys = _max_keys(params)
+        token = params.get("ContinuationToken")
+        start_after = params.get("StartAfter") or ""
+        after = _untoken(token) if token else start_after
+        page = listing.list_objects(self.s3.store, bucket.id, prefix, delimiter, after, max_keys)
+        fix = url_encode if encode else (lambda s: s)
+        out: Result = {
+            "Name": bucket.name,
+            "Prefix": fix(prefix),
+            "MaxKeys": max_keys,
+            "KeyCount": len(page.entries) + len(page.prefixes),
+            "IsTruncated": page.truncated,
+        }
+        contents = [self._entry(v, bool(params.get("FetchOwner")), bucket.account)
+                    for v in page.entries]
+        for entry in contents:
+            entry["Key"] = fix(entry["Key"])
+        if contents:
+            out["Contents"] = contents
+        if page.prefixes:
+            out["CommonPrefixes"] = [{"Prefix": fix(p)} for p in page.prefixes]
+        if delimiter:
+            out["Delimiter"] = fix(delimiter)
+        if encode:
+            out["EncodingType"] = "url"
+        if token:
+            out["ContinuationToken"] = token
+        if start_after:
+            out["StartAfter"] = fix(start_after)
+        if page.truncated and page.last is not None:
+            out["NextContinuationToken"] = _token(page.last)
+        return out
+
+    def list_objects(self, ctx: RequestContext, params: Params) -> Result:
+        bucket, prefix, delimiter, encode = self._listing_base(params)
+        max_keys = _max_keys(params)
+        marker = params.get("Marker") or ""
+        page = listing.list_objects(self.s3.store, bucket.id, prefix, delimiter, marker, max_keys)
+        fix = url_encode if encode else (lambda s: s)
+        out: Result = {
+            "Name": bucket.name,
+            "Prefix": fix(prefix),
+            "Marker": fix(marker),
+            "MaxKeys": max_keys,
+            "IsTruncated": page.truncated,
+        }
+        contents = [self._entry(v, True, bucket.account) for v in page.entries]
+        for entry in contents:
+            entry["Key"] = fix(entry["Key"])
+        if contents:
+            out["Contents"] = contents
+        if page.prefixes:
+            out["CommonPrefixes"] = [{"Prefix": fix(p)} for p in page.prefixes]
+        if delimiter:
+            out["Delimiter"] = fix(delimiter)
+            # AWS quirk: NextMarker is only returned when a delimiter was given.
+            if page.truncated and page.last is not None:
+                out["NextMarker"] = fix(page.last)
+        if encode:
+            out["EncodingType"] = "url"
+        return out
+
+    def list_object_versions(self, ctx: RequestContext, params: Params) -> Result:
+        bucket, prefix, delimiter, encode = self._listing_base(params)
+        max_keys = _max_keys(params)
+        key_marker = params.get("KeyMarker") or ""
+        version_marker = params.get("VersionIdMarker") or ""
+        page = listing.list_versions(self.s3.store, bucket.id, prefix, delimiter, key_marker,
+                                     version_marker, max_keys)
+        fix = url_encode if encode else (lambda s: s)
+        who = owner(bucket.account)
+        versions: list[Result] = []
+        markers: list[Result] = []
+        for v in page.entries:
+            common = {"Key": fix(v.key), "VersionId": v.version_id, "IsLatest": v.is_latest,
+                      "LastModified": v.last_modified, "Owner": who}
+            if v.delete_marker:
+                markers.append(common)
+            else:
+                entry = {**common, "ETag": v.etag, "Size": v.size,
+                         "StorageClass": v.storage_class}
+                checksum = v.checksum
+                if checksum and checksum.get("algorithm"):
+                    entry["ChecksumAlgorithm"] = [checksum["algorithm"]]
+                    entry["ChecksumType"] = checksum.get("type", "FULL_OBJECT")
+                versions.append(entry)
+        out: Result = {
+            "Name": bucket.name,
+            "Prefix": fix(prefix),
+            "KeyMarker": fix(key_marker),
+            "VersionIdMarker": version_marker,
+            "MaxKeys": max_keys,
+            "IsTruncated": page.truncated,
+        }
+        if versions:
+            out["Versions"] = versions
+        if markers:
+            out["DeleteMarkers"] = markers
+        if page.prefixes:
+            out["CommonPrefixes"] = [{"Prefix": fix(p)} for p in page.prefixes]
+        if delimiter:
+            out["Delimiter"] = fix(delimiter)
+        if encode:
+            out["EncodingType"] = "url"
+        if page.truncated and page.last is not None:
+            out["NextKeyMarker"] = fix(page.last)
+            if page.next_version_id:
+                out["NextVersionIdMarker"] = page.next_version_id
+        return out

@@ -1,0 +1,182 @@
+"""The errors S3 answers with: code, HTTP status and the message AWS words them with.
+
+Every wire-visible S3 failure is a ``ServiceError`` built here.  Codes, statuses and messages
+follow https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html; the extra elements
+S3 puts in some error documents (``BucketName``, ``Key``, ``ActualObjectSize`` ...) travel in
+``fields`` and are written by the rest-xml serializer.
+"""
+
+from __future__ import annotations
+
+from headwater.core.errors import ServiceError
+
+
+def no_such_bucket(name: str) -> ServiceError:
+    return ServiceError("NoSuchBucket", "The specified bucket does not exist", 404,
+                        fields={"BucketName": name})
+
+
+def no_such_key(key: str, delete_marker: bool = False) -> ServiceError:
+    headers = {"x-amz-delete-marker": "true"} if delete_marker else None
+    return ServiceError("NoSuchKey", "The specified key does not exist.", 404,
+                        fields={"Key": key}, headers=headers)
+
+
+def no_such_version(key: str, version_id: str) -> ServiceError:
+    return ServiceError("NoSuchVersion",
+                        "The specified version does not exist.", 404,
+                        fields={"Key": key, "VersionId": version_id})
+
+
+def invalid_version_id() -> ServiceError:
+    return ServiceError("InvalidArgument", "Invalid version id specified", 400,
+                        fields={"ArgumentName": "versionId"})
+
+
+def bucket_owned(name: str) -> ServiceError:
+    return ServiceError(
+        "BucketAlreadyOwnedByYou",
+        "Your previous request to create the named bucket succeeded and you already own it.",
+        409,
+        fields={"BucketName": name},
+    )
+
+
+def bucket_exists(name: str) -> ServiceError:
+    return ServiceError(
+        "BucketAlreadyExists",
+        "The requested bucket name is not available. The bucket namespace is shared by all "
+        "users of the system. Please select a different name and try again.",
+        409,
+        fields={"BucketName": name},
+    )
+
+
+def bucket_not_empty(name: str) -> ServiceError:
+    return ServiceError("BucketNotEmpty", "The bucket you tried to delete is not empty", 409,
+                        fields={"BucketName": name})
+
+
+def invalid_bucket_name(name: str) -> ServiceError:
+    return ServiceError("InvalidBucketName", "The specified bucket is not valid.", 400,
+                        fields={"BucketName": name})
+
+
+def key_too_long(size: int) -> ServiceError:
+    return ServiceError("KeyTooLongError", "Your key is too long", 400,
+                        fields={"Size": str(size), "MaxSizeAllowed": "1024"})
+
+
+def metadata_too_large(size: int) -> ServiceError:
+    return ServiceError("MetadataTooLarge",
+                        "Your metadata headers exceed the maximum allowed metadata size", 400,
+                        fields={"Size": str(size), "MaxSizeAllowed": "2048"})
+
+
+def entity_too_large(size: int, limit: int) -> ServiceError:
+    return ServiceError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
+                        400, fields={"ProposedSize": str(size), "MaxSizeAllowed": str(limit)})
+
+
+def invalid_range(requested: str, size: int) -> ServiceError:
+    return ServiceError("InvalidRange", "The requested range is not satisfiable", 416,
+                        fields={"RangeRequested": requested, "ActualObjectSize": str(size)},
+                        headers={"Content-Range": f"bytes */{size}"})
+
+
+def precondition_failed(condition: str) -> ServiceError:
+    return ServiceError("PreconditionFailed",
+                        "At least one of the pre-conditions you specified did not hold", 412,
+                        fields={"Condition": condition})
+
+
+def not_modified(headers: dict[str, str]) -> ServiceError:
+    # Rendered without a body (serialize/s3.py): a 304 carries none.
+    return ServiceError("NotModified", "Not Modified", 304, headers=headers)
+
+
+def invalid_object_state(storage_class: str) -> ServiceError:
+    return ServiceError("InvalidObjectState",
+                        "The operation is not valid for the object's storage class", 403,
+                        fields={"StorageClass": storage_class})
+
+
+def invalid_storage_class() -> ServiceError:
+    return ServiceError("InvalidStorageClass", "The storage class you specified is not valid",
+                        400)
+
+
+def method_not_allowed(method: str, resource: str) -> ServiceError:
+    return ServiceError("MethodNotAllowed",
+                        "The specified method is not allowed against this resource.", 405,
+                        fields={"Method": method, "ResourceType": resource},
+                        headers={"x-amz-delete-marker": "true"})
+
+
+def invalid_argument(message: str, name: str | None = None, value: str | None = None) -> ServiceError:
+    fields: dict[str, str] = {}
+    if name is not None:
+        fields["ArgumentName"] = name
+    if value is not None:
+        fields["ArgumentValue"] = value
+    return ServiceError("InvalidArgument", message, 400, fields=fields)
+
+
+def invalid_request(message: str) -> ServiceError:
+    return ServiceError("InvalidRequest", message, 400)
+
+
+def no_such_upload(upload_id: str) -> ServiceError:
+    return ServiceError(
+        "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may "
+        "have been aborted or completed.",
+        404,
+        fields={"UploadId": upload_id},
+    )
+
+
+def entity_too_small(size: int, part: int, etag: str) -> ServiceError:
+    return ServiceError("EntityTooSmall",
+                        "Your proposed upload is smaller than the minimum allowed object size.",
+                        400, fields={"ProposedSize": str(size), "MinSizeAllowed": "5242880",
+                                     "PartNumber": str(part), "ETag": etag})
+
+
+def invalid_part(part: int, etag: str) -> ServiceError:
+    return ServiceError(
+        "InvalidPart",
+        "One or more of the specified parts could not be found.  The part may not have been "
+        "uploaded, or the specified entity tag may not match the part's entity tag.",
+        400,
+        fields={"PartNumber": str(part), "ETag": etag},
+    )
+
+
+def invalid_part_order() -> ServiceError:
+    return ServiceError("InvalidPartOrder",
+                        "The list of parts was not in ascending order. Parts must be ordered by "
+                        "part number.", 400)
+
+
+def malformed_xml() -> ServiceError:
+    return ServiceError("MalformedXML",
+                        "The XML you provided was not well-formed or did not validate against "
+                        "our published schema", 400)
+
+
+def no_such_config(code: str, message: str, bucket: str) -> ServiceError:
+    return ServiceError(code, message, 404, fields={"BucketName": bucket})
+
+
+def internal_error() -> ServiceError:
+    return ServiceError("InternalError", "We encountered an internal error. Please try again.",
+                        500, sender_fault=False)
+
+
+def restore_in_progress() -> ServiceError:
+    return ServiceError("RestoreAlreadyInProgress", "Object restore is already in progress", 409)
+
+
+def invalid_part_number() -> ServiceError:
+    return ServiceError("InvalidPartNumber", "The requested partnumber is not satisfiable", 416)

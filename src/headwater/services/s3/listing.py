@@ -1,0 +1,145 @@
+"""Listing keys: ListObjects (v1 and v2) and ListObjectVersions, as index range scans.
+
+Every page is a handful of queries over ``s3_objects_latest`` (or the version index), each
+starting where the previous stopped (keyset paging: ``key > last``), so a page costs the
+same at key 100,000 as at key 1.  With a delimiter, each common prefix is one jump: after
+rolling ``photos/2024/`` up, the scan continues at the first key past every key with that
+prefix (``names.successor``) instead of walking them.
+
+Delete markers are not objects: they never appear in ListObjects (nor count toward
+max-keys), only in ListObjectVersions.
+
+References: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html,
+https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from headwater.services.s3.model import Version
+from headwater.services.s3.names import successor
+from headwater.services.s3.store import S3Store
+
+_BATCH = 1000
+
+
+@dataclass(slots=True)
+class Page:
+    entries: list[Version] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    truncated: bool = False
+    # The last key or common prefix on the page: v1's NextMarker, the basis of v2's token.
+    last: str | None = None
+    next_version_id: str | None = None
+
+
+def _start(prefix: str, delimiter: str, after: str) -> tuple[str, bool]:
+    """Where a scan begins: (key, strictly greater?)."""
+    if not after or after < prefix:
+        return prefix, False
+    if delimiter and after.endswith(delimiter) and after.startswith(prefix):
+        rolled = after[len(prefix):]
+        if rolled.find(delimiter) == len(rolled) - len(delimiter):
+            # ``after`` is a common prefix we returned: skip everything under it.
+            nxt = successor(after)
+            return (nxt, False) if nxt is not None else (after, True)
+    return after, True
+
+
+def _rollup(key: str, prefix: str, delimiter: str) -> str | None:
+    if not delimiter:
+        return None
+    index = key.find(delimiter, len(prefix))
+    return None if index < 0 else key[: index + len(delimiter)]
+
+
+def list_objects(store: S3Store, bucket_id: int, prefix: str, delimiter: str, after: str,
+                 max_keys: int) -> Page:
+    page = Page()
+    high = successor(prefix) if prefix else None
+    low, strict = _start(prefix, delimiter, after)
+    count = 0
+    while True:
+        rows = store.list_latest(bucket_id, low, strict, high, _BATCH)
+        jumped = False
+        for row in rows:
+            key = row[1]
+            rolled = _rollup(key, prefix, delimiter)
+            if rolled is not None:
+                if count >= max_keys:
+                    page.truncated = True
+                    return page
+                page.prefixes.append(rolled)
+                page.last = rolled
+                count += 1
+                nxt = successor(rolled)
+                if nxt is None:
+                    return page
+                low, strict, jumped = nxt, False, True
+                break
+            low, strict = key, True
+            if row[4]:  # a delete marker
+                continue
+            if count >= max_keys:
+                page.truncated = True
+                return page
+            page.entries.append(Version.from_row(row))
+            page.last = key
+            count += 1
+        if not jumped and len(rows) < _BATCH:
+            return page
+
+
+def list_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str, key_marker: str,
+                  version_marker: str, max_keys: int) -> Page:
+    page = Page()
+    high = successor(prefix) if prefix else None
+    count = 0
+    skip_through: str | None = None
+    if key_marker and version_marker:
+        # Resume inside key_marker's versions, after version_marker.
+        low, strict = key_marker, False
+        skip_through = version_marker
+    else:
+        low, strict = _start(prefix, delimiter, key_marker)
+    while True:
+        rows = store.list_versions(bucket_id, low, strict, high, _BATCH)
+        jumped = False
+        for row in rows:
+            key = row[1]
+            if skip_through is not None:
+                if key == key_marker:
+                    if row[2] == skip_through:
+                        skip_through = None
+                    continue
+                skip_through = None
+            rolled = _rollup(key, prefix, delimiter)
+            if rolled is not None:
+                if count >= max_keys:
+                    page.truncated = True
+                    return page
+                page.prefixes.append(rolled)
+                page.last = rolled
+                page.next_version_id = None
+                count += 1
+                nxt = successor(rolled)
+                if nxt is None:
+                    return page
+                low, strict, jumped = nxt, False, True
+                break
+            if count >= max_keys:
+                page.truncated = True
+                return page
+            page.entries.append(Version.from_row(row))
+            page.last = key
+            page.next_version_id = row[2]
+            count += 1
+        if jumped:
+            continue
+        if len(rows) < _BATCH:
+            return page
+        # Resume after the last row seen: the rest of its key's versions, then later keys.
+        last_row = rows[-1]
+        key_marker, skip_through = last_row[1], last_row[2]
+        low, strict = key_marker, False

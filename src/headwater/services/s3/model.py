@@ -1,0 +1,320 @@
+"""The S3 domain: buckets, object versions, delete markers, and the bytes behind them.
+
+What it is: plain synchronous rules over the store (``store``) and the blob files (``blobs``):
+which version a key resolves to, what a write replaces under each versioning state, how a
+delete behaves (a marker, the null version, a permanent version delete), how copies share
+bytes.  What it is not: HTTP or the wire (``adapter``), listings (``listing``), multipart
+uploads (``multipart``), request conditions and ranges (``conditions``).
+
+Versioning states (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html):
+unversioned and Suspended buckets write the ``null`` version, replacing any earlier null
+version; Enabled buckets add a version with a fresh id.  DELETE without a version id removes
+the object outright when unversioned, and otherwise adds a delete marker (the null one when
+Suspended).  DELETE with a version id removes that version for good.
+
+Writes publish their blob files before the transaction that records them and remove released
+files after it commits, so a crash leaves unreferenced files at worst (``headwater s3 scrub``
+reports them), never a version whose bytes are missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from headwater.core.clock import Clock
+from headwater.core.ids import IdFactory
+from headwater.services.s3 import errors
+from headwater.services.s3.blobs import Blobs, CorruptBlob, Segment, Staged
+from headwater.services.s3.names import NULL_VERSION, check_bucket_name, check_key
+from headwater.services.s3.store import BucketRow, ObjectRow, S3Store
+
+log = logging.getLogger(__name__)
+
+STORAGE_CLASSES = frozenset({
+    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+    "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE",
+})
+# Classes whose objects must be restored before a GET (Glacier Flexible Retrieval, Deep Archive).
+ARCHIVED = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    id: int
+    name: str
+    account: str
+    region: str
+    created: float
+    versioning: str | None  # None (never enabled), "Enabled" or "Suspended"
+    config: dict[str, Any]
+
+    @staticmethod
+    def from_row(row: BucketRow) -> Bucket:
+        return Bucket(row[0], row[1], row[2], row[3], row[4], row[5], orjson.loads(row[6]))
+
+
+@dataclass(slots=True)
+class Version:
+    """One version of an object (or a delete marker)."""
+
+    row_id: int
+    key: str
+    version_id: str
+    is_latest: bool
+    delete_marker: bool
+    size: int
+    etag: str
+    last_modified: float
+    storage_class: str
+    meta: dict[str, Any]
+    segment_names: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def from_row(row: ObjectRow) -> Version:
+        return Version(
+            row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6], row[7], row[8],
+            orjson.loads(row[9]), row[10].split(",") if row[10] else [],
+        )
+
+    @property
+    def checksum(self) -> dict[str, Any] | None:
+        """``{"algorithm", "value", "type"}`` of the whole object, when it has one."""
+        found: dict[str, Any] | None = self.meta.get("checksum")
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    version: Version
+    replaced: Version | None
+
+
+class S3:
+    def __init__(self, store: S3Store, blobs: Blobs, clock: Clock, ids: IdFactory) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.clock = clock
+        self.ids = ids
+
+    # -- buckets ------------------------------------------------------------------------
+
+    def bucket(self, name: str) -> Bucket:
+        row = self.store.bucket(name)
+        if row is None:
+            raise errors.no_such_bucket(name)
+        return Bucket.from_row(row)
+
+    def create_bucket(self, name: str, account: str, region: str, config: dict[str, Any]) -> Bucket:
+        check_bucket_name(name)
+        with self.store.transaction():
+            existing = self.store.bucket(name)
+            if existing is not None:
+                if existing[2] == account:
+                    # AWS quirk: us-east-1 answers 200 to a repeated CreateBucket of your own
+                    # bucket (legacy behaviour); every other region BucketAlreadyOwnedByYou.
+                    if region == "us-east-1" and existing[3] == "us-east-1":
+                        return Bucket.from_row(existing)
+                    raise errors.bucket_owned(name)
+                raise errors.bucket_exists(name)
+            self.store.insert_bucket(name, account, region, self.clock.now(), orjson.dumps(config).decode())
+            row = self.store.bucket(name)
+        assert row is not None
+        return Bucket.from_row(row)
+
+    def delete_bucket(self, name: str) -> None:
+        with self.store.transaction():
+            bucket = self.bucket(name)
+            if not self.store.bucket_is_empty(bucket.id):
+                raise errors.bucket_not_empty(name)
+            self.store.delete_bucket(bucket.id)
+
+    def list_buckets(self, account: str, prefix: str, after: str, limit: int) -> list[Bucket]:
+        rows = self.store.buckets(account, prefix, after, limit)
+        return [Bucket.from_row(r) for r in rows if r[1].startswith(prefix)]
+
+    def set_config(self, bucket: Bucket, name: str, value: Any) -> None:
+        """Store (or, with None, remove) one bucket configuration document."""
+        with self.store.transaction():
+            current = self.bucket(bucket.name).config
+            if value is None:
+                current.pop(name, None)
+            else:
+                current[name] = value
+            self.store.set_bucket_config(bucket.id, orjson.dumps(current).decode())
+
+    def set_versioning(self, bucket: Bucket, status: str) -> None:
+        self.store.set_versioning(bucket.id, status)
+
+    # -- reading versions ---------------------------------------------------------------
+
+    def find(self, bucket: Bucket, key: str, version_id: str | None = None) -> Version | None:
+        row = (
+            self.store.latest(bucket.id, key)
+            if version_id is None
+            else self.store.version(bucket.id, key, version_id)
+        )
+        return None if row is None else Version.from_row(row)
+
+    def resolve(self, bucket: Bucket, key: str, version_id: str | None = None,
+                method: str = "GET") -> Version:
+        """The version a GET/HEAD reads: NoSuchKey, NoSuchVersion or, for a delete marker
+        named by id, MethodNotAllowed (S3's answers)."""
+        if version_id is not None:
+            _check_version_id(version_id)
+        found = self.find(bucket, key, version_id)
+        if found is None:
+            if version_id is not None:
+                raise errors.no_such_version(key, version_id)
+            raise errors.no_such_key(key)
+        if found.delete_marker:
+            if version_id is not None:
+                raise errors.method_not_allowed(method, "DeleteMarker")
+            raise errors.no_such_key(key, delete_marker=True)
+        return found
+
+    def segments(self, version: Version) -> list[Segment]:
+        found = self.store.segments(version.segment_names)
+        if len(found) != len(version.segment_names):
+            raise CorruptBlob(",".join(version.segment_names), "blob record is missing")
+        return found
+
+    def read(self, version: Version, start: int, end: int) -> Iterator[bytes]:
+        """The version's bytes in [start, end), each block verified (``blobs.read``)."""
+        return self.blobs.read(self.segments(version), start, end)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def new_version_id(self, bucket: Bucket) -> str:
+        return self.ids.token(16) if bucket.versioning == "Enabled" else NULL_VERSION
+
+    def put(
+        self,
+        bucket: Bucket,
+        key: str,
+        staged: Staged | list[Segment],
+        *,
+        etag: str,
+        storage_class: str,
+        meta: dict[str, Any],
+        check: Any = None,
+        also: Any = None,
+    ) -> Written:
+        """Record a new current version made of ``staged`` (published here) or of existing
+        segments (a copy or a completed upload; their references are taken here).
+
+        ``check(current)`` runs inside the transaction first, for conditional writes;
+        ``also()`` runs in it last and returns blob names whose files it released.
+        """
+        check_key(key)
+        if isinstance(staged, Staged):
+            segments = [self.blobs.publish(staged)]
+            fresh = True
+        else:
+            segments = staged
+            fresh = False
+        size = sum(s.size for s in segments)
+        released: list[str] = []
+        try:
+            with self.store.transaction():
+                bucket = self.bucket(bucket.name)  # the bucket may have gone meanwhile
+                current = self.find(bucket, key)
+                if check is not None:
+                    check(current if current is not None and not current.delete_marker else None)
+                if fresh:
+                    for segment in segments:
+                        self.store.add_blob(segment)
+                else:
+                    self.store.ref_blobs([s.name for s in segments], +1)
+                version_id = self.new_version_id(bucket)
+                replaced = None
+                if version_id == NULL_VERSION:
+                    null = self.find(bucket, key, NULL_VERSION)
+                    if null is not None:
+                        replaced = null
+                        released += self._drop(null)
+                self.store.clear_latest(bucket.id, key)
+                now = self.clock.now()
+                row_id = self.store.insert_object(
+                    bucket.id, key, version_id, delete_marker=False, size=size, etag=etag,
+                    last_modified=now, storage_class=storage_class,
+                    meta=orjson.dumps(meta).decode(), segments=",".join(s.name for s in segments),
+                )
+                if also is not None:
+                    released += also()
+        except BaseException:
+            if fresh:
+                for segment in segments:
+                    self.blobs.remove(segment.name)
+            raise
+        self._release(released)
+        version = Version(row_id, key, version_id, True, False, size, etag, now,
+                          storage_class, meta, [s.name for s in segments])
+        return Written(version, replaced)
+
+    def delete(self, bucket: Bucket, key: str, version_id: str | None = None) -> Version | None:
+        """DeleteObject; returns the version removed or the delete marker added (None when
+        there was nothing to delete in an unversioned bucket)."""
+        if version_id is not None:
+            _check_version_id(version_id)
+        released: list[str] = []
+        with self.store.transaction():
+            bucket = self.bucket(bucket.name)
+            if version_id is not None:
+                found = self.find(bucket, key, version_id)
+                if found is None:
+                    return None  # AWS answers 204 for a version that is not there
+                released += self._drop(found)
+                if found.is_latest:
+                    newest = self.store.newest_remaining(bucket.id, key)
+                    if newest is not None:
+                        self.store.set_latest(newest)
+                result: Version | None = found
+            elif bucket.versioning is None:
+                found = self.find(bucket, key)
+                if found is not None:
+                    released += self._drop(found)
+                result = found
+            else:
+                marker_id = self.new_version_id(bucket)
+                if marker_id == NULL_VERSION:
+                    null = self.find(bucket, key, NULL_VERSION)
+                    if null is not None:
+                        released += self._drop(null)
+                self.store.clear_latest(bucket.id, key)
+                now = self.clock.now()
+                row_id = self.store.insert_object(
+                    bucket.id, key, marker_id, delete_marker=True, size=0, etag="",
+                    last_modified=now, storage_class="STANDARD", meta="{}", segments="",
+                )
+                result = Version(row_id, key, marker_id, True, True, 0, "", now, "STANDARD", {})
+        self._release(released)
+        return result
+
+    def update_meta(self, version: Version, meta: dict[str, Any]) -> None:
+        self.store.update_meta(version.row_id, orjson.dumps(meta).decode())
+        version.meta = meta
+
+    def _drop(self, version: Version) -> list[str]:
+        """Remove a version row and its blob references; returns the blobs to delete."""
+        self.store.delete_row(version.row_id)
+        return self.store.ref_blobs(version.segment_names, -1)
+
+    def _release(self, names: list[str]) -> None:
+        for name in names:
+            self.blobs.remove(name)
+
+    # -- integrity ----------------------------------------------------------------------
+
+    def scrub(self) -> list[str]:
+        """Check every stored blob; the problems found, one line each."""
+        return [p for p in (self.blobs.verify(s) for s in self.store.all_blobs()) if p]
+
+
+def _check_version_id(version_id: str) -> None:
+    if version_id != NULL_VERSION and not version_id.isalnum():
+        raise errors.invalid_version_id()

@@ -1,0 +1,71 @@
+"""Bucket names, object keys, version ids, owners and list-key encodings.
+
+Bucket naming rules for general purpose buckets:
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+Object keys: https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from urllib.parse import quote
+
+from headwater.services.s3 import errors
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BAD_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BAD_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+MAX_KEY_BYTES = 1024
+NULL_VERSION = "null"
+
+
+def check_bucket_name(name: str) -> None:
+    if (
+        not _BUCKET.match(name)
+        or ".." in name
+        or name.startswith(_BAD_PREFIXES)
+        or name.endswith(_BAD_SUFFIXES)
+        or _is_ip(name)
+    ):
+        raise errors.invalid_bucket_name(name)
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.IPv4Address(name)
+        return True
+    except ValueError:
+        return False
+
+
+def check_key(key: str) -> None:
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise errors.key_too_long(size)
+    if not key:
+        raise errors.invalid_argument("Invalid Argument")  # unreachable through the router
+
+
+def owner(account: str) -> dict[str, str]:
+    """The canonical user S3 reports as owner: a stable 64-hex id derived from the account."""
+    return {"ID": hashlib.sha256(f"headwater:{account}".encode()).hexdigest(), "DisplayName": "webfile"}
+
+
+def successor(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with ``prefix`` (None: none)."""
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        nxt = last + 1
+        if 0xD800 <= nxt <= 0xDFFF:
+            nxt = 0xE000  # surrogates have no UTF-8 form; the next encodable character
+        if nxt <= 0x10FFFF:
+            return "".join(chars) + chr(nxt)
+    return None
+
+
+def url_encode(text: str) -> str:
+    """``encoding-type=url``: what S3 percent-encodes in list results."""
+    return quote(text, safe="/-_.~")

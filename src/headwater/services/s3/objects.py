@@ -1,0 +1,381 @@
+"""S3 object operations on the wire: Put, Get, Head, Delete, DeleteObjects, Copy, tagging,
+GetObjectAttributes.
+
+Each method maps the parsed request onto the domain (``model``) and the result onto the
+operation's output shape.  Uploads are staged to disk while hashed (``blobs.stage``), checked
+against the checksums the client sent (header, trailer, Content-MD5) and only then
+published: a failed check leaves nothing behind.  Downloads larger than ``INLINE_LIMIT`` are
+streamed block by block, each block verified before it is sent.
+
+Operations: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import unquote
+
+from headwater.core.errors import ServiceError
+from headwater.protocol.context import RequestContext
+from headwater.services.s3 import checksums, conditions, errors, wire
+from headwater.services.s3.blobs import CorruptBlob, Staged
+from headwater.services.s3.model import ARCHIVED, S3, Bucket, Version
+
+log = logging.getLogger(__name__)
+
+Params = dict[str, Any]
+Result = dict[str, Any]
+INLINE_LIMIT = 1 << 20  # bodies up to this size are read (and verified) before replying
+MAX_PUT = 5 * 1024**3
+
+
+def corrupt(version: Version, exc: CorruptBlob) -> ServiceError:
+    log.error("s3: %s (version %s of %r) is corrupt: %s", exc.name, version.version_id,
+              version.key, exc)
+    return errors.internal_error()
+
+
+async def _stream(iterator: Iterator[bytes], version: Version) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            chunk = await loop.run_in_executor(None, next, iterator, None)
+        except CorruptBlob as exc:
+            corrupt(version, exc)
+            raise
+        if chunk is None:
+            return
+        yield chunk
+
+
+class ObjectOps:
+    s3: S3
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _bucket(self, params: Params) -> Bucket:
+        return self.s3.bucket(params["Bucket"])
+
+    async def _receive(self, ctx: RequestContext, params: Params,
+                       algorithm: str | None, given: str | None) -> tuple[Staged, dict[str, Any]]:
+        """Stage the body and check it; returns it with the checksum to store."""
+        wanted = {checksums.DEFAULT_ALGORITHM}
+        if algorithm is not None:
+            wanted.add(algorithm)
+        body = params.get("Body")
+        staged = await self.s3.blobs.stage(body, tuple(sorted(wanted)))
+        try:
+            checksums.check_md5(params.get("ContentMD5"), staged.md5)
+            if algorithm is not None:
+                if given is None:
+                    trailers = getattr(body, "trailers", {}) or {}
+                    given = trailers.get(checksums.header_name(algorithm))
+                    if given is not None:
+                        checksums.check_value(algorithm, given)
+                if given is not None and given != staged.checksums[algorithm]:
+                    raise checksums.bad_digest(algorithm)
+            declared = params.get("ContentLength")
+            if (declared is not None and body is not None and not hasattr(body, "trailers")
+                    and declared != staged.size):
+                raise errors.invalid_request("Content-Length does not match the body")
+        except BaseException:
+            self.s3.blobs.discard(staged)
+            raise
+        chosen = algorithm or checksums.DEFAULT_ALGORITHM
+        return staged, {"algorithm": chosen, "value": staged.checksums[chosen], "type": "FULL_OBJECT"}
+
+    @staticmethod
+    def _version_member(bucket: Bucket, version: Version) -> dict[str, str]:
+        return {"VersionId": version.version_id} if bucket.versioning is not None else {}
+
+    # -- put ------------------------------------------------------------------------------
+
+    async def put_object(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self._bucket(params)
+        key = params["Key"]
+        storage_class = wire.storage_class(params)
+        meta = wire.stored_meta(params)
+        algorithm, given = checksums.requested(params, ctx.request.headers.get("x-amz-trailer"))
+        check = conditions.check_write(params, key)
+        declared = params.get("ContentLength")
+        if declared is not None and declared > MAX_PUT:
+            raise errors.entity_too_large(declared, MAX_PUT)
+        staged, checksum = await self._receive(ctx, params, algorithm, given)
+        meta["checksum"] = checksum
+        written = self.s3.put(bucket, key, staged, etag=f'"{staged.md5.hex()}"',
+                              storage_class=storage_class, meta=meta, check=check)
+        result: Result = {"ETag": written.version.etag, "ServerSideEncryption": "AES256"}
+        result.update(wire.checksum_members(checksum))
+        result.update(self._version_member(bucket, written.version))
+        return result
+
+    # -- get / head -----------------------------------------------------------------------
+
+    def _readable(self, params: Params, method: str) -> tuple[Bucket, Version]:
+        bucket = self._bucket(params)
+        version = self.s3.resolve(bucket, params["Key"], params.get("VersionId"), method)
+        conditions.check_read(params, version)
+        return bucket, version
+
+    def _part_range(self, version: Version, number: int) -> tuple[int, int]:
+        parts = version.meta.get("parts") or [[version.size, None]]
+        if not 1 <= number <= len(parts):
+            raise errors.invalid_part_number()
+        start = sum(p[0] for p in parts[: number - 1])
+        return start, start + parts[number - 1][0]
+
+    def _span(self, params: Params, version: Version) -> tuple[int, int, bool]:
+        """(start, end, ranged) of what a GET/HEAD returns."""
+        number = params.get("PartNumber")
+        if number is not None:
+            if params.get("Range"):
+                raise errors.invalid_request("Cannot specify both Range header and partNumber "
+                                             "query parameter")
+            start, end = self._part_range(version, int(number))
+            return start, end, bool(version.meta.get("parts"))
+        found = conditions.parse_range(params.get("Range"), version.size)
+        if found is None:
+            return 0, version.size, False
+        return found[0], found[1], True
+
+    def _describe(self, bucket: Bucket, version: Version, params: Params) -> tuple[Result, int, int]:
+        start, end, ranged = self._span(params, version)
+        out = wire.object_headers(version, params, ranged=ranged,
+                                  versioned=bucket.versioning is not None)
+        number = params.get("PartNumber")
+        if number is not None and version.meta.get("parts"):
+            part = version.meta["parts"][int(number) - 1]
+            if params.get("ChecksumMode") == "ENABLED" and part[1] and version.checksum:
+                algorithm = version.checksum["algorithm"]
+                out[checksums.member_name(algorithm)] = part[1]
+        if ranged:
+            out["ContentRange"] = f"bytes {start}-{max(end - 1, start)}/{version.size}"
+        out["ContentLength"] = end - start
+        return out, start, end
+
+    def get_object(self, ctx: RequestContext, params: Params) -> Result:
+        bucket, version = self._readable(params, "GET")
+        if version.storage_class in ARCHIVED and not _restored(version):
+            raise errors.invalid_object_state(version.storage_class)
+        out, start, end = self._describe(bucket, version, params)
+        try:
+            iterator = self.s3.read(version, start, end)
+            if end - start <= INLINE_LIMIT:
+                out["Body"] = b"".join(iterator)
+            else:
+                out["Body"] = _stream(iterator, version)
+        except CorruptBlob as exc:
+            raise corrupt(version, exc) from None
+        return out
+
+    def head_object(self, ctx: RequestContext, params: Params) -> Result:
+        bucket, version = self._readable(params, "HEAD")
+        out, _, _ = self._describe(bucket, version, params)
+        return out
+
+    # -- delete ---------------------------------------------------------------------------
+
+    def delete_object(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self._bucket(params)
+        gone = self.s3.delete(bucket, params["Key"], params.get("VersionId"))
+        out: Result = {}
+        if gone is not None and bucket.versioning is not None:
+            out["VersionId"] = gone.version_id
+            if gone.delete_marker:
+                out["DeleteMarker"] = True
+        return out
+
+    def delete_objects(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self._bucket(params)
+        request = params.get("Delete") or {}
+        items = request.get("Objects") or []
+        if len(items) > 1000:
+            raise errors.malformed_xml()
+        quiet = bool(request.get("Quiet"))
+        deleted: list[Result] = []
+        failed: list[Result] = []
+        for item in items:
+            key = item.get("Key", "")
+            version_id = item.get("VersionId")
+            try:
+                gone = self.s3.delete(bucket, key, version_id)
+            except ServiceError as error:
+                failed.append({"Key": key, "Code": error.code, "Message": error.message,
+                               **({"VersionId": version_id} if version_id else {})})
+                continue
+            if quiet:
+                continue
+            entry: Result = {"Key": key}
+            if version_id is not None:
+                entry["VersionId"] = version_id
+            if gone is not None and gone.delete_marker:
+                entry["DeleteMarker"] = True
+                entry["DeleteMarkerVersionId"] = gone.version_id
+            deleted.append(entry)
+        out: Result = {}
+        if deleted:
+            out["Deleted"] = deleted
+        if failed:
+            out["Errors"] = failed
+        return out
+
+    # -- copy -----------------------------------------------------------------------------
+
+    def _source(self, params: Params) -> tuple[Bucket, Version]:
+        text = str(params.get("CopySource") or "")
+        path, _, query = text.partition("?")
+        path = unquote(path).lstrip("/")
+        source_bucket, _, source_key = path.partition("/")
+        if not source_bucket or not source_key:
+            raise errors.invalid_argument("Invalid copy source object key", "x-amz-copy-source",
+                                          text)
+        version_id = None
+        if query.startswith("versionId="):
+            version_id = unquote(query[len("versionId="):])
+        bucket = self.s3.bucket(source_bucket)
+        version = self.s3.resolve(bucket, source_key, version_id, "GET")
+        conditions.check_read(params, version, prefix="CopySourceIf")
+        if version.storage_class in ARCHIVED and not _restored(version):
+            raise errors.invalid_object_state(version.storage_class)
+        return bucket, version
+
+    async def copy_object(self, ctx: RequestContext, params: Params) -> Result:
+        source_bucket, source = self._source(params)
+        bucket = self._bucket(params)
+        key = params["Key"]
+        storage_class = wire.storage_class(params) if params.get("StorageClass") else "STANDARD"
+        metadata_directive = params.get("MetadataDirective") or "COPY"
+        tagging_directive = params.get("TaggingDirective") or "COPY"
+        if metadata_directive == "REPLACE":
+            meta = wire.stored_meta(params)
+            meta.pop("tags", None)
+        else:
+            meta = {k: v for k, v in source.meta.items() if k not in ("tags", "restore", "parts")}
+        if tagging_directive == "REPLACE":
+            tags = wire.tags_from_header(params["Tagging"]) if params.get("Tagging") else {}
+        else:
+            tags = source.meta.get("tags") or {}
+        if tags:
+            meta["tags"] = tags
+        same = source_bucket.name == bucket.name and source.key == key
+        if (same and metadata_directive == "COPY" and not params.get("StorageClass")
+                and not params.get("ServerSideEncryption") and not params.get("WebsiteRedirectLocation")):
+            raise errors.invalid_request(
+                "This copy request is illegal because it is trying to copy an object to itself "
+                "without changing the object's metadata, storage class, website redirect "
+                "location or encryption attributes."
+            )
+        algorithm = params.get("ChecksumAlgorithm")
+        check = conditions.check_write(params, key)
+        current = source.checksum or {}
+        if algorithm and algorithm != current.get("algorithm") or (
+                current.get("type") == "COMPOSITE"):
+            # The stored checksum cannot be carried over: read the bytes again.
+            wanted = algorithm or checksums.DEFAULT_ALGORITHM
+            try:
+                staged = await self.s3.blobs.stage(
+                    _stream(self.s3.read(source, 0, source.size), source),
+                    tuple(sorted({wanted, checksums.DEFAULT_ALGORITHM})))
+            except CorruptBlob as exc:
+                raise corrupt(source, exc) from None
+            meta["checksum"] = {"algorithm": wanted, "value": staged.checksums[wanted],
+                                "type": "FULL_OBJECT"}
+            data: Any = staged
+            etag = f'"{staged.md5.hex()}"'
+        else:
+            meta["checksum"] = current
+            data = self.s3.segments(source)
+            etag = source.etag
+            if source.meta.get("parts"):
+                meta["parts"] = source.meta["parts"]
+        written = self.s3.put(bucket, key, data, etag=etag, storage_class=storage_class,
+                              meta=meta, check=check)
+        result: Result = {
+            "CopyObjectResult": {
+                "ETag": written.version.etag,
+                "LastModified": written.version.last_modified,
+                **wire.checksum_members(meta["checksum"]),
+            },
+            "ServerSideEncryption": "AES256",
+        }
+        if source_bucket.versioning is not None:
+            result["CopySourceVersionId"] = source.version_id
+        result.update(self._version_member(bucket, written.version))
+        return result
+
+    # -- tagging --------------------------------------------------------------------------
+
+    def _tag_target(self, params: Params) -> tuple[Bucket, Version]:
+        bucket = self._bucket(params)
+        return bucket, self.s3.resolve(bucket, params["Key"], params.get("VersionId"), "PUT")
+
+    def get_object_tagging(self, ctx: RequestContext, params: Params) -> Result:
+        bucket, version = self._tag_target(params)
+        out: Result = {"TagSet": wire.tag_set(version.meta.get("tags") or {})}
+        out.update(self._version_member(bucket, version))
+        return out
+
+    def put_object_tagging(self, ctx: RequestContext, params: Params) -> Result:
+        bucket, version = self._tag_target(params)
+        pairs = [(t["Key"], t["Value"]) for t in (params.get("Tagging") or {}).get("TagSet", [])]
+        meta = dict(version.meta)
+        meta["tags"] = wire.check_tags(pairs)
+        self.s3.update_meta(version, meta)
+        return self._version_member(bucket, version)
+
+    def delete_object_tagging(self, ctx: RequestContext, params: Params) -> Result:
+        bucket, version = self._tag_target(params)
+        meta = dict(version.meta)
+        meta.pop("tags", None)
+        self.s3.update_meta(version, meta)
+        return self._version_member(bucket, version)
+
+    # -- attributes -----------------------------------------------------------------------
+
+    def get_object_attributes(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self._bucket(params)
+        version = self.s3.resolve(bucket, params["Key"], params.get("VersionId"), "GET")
+        wanted = set(params.get("ObjectAttributes") or [])
+        out: Result = {"LastModified": version.last_modified}
+        out.update(self._version_member(bucket, version))
+        if "ETag" in wanted:
+            out["ETag"] = version.etag.strip('"')
+        if "StorageClass" in wanted:
+            out["StorageClass"] = version.storage_class
+        if "ObjectSize" in wanted:
+            out["ObjectSize"] = version.size
+        checksum = version.checksum
+        if "Checksum" in wanted and checksum and checksum.get("algorithm"):
+            value = str(checksum["value"])
+            out["Checksum"] = {
+                checksums.member_name(checksum["algorithm"]): value,
+                "ChecksumType": checksum.get("type", "FULL_OBJECT"),
+            }
+        parts = version.meta.get("parts")
+        if "ObjectParts" in wanted and parts:
+            marker = int(params.get("PartNumberMarker") or 0)
+            limit = int(params.get("MaxParts") or 1000)
+            chosen = list(enumerate(parts, start=1))[marker : marker + limit]
+            algorithm = (checksum or {}).get("algorithm")
+            out["ObjectParts"] = {
+                "TotalPartsCount": len(parts),
+                "PartNumberMarker": marker,
+                "NextPartNumberMarker": chosen[-1][0] if chosen else marker,
+                "MaxParts": limit,
+                "IsTruncated": marker + limit < len(parts),
+                "Parts": [
+                    {"PartNumber": n, "Size": p[0],
+                     **({checksums.member_name(algorithm): p[1]} if algorithm and p[1] else {})}
+                    for n, p in chosen
+                ],
+            }
+        return out
+
+
+def _restored(version: Version) -> bool:
+    restore = version.meta.get("restore")
+    return bool(restore) and not restore.get("ongoing")
+

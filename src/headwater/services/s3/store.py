@@ -1,0 +1,326 @@
+"""How S3 persists: its tables and the statements the model runs against them.
+
+Tables (all prefixed ``s3_``):
+- ``buckets``: one row per bucket; versioning state and every bucket configuration (tagging,
+  CORS, lifecycle, policy, ...) as one JSON document, read whole and written whole.
+- ``objects``: one row per object *version*, delete markers included.  ``is_latest`` marks the
+  current version of a key; the partial index ``s3_objects_latest`` holds exactly those rows in
+  key order, so ListObjects is an index range scan with keyset paging (``key > ?``), fast over
+  millions of keys.  ``meta`` is the JSON of everything a GET/HEAD returns that no query
+  filters on (content headers, user metadata, tags, checksums, parts, restore state);
+  ``segments`` the blob names the bytes are in.  The null version's ``version_id`` is 'null'.
+- ``blobs``: one row per file on disk: size, per-block CRC32Cs, and how many versions and
+  upload parts refer to it (CopyObject shares blobs instead of copying bytes).
+- ``uploads`` and ``parts``: multipart uploads in progress.
+
+SQLite compares TEXT with memcmp over UTF-8, which is the order S3 lists keys in.
+Every model operation runs its statements inside one ``transaction()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from headwater.services.s3.blobs import Segment
+from headwater.store import Store
+
+MIGRATIONS = [
+    """
+    CREATE TABLE s3_buckets (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        created REAL NOT NULL,
+        versioning TEXT,
+        config TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE s3_objects (
+        id INTEGER PRIMARY KEY,
+        bucket_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        version_id TEXT NOT NULL,
+        is_latest INTEGER NOT NULL,
+        delete_marker INTEGER NOT NULL DEFAULT 0,
+        size INTEGER NOT NULL DEFAULT 0,
+        etag TEXT NOT NULL DEFAULT '',
+        last_modified REAL NOT NULL,
+        storage_class TEXT NOT NULL DEFAULT 'STANDARD',
+        meta TEXT NOT NULL DEFAULT '{}',
+        segments TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX s3_objects_version ON s3_objects (bucket_id, key, version_id);
+    CREATE INDEX s3_objects_latest ON s3_objects (bucket_id, key) WHERE is_latest = 1;
+    CREATE INDEX s3_objects_history ON s3_objects (bucket_id, key, id);
+    CREATE TABLE s3_blobs (
+        name TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        blocks BLOB NOT NULL,
+        refs INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE s3_uploads (
+        upload_id TEXT PRIMARY KEY,
+        bucket_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        initiated REAL NOT NULL,
+        storage_class TEXT NOT NULL,
+        meta TEXT NOT NULL
+    );
+    CREATE INDEX s3_uploads_key ON s3_uploads (bucket_id, key, initiated);
+    CREATE TABLE s3_parts (
+        upload_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        blob TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        etag TEXT NOT NULL,
+        last_modified REAL NOT NULL,
+        checksum TEXT,
+        PRIMARY KEY (upload_id, number)
+    ) WITHOUT ROWID;
+    """,
+]
+
+OBJECT_COLUMNS = (
+    "id, key, version_id, is_latest, delete_marker, size, etag, last_modified, storage_class, "
+    "meta, segments"
+)
+ObjectRow = tuple[int, str, str, int, int, int, str, float, str, str, str]
+BucketRow = tuple[int, str, str, str, float, str | None, str]
+
+
+class S3Store:
+    def __init__(self, store: Store) -> None:
+        self.db: Any = store
+        store.migrate("s3", MIGRATIONS)
+
+    def transaction(self) -> Any:
+        return self.db.transaction()
+
+    # -- buckets ------------------------------------------------------------------------
+
+    def bucket(self, name: str) -> BucketRow | None:
+        row: BucketRow | None = self.db.query_one(
+            "SELECT id, name, account, region, created, versioning, config FROM s3_buckets "
+            "WHERE name=?",
+            (name,),
+        )
+        return row
+
+    def buckets(self, account: str, prefix: str, after: str, limit: int) -> list[BucketRow]:
+        rows: list[BucketRow] = self.db.query(
+            "SELECT id, name, account, region, created, versioning, config FROM s3_buckets "
+            "WHERE account=? AND name >= ? AND name > ? ORDER BY name LIMIT ?",
+            (account, prefix, after, limit),
+        )
+        return rows
+
+    def insert_bucket(self, name: str, account: str, region: str, created: float, config: str) -> None:
+        self.db.execute(
+            "INSERT INTO s3_buckets (name, account, region, created, config) VALUES (?,?,?,?,?)",
+            (name, account, region, created, config),
+        )
+
+    def delete_bucket(self, bucket_id: int) -> None:
+        self.db.execute("DELETE FROM s3_buckets WHERE id=?", (bucket_id,))
+
+    def set_bucket_config(self, bucket_id: int, config: str) -> None:
+        self.db.execute("UPDATE s3_buckets SET config=? WHERE id=?", (config, bucket_id))
+
+    def set_versioning(self, bucket_id: int, status: str) -> None:
+        self.db.execute("UPDATE s3_buckets SET versioning=? WHERE id=?", (status, bucket_id))
+
+    def bucket_is_empty(self, bucket_id: int) -> bool:
+        row = self.db.query_one("SELECT 1 FROM s3_objects WHERE bucket_id=? LIMIT 1", (bucket_id,))
+        if row is not None:
+            return False
+        row = self.db.query_one("SELECT 1 FROM s3_uploads WHERE bucket_id=? LIMIT 1", (bucket_id,))
+        return row is None
+
+    # -- objects ------------------------------------------------------------------------
+
+    def latest(self, bucket_id: int, key: str) -> ObjectRow | None:
+        row: ObjectRow | None = self.db.query_one(
+            f"SELECT {OBJECT_COLUMNS} FROM s3_objects "
+            "WHERE bucket_id=? AND key=? AND is_latest=1",
+            (bucket_id, key),
+        )
+        return row
+
+    def version(self, bucket_id: int, key: str, version_id: str) -> ObjectRow | None:
+        row: ObjectRow | None = self.db.query_one(
+            f"SELECT {OBJECT_COLUMNS} FROM s3_objects "
+            "WHERE bucket_id=? AND key=? AND version_id=?",
+            (bucket_id, key, version_id),
+        )
+        return row
+
+    def newest_remaining(self, bucket_id: int, key: str) -> int | None:
+        row = self.db.query_one(
+            "SELECT id FROM s3_objects WHERE bucket_id=? AND key=? ORDER BY id DESC LIMIT 1",
+            (bucket_id, key),
+        )
+        return None if row is None else int(row[0])
+
+    def insert_object(self, bucket_id: int, key: str, version_id: str, *, delete_marker: bool,
+                      size: int, etag: str, last_modified: float, storage_class: str, meta: str,
+                      segments: str) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO s3_objects (bucket_id, key, version_id, is_latest, delete_marker, size, "
+            "etag, last_modified, storage_class, meta, segments) VALUES (?,?,?,1,?,?,?,?,?,?,?)",
+            (bucket_id, key, version_id, int(delete_marker), size, etag, last_modified,
+             storage_class, meta, segments),
+        )
+        return int(cursor.lastrowid)
+
+    def clear_latest(self, bucket_id: int, key: str) -> None:
+        self.db.execute(
+            "UPDATE s3_objects SET is_latest=0 WHERE bucket_id=? AND key=? AND is_latest=1",
+            (bucket_id, key),
+        )
+
+    def set_latest(self, row_id: int) -> None:
+        self.db.execute("UPDATE s3_objects SET is_latest=1 WHERE id=?", (row_id,))
+
+    def delete_row(self, row_id: int) -> None:
+        self.db.execute("DELETE FROM s3_objects WHERE id=?", (row_id,))
+
+    def update_meta(self, row_id: int, meta: str) -> None:
+        self.db.execute("UPDATE s3_objects SET meta=? WHERE id=?", (meta, row_id))
+
+    def update_class(self, row_id: int, storage_class: str, meta: str) -> None:
+        self.db.execute(
+            "UPDATE s3_objects SET storage_class=?, meta=? WHERE id=?", (storage_class, meta, row_id)
+        )
+
+    def list_latest(self, bucket_id: int, low: str, strict: bool, high: str | None,
+                    limit: int) -> list[ObjectRow]:
+        """Current versions (delete markers included) with ``low < key`` (or ``<=``) and
+        ``key < high``, in key order."""
+        op = ">" if strict else ">="
+        sql = (f"SELECT {OBJECT_COLUMNS} FROM s3_objects WHERE bucket_id=? AND is_latest=1 "
+               f"AND key {op} ?")
+        args: list[Any] = [bucket_id, low]
+        if high is not None:
+            sql += " AND key < ?"
+            args.append(high)
+        sql += " ORDER BY key LIMIT ?"
+        args.append(limit)
+        rows: list[ObjectRow] = self.db.query(sql, args)
+        return rows
+
+    def list_versions(self, bucket_id: int, low: str, strict: bool, high: str | None,
+                      limit: int) -> list[ObjectRow]:
+        """Every version with a key in range, by key, newest version first."""
+        op = ">" if strict else ">="
+        sql = (f"SELECT {OBJECT_COLUMNS} FROM s3_objects WHERE bucket_id=? AND key {op} ?")
+        args: list[Any] = [bucket_id, low]
+        if high is not None:
+            sql += " AND key < ?"
+            args.append(high)
+        sql += " ORDER BY key, id DESC LIMIT ?"
+        args.append(limit)
+        rows: list[ObjectRow] = self.db.query(sql, args)
+        return rows
+
+    def versions_of(self, bucket_id: int, key: str) -> list[ObjectRow]:
+        rows: list[ObjectRow] = self.db.query(
+            f"SELECT {OBJECT_COLUMNS} FROM s3_objects WHERE bucket_id=? AND key=? ORDER BY id DESC",
+            (bucket_id, key),
+        )
+        return rows
+
+    # -- blobs --------------------------------------------------------------------------
+
+    def add_blob(self, segment: Segment, refs: int = 1) -> None:
+        self.db.execute(
+            "INSERT INTO s3_blobs (name, size, blocks, refs) VALUES (?,?,?,?)",
+            (segment.name, segment.size, segment.blocks, refs),
+        )
+
+    def segments(self, names: Sequence[str]) -> list[Segment]:
+        if not names:
+            return []
+        if len(names) == 1:
+            row = self.db.query_one("SELECT name, size, blocks FROM s3_blobs WHERE name=?", (names[0],))
+            return [Segment(row[0], row[1], row[2])] if row else []
+        found: dict[str, Segment] = {}
+        for start in range(0, len(names), 500):
+            batch = list(names[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            for name, size, blocks in self.db.query(
+                f"SELECT name, size, blocks FROM s3_blobs WHERE name IN ({marks})", batch
+            ):
+                found[name] = Segment(name, size, blocks)
+        return [found[n] for n in names if n in found]
+
+    def ref_blobs(self, names: Sequence[str], delta: int) -> list[str]:
+        """Add ``delta`` references to each blob; returns the names no longer referenced."""
+        gone: list[str] = []
+        for name in names:
+            self.db.execute("UPDATE s3_blobs SET refs = refs + ? WHERE name=?", (delta, name))
+            row = self.db.query_one("SELECT refs FROM s3_blobs WHERE name=?", (name,))
+            if row is not None and row[0] <= 0:
+                self.db.execute("DELETE FROM s3_blobs WHERE name=?", (name,))
+                gone.append(name)
+        return gone
+
+    def all_blobs(self) -> list[Segment]:
+        return [Segment(n, s, b) for n, s, b in self.db.query("SELECT name, size, blocks FROM s3_blobs")]
+
+    # -- multipart ----------------------------------------------------------------------
+
+    def insert_upload(self, upload_id: str, bucket_id: int, key: str, initiated: float,
+                      storage_class: str, meta: str) -> None:
+        self.db.execute(
+            "INSERT INTO s3_uploads (upload_id, bucket_id, key, initiated, storage_class, meta) "
+            "VALUES (?,?,?,?,?,?)",
+            (upload_id, bucket_id, key, initiated, storage_class, meta),
+        )
+
+    def upload(self, upload_id: str) -> tuple[str, int, str, float, str, str] | None:
+        row: tuple[str, int, str, float, str, str] | None = self.db.query_one(
+            "SELECT upload_id, bucket_id, key, initiated, storage_class, meta FROM s3_uploads "
+            "WHERE upload_id=?",
+            (upload_id,),
+        )
+        return row
+
+    def delete_upload(self, upload_id: str) -> None:
+        self.db.execute("DELETE FROM s3_parts WHERE upload_id=?", (upload_id,))
+        self.db.execute("DELETE FROM s3_uploads WHERE upload_id=?", (upload_id,))
+
+    def uploads(self, bucket_id: int, low: str, high: str | None, limit: int
+                ) -> list[tuple[str, int, str, float, str, str]]:
+        sql = ("SELECT upload_id, bucket_id, key, initiated, storage_class, meta FROM s3_uploads "
+               "WHERE bucket_id=? AND key >= ?")
+        args: list[Any] = [bucket_id, low]
+        if high is not None:
+            sql += " AND key < ?"
+            args.append(high)
+        sql += " ORDER BY key, initiated, upload_id LIMIT ?"
+        args.append(limit)
+        rows: list[tuple[str, int, str, float, str, str]] = self.db.query(sql, args)
+        return rows
+
+    def put_part(self, upload_id: str, number: int, blob: str, size: int, etag: str,
+                 when: float, checksum: str | None) -> str | None:
+        """Record a part; returns the blob of the part it replaced, if any."""
+        row = self.db.query_one(
+            "SELECT blob FROM s3_parts WHERE upload_id=? AND number=?", (upload_id, number)
+        )
+        self.db.execute(
+            "INSERT OR REPLACE INTO s3_parts (upload_id, number, blob, size, etag, last_modified, "
+            "checksum) VALUES (?,?,?,?,?,?,?)",
+            (upload_id, number, blob, size, etag, when, checksum),
+        )
+        return None if row is None else str(row[0])
+
+    def parts(self, upload_id: str, after: int = 0, limit: int = 100_000
+              ) -> list[tuple[int, str, int, str, float, str | None]]:
+        rows: list[tuple[int, str, int, str, float, str | None]] = self.db.query(
+            "SELECT number, blob, size, etag, last_modified, checksum FROM s3_parts "
+            "WHERE upload_id=? AND number > ? ORDER BY number LIMIT ?",
+            (upload_id, after, limit),
+        )
+        return rows

@@ -1,0 +1,162 @@
+"""What object requests and responses carry besides the bytes: the shared wire mapping.
+
+- ``stored_meta``: the system and user metadata a PutObject / CopyObject (REPLACE) /
+  CreateMultipartUpload request sets, as the version's ``meta`` document;
+- ``object_headers``: the members GetObject and HeadObject return for a version, with the
+  ``response-*`` overrides and the checksum rules (a whole-object checksum only with
+  ``x-amz-checksum-mode: ENABLED`` and never on a range);
+- tags from the ``x-amz-tagging`` header and the Tagging document, with AWS's limits;
+- the storage class check.
+
+References: https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html,
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from headwater.services.s3 import checksums, errors
+from headwater.services.s3.model import STORAGE_CLASSES, Version
+
+DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+MAX_USER_METADATA = 2048
+MAX_TAGS = 10
+# Request member -> the meta key it is stored under (the GetObject member of the same name).
+_CONTENT = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage",
+            "CacheControl", "WebsiteRedirectLocation")
+_OVERRIDES = {
+    "ResponseContentType": "ContentType",
+    "ResponseContentDisposition": "ContentDisposition",
+    "ResponseContentEncoding": "ContentEncoding",
+    "ResponseContentLanguage": "ContentLanguage",
+    "ResponseCacheControl": "CacheControl",
+    "ResponseExpires": "Expires",
+}
+
+
+def storage_class(params: dict[str, Any]) -> str:
+    value = params.get("StorageClass") or "STANDARD"
+    if value not in STORAGE_CLASSES:
+        raise errors.invalid_storage_class()
+    return str(value)
+
+
+def stored_meta(params: dict[str, Any]) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    for name in _CONTENT:
+        value = params.get(name)
+        if value is not None:
+            meta[name] = value
+    encoding = meta.get("ContentEncoding")
+    if encoding is not None:
+        # aws-chunked is the transfer framing, not the object's encoding: S3 drops it.
+        kept = [e.strip() for e in str(encoding).split(",") if e.strip().lower() != "aws-chunked"]
+        if kept:
+            meta["ContentEncoding"] = ",".join(kept)
+        else:
+            del meta["ContentEncoding"]
+    meta.setdefault("ContentType", DEFAULT_CONTENT_TYPE)
+    expires = params.get("Expires")
+    if isinstance(expires, datetime):
+        meta["Expires"] = expires.timestamp()
+    user = params.get("Metadata") or {}
+    size = sum(len(k.encode()) + len(str(v).encode()) for k, v in user.items())
+    if size > MAX_USER_METADATA:
+        raise errors.metadata_too_large(size)
+    if user:
+        meta["Metadata"] = {k.lower(): v for k, v in user.items()}
+    if params.get("ServerSideEncryption"):
+        meta["ServerSideEncryption"] = params["ServerSideEncryption"]
+    tagging = params.get("Tagging")
+    if tagging:
+        meta["tags"] = tags_from_header(str(tagging))
+    return meta
+
+
+def tags_from_header(text: str) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise errors.invalid_argument("The header 'x-amz-tagging' shall be encoded as UTF-8 "
+                                      "then URLEncoded URL query parameters without tag name "
+                                      "duplicates.", "x-amz-tagging", text) from None
+    return check_tags(pairs)
+
+
+def check_tags(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for key, value in pairs:
+        if key in tags:
+            raise errors.invalid_argument("Cannot provide multiple Tags with the same key",
+                                          "x-amz-tagging")
+        if not 1 <= len(key) <= 128:
+            raise errors.invalid_argument("The TagKey you have provided is invalid", "TagKey", key)
+        if len(value) > 256:
+            raise errors.invalid_argument("The TagValue you have provided is invalid",
+                                          "TagValue", value)
+        tags[key] = value
+    if len(tags) > MAX_TAGS:
+        raise errors.invalid_argument("Object tags cannot be greater than 10", "x-amz-tagging")
+    return tags
+
+
+def tag_set(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def checksum_members(checksum: dict[str, Any] | None) -> dict[str, Any]:
+    if not checksum or not checksum.get("algorithm"):
+        return {}
+    return {
+        checksums.member_name(checksum["algorithm"]): checksum["value"],
+        "ChecksumType": checksum.get("type", "FULL_OBJECT"),
+    }
+
+
+def object_headers(version: Version, params: dict[str, Any], *, ranged: bool,
+                   versioned: bool) -> dict[str, Any]:
+    """The GetObject/HeadObject members describing ``version`` (everything but the body)."""
+    meta = version.meta
+    out: dict[str, Any] = {
+        "LastModified": version.last_modified,
+        "ETag": version.etag,
+        "AcceptRanges": "bytes",
+        "ServerSideEncryption": meta.get("ServerSideEncryption", "AES256"),
+    }
+    for name in _CONTENT:
+        if name in meta:
+            out[name] = meta[name]
+    if "Expires" in meta:
+        out["Expires"] = meta["Expires"]
+    if meta.get("Metadata"):
+        out["Metadata"] = meta["Metadata"]
+    for param, member in _OVERRIDES.items():
+        if params.get(param) is not None:
+            out[member] = params[param]
+    if versioned:
+        out["VersionId"] = version.version_id
+    if version.storage_class != "STANDARD":
+        out["StorageClass"] = version.storage_class
+    tags = meta.get("tags")
+    if tags:
+        out["TagCount"] = len(tags)
+    if meta.get("parts"):
+        out.setdefault("PartsCount", len(meta["parts"]))
+    restore = meta.get("restore")
+    if restore:
+        out["Restore"] = restore_header(restore)
+    if params.get("ChecksumMode") == "ENABLED" and not ranged:
+        out.update(checksum_members(version.checksum))
+    return out
+
+
+def restore_header(restore: dict[str, Any]) -> str:
+    from email.utils import formatdate
+
+    if restore.get("ongoing"):
+        return 'ongoing-request="true"'
+    expiry = formatdate(float(restore["expiry"]), usegmt=True)
+    return f'ongoing-request="false", expiry-date="{expiry}"'

@@ -1,0 +1,281 @@
+"""Lambda's control plane through boto3 against a real headwater: functions, configuration,
+versions, aliases, concurrency, permissions, tags, waiters and AWS's errors."""
+
+from __future__ import annotations
+
+import io
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from headwater.testing import RunningHeadwater, running_headwater
+
+pytestmark = pytest.mark.e2e
+
+ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+HANDLER = """
+import os
+VERSION = "{tag}"
+def handler(event, context):
+    return {{"tag": VERSION, "version": context.function_version, "event": event}}
+"""
+
+
+def package(tag: str = "one") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", HANDLER.format(tag=tag))
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def hw() -> Iterator[RunningHeadwater]:
+    with running_headwater() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def lam(hw: RunningHeadwater) -> Any:
+    return hw.client("lambda")
+
+
+@pytest.fixture
+def fn(lam: Any) -> str:
+    name = f"fn-{uuid.uuid4().hex[:10]}"
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": package()},
+    )
+    return name
+
+
+def error(call: Callable[[], Any]) -> dict[str, Any]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    return {**caught.value.response["Error"], "status": caught.value.response["ResponseMetadata"]["HTTPStatusCode"]}
+
+
+def invoke(lam: Any, name: str, **kwargs: Any) -> Any:
+    import json
+
+    return json.loads(lam.invoke(FunctionName=name, **kwargs)["Payload"].read())
+
+
+def test_create_reports_pending_then_active(lam: Any) -> None:
+    name = f"fn-{uuid.uuid4().hex[:10]}"
+    created = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": package()},
+        Environment={"Variables": {"STAGE": "test"}},
+        Tags={"team": "data"},
+        Timeout=5,
+        MemorySize=256,
+    )
+    assert created["State"] == "Pending"
+    assert created["StateReasonCode"] == "Creating"
+    assert created["FunctionArn"] == f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+    assert created["Version"] == "$LATEST"
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    got = lam.get_function(FunctionName=name)
+    config = got["Configuration"]
+    assert (config["State"], config["LastUpdateStatus"]) == ("Active", "Successful")
+    assert config["Environment"] == {"Variables": {"STAGE": "test"}}
+    assert (config["Timeout"], config["MemorySize"]) == (5, 256)
+    assert config["CodeSha256"] == created["CodeSha256"]
+    assert got["Tags"] == {"team": "data"}
+
+
+def test_duplicate_and_missing_functions(lam: Any, fn: str) -> None:
+    dup = error(
+        lambda: lam.create_function(
+            FunctionName=fn, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+            Code={"ZipFile": package()},
+        )
+    )
+    assert (dup["Code"], dup["status"]) == ("ResourceConflictException", 409)
+    assert dup["Message"] == f"Function already exist: {fn}"
+    missing = error(lambda: lam.get_function(FunctionName="no-such-function"))
+    assert (missing["Code"], missing["status"]) == ("ResourceNotFoundException", 404)
+    assert missing["Message"] == (
+        "Function not found: arn:aws:lambda:us-east-1:000000000000:function:no-such-function"
+    )
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke(FunctionName="no-such-function")
+
+
+def test_invalid_requests(lam: Any) -> None:
+    bad_zip = error(
+        lambda: lam.create_function(
+            FunctionName="badzip", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+            Code={"ZipFile": b"not a zip"},
+        )
+    )
+    assert bad_zip["Code"] == "InvalidParameterValueException"
+    reserved = error(
+        lambda: lam.create_function(
+            FunctionName="reserved", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+            Code={"ZipFile": package()}, Environment={"Variables": {"AWS_REGION": "x"}},
+        )
+    )
+    assert reserved["Code"] == "InvalidParameterValueException"
+    assert "Reserved keys used in this request: AWS_REGION" in reserved["Message"]
+    s3 = error(
+        lambda: lam.create_function(
+            FunctionName="froms3", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+            Code={"S3Bucket": "bucket", "S3Key": "key.zip"},
+        )
+    )
+    assert s3["Code"] == "InvalidParameterValueException" and "S3" in s3["Message"]
+    runtime = error(
+        lambda: lam.create_function(
+            FunctionName="node", Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+            Code={"ZipFile": package()},
+        )
+    )
+    assert runtime["Code"] == "InvalidParameterValueException"
+
+
+def test_update_code_and_configuration(lam: Any, fn: str) -> None:
+    assert invoke(lam, fn)["tag"] == "one"
+    updated = lam.update_function_code(FunctionName=fn, ZipFile=package("two"))
+    assert updated["LastUpdateStatus"] == "InProgress"
+    lam.get_waiter("function_updated_v2").wait(FunctionName=fn)
+    assert invoke(lam, fn)["tag"] == "two"
+    config = lam.update_function_configuration(
+        FunctionName=fn, Description="new", Environment={"Variables": {"A": "1"}}
+    )
+    assert config["Description"] == "new"
+    current = lam.get_function_configuration(FunctionName=fn)
+    assert current["Environment"]["Variables"] == {"A": "1"}
+    assert current["RevisionId"] == config["RevisionId"]
+    stale = error(
+        lambda: lam.update_function_configuration(FunctionName=fn, Timeout=9, RevisionId="stale")
+    )
+    assert (stale["Code"], stale["status"]) == ("PreconditionFailedException", 412)
+
+
+def test_versions_are_immutable_and_aliases_route(lam: Any, fn: str) -> None:
+    v1 = lam.publish_version(FunctionName=fn, Description="first")
+    assert v1["Version"] == "1"
+    assert lam.publish_version(FunctionName=fn)["Version"] == "1"  # nothing changed
+    lam.update_function_code(FunctionName=fn, ZipFile=package("two"))
+    v2 = lam.publish_version(FunctionName=fn)
+    assert v2["Version"] == "2"
+    assert invoke(lam, fn, Qualifier="1")["tag"] == "one"
+    assert invoke(lam, fn, Qualifier="2")["tag"] == "two"
+    assert invoke(lam, f"{fn}:1")["version"] == "1"
+    versions = lam.list_versions_by_function(FunctionName=fn)["Versions"]
+    assert [v["Version"] for v in versions] == ["$LATEST", "1", "2"]
+    assert versions[0]["FunctionArn"].endswith(":$LATEST")
+
+    alias = lam.create_alias(FunctionName=fn, Name="live", FunctionVersion="1")
+    assert alias["AliasArn"].endswith(f"function:{fn}:live")
+    result = lam.invoke(FunctionName=fn, Qualifier="live")
+    assert result["ExecutedVersion"] == "1"
+    lam.update_alias(
+        FunctionName=fn, Name="live", RoutingConfig={"AdditionalVersionWeights": {"2": 1.0}}
+    )
+    assert lam.invoke(FunctionName=fn, Qualifier="live")["ExecutedVersion"] == "2"
+    lam.update_alias(
+        FunctionName=fn, Name="live", FunctionVersion="2", RoutingConfig={"AdditionalVersionWeights": {}}
+    )
+    assert lam.get_alias(FunctionName=fn, Name="live")["FunctionVersion"] == "2"
+    assert [a["Name"] for a in lam.list_aliases(FunctionName=fn)["Aliases"]] == ["live"]
+
+    conflict = error(lambda: lam.delete_function(FunctionName=fn, Qualifier="2"))
+    assert conflict["Code"] == "ResourceConflictException"
+    lam.delete_function(FunctionName=fn, Qualifier="1")
+    gone = error(lambda: lam.get_function(FunctionName=fn, Qualifier="1"))
+    assert gone["Message"].endswith(f"function:{fn}:1")
+    missing_alias = error(lambda: lam.get_alias(FunctionName=fn, Name="nope"))
+    assert missing_alias["Code"] == "ResourceNotFoundException"
+    assert error(lambda: lam.create_alias(FunctionName=fn, Name="live", FunctionVersion="2"))[
+        "Code"
+    ] == "ResourceConflictException"
+    lam.delete_alias(FunctionName=fn, Name="live")
+    assert lam.list_aliases(FunctionName=fn)["Aliases"] == []
+
+
+def test_list_functions_pages(lam: Any) -> None:
+    names = set()
+    for _ in range(3):
+        name = f"page-{uuid.uuid4().hex[:8]}"
+        lam.create_function(
+            FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+            Code={"ZipFile": package()},
+        )
+        names.add(name)
+    seen = []
+    for page in lam.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": 2}):
+        seen.extend(f["FunctionName"] for f in page["Functions"])
+    assert names <= set(seen)
+    assert len(seen) == len(set(seen))
+
+
+def test_concurrency_permissions_tags(lam: Any, fn: str) -> None:
+    assert lam.get_function_concurrency(FunctionName=fn).get("ReservedConcurrentExecutions") is None
+    lam.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=3)
+    assert lam.get_function_concurrency(FunctionName=fn)["ReservedConcurrentExecutions"] == 3
+    assert lam.get_function(FunctionName=fn)["Concurrency"] == {"ReservedConcurrentExecutions": 3}
+    lam.delete_function_concurrency(FunctionName=fn)
+    assert "Concurrency" not in lam.get_function(FunctionName=fn)
+
+    assert error(lambda: lam.get_policy(FunctionName=fn))["Code"] == "ResourceNotFoundException"
+    lam.add_permission(
+        FunctionName=fn, StatementId="s3", Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com", SourceArn="arn:aws:s3:::bucket",
+    )
+    import json
+
+    policy = json.loads(lam.get_policy(FunctionName=fn)["Policy"])
+    [statement] = policy["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Condition"] == {"ArnLike": {"AWS:SourceArn": "arn:aws:s3:::bucket"}}
+    dup = error(
+        lambda: lam.add_permission(
+            FunctionName=fn, StatementId="s3", Action="lambda:InvokeFunction",
+            Principal="s3.amazonaws.com",
+        )
+    )
+    assert dup["Code"] == "ResourceConflictException"
+    lam.remove_permission(FunctionName=fn, StatementId="s3")
+    assert error(lambda: lam.remove_permission(FunctionName=fn, StatementId="s3"))["Code"] == (
+        "ResourceNotFoundException"
+    )
+
+    arn = lam.get_function(FunctionName=fn)["Configuration"]["FunctionArn"]
+    lam.tag_resource(Resource=arn, Tags={"a": "1", "b": "2"})
+    lam.untag_resource(Resource=arn, TagKeys=["a"])
+    assert lam.list_tags(Resource=arn)["Tags"] == {"b": "2"}
+
+
+def test_event_invoke_config_crud(lam: Any, fn: str) -> None:
+    missing = error(lambda: lam.get_function_event_invoke_config(FunctionName=fn))
+    assert missing["Code"] == "ResourceNotFoundException"
+    put = lam.put_function_event_invoke_config(
+        FunctionName=fn, MaximumRetryAttempts=0, MaximumEventAgeInSeconds=60
+    )
+    assert put["MaximumRetryAttempts"] == 0
+    lam.update_function_event_invoke_config(FunctionName=fn, MaximumRetryAttempts=1)
+    got = lam.get_function_event_invoke_config(FunctionName=fn)
+    assert (got["MaximumRetryAttempts"], got["MaximumEventAgeInSeconds"]) == (1, 60)
+    listed = lam.list_function_event_invoke_configs(FunctionName=fn)["FunctionEventInvokeConfigs"]
+    assert len(listed) == 1
+    lam.delete_function_event_invoke_config(FunctionName=fn)
+    assert lam.list_function_event_invoke_configs(FunctionName=fn)["FunctionEventInvokeConfigs"] == []
+
+
+def test_delete_function(lam: Any, fn: str) -> None:
+    lam.delete_function(FunctionName=fn)
+    assert error(lambda: lam.get_function(FunctionName=fn))["Code"] == "ResourceNotFoundException"
+    assert error(lambda: lam.delete_function(FunctionName=fn))["Code"] == "ResourceNotFoundException"
