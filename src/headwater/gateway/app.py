@@ -96,6 +96,14 @@ class Gateway:
         for served in self.services.values():
             await served.handle.start()
 
+    def drain(self) -> None:
+        """Shutdown has begun: let waiting requests (long polls) answer now."""
+        for served in self.services.values():
+            try:
+                served.handle.drain()
+            except Exception:
+                log.exception("draining %s failed", served.handle.name)
+
     async def shutdown(self) -> None:
         for served in reversed(list(self.services.values())):
             try:

@@ -38,10 +38,19 @@ def _config(gateway: Gateway, **overrides: object) -> uvicorn.Config:
     return uvicorn.Config(gateway, **options)  # type: ignore[arg-type]
 
 
-class _ForegroundServer(uvicorn.Server):
-    """uvicorn minus one habit: after a graceful shutdown it re-raises the signal that stopped
-    it, so the process would end "killed by SIGTERM" (status -15) although it shut down
-    cleanly.  headwater exits 0 instead, which service managers read as a clean stop."""
+class _Server(uvicorn.Server):
+    """uvicorn with headwater's shutdown manners.
+
+    - Before uvicorn waits for in-flight requests, the gateway drains: long polls answer now
+      instead of holding shutdown for up to 20 s.
+    - After a graceful shutdown uvicorn re-raises the signal that stopped it, so the process
+      would end "killed by SIGTERM" (status -15) although it shut down cleanly; headwater
+      exits 0 instead, which service managers read as a clean stop.
+    """
+
+    def __init__(self, gateway: Gateway, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.gateway = gateway
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
@@ -55,10 +64,14 @@ class _ForegroundServer(uvicorn.Server):
         gc.collect()
         gc.freeze()
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.gateway.drain()
+        await super().shutdown(sockets)
+
 
 def serve(gateway: Gateway) -> None:
     """Serve in the foreground until interrupted."""
-    _ForegroundServer(_config(gateway)).run()
+    _Server(gateway, _config(gateway)).run()
 
 
 class BackgroundServer:
@@ -66,7 +79,7 @@ class BackgroundServer:
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self._server = uvicorn.Server(_config(gateway, loop="asyncio"))
+        self._server = _Server(gateway, _config(gateway, loop="asyncio"))
         self._thread = threading.Thread(target=self._run, name="headwater-server", daemon=True)
 
     def _run(self) -> None:

@@ -44,6 +44,9 @@ class ServiceHandle:
     # error, or returns None to let the request through (the service checks those values
     # itself); no hook means AWS's generic ``ValidationException``.
     validation_error: Callable[[list[Any]], Exception | None] | None = None
+    # Called on the event loop when the server begins shutting down, before in-flight
+    # requests are awaited: release requests that wait (long polls) so shutdown is prompt.
+    drain: Callable[[], None] = lambda: None
     start: Callable[[], Awaitable[None]] = _nothing
     stop: Callable[[], Awaitable[None]] = _nothing
 

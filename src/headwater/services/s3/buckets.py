@@ -224,9 +224,7 @@ class BucketOps:
         try:
             orjson.loads(policy)
         except orjson.JSONDecodeError:
-            raise errors.ServiceError("MalformedPolicy", "Policies must be valid JSON and the "
-                                      "first byte must be '{'", 400) if False else \
-                errors.malformed_policy() from None
+            raise errors.malformed_policy() from None
         self.s3.set_config(bucket, "policy", policy)
         return {}
 

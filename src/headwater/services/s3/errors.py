@@ -180,3 +180,8 @@ def restore_in_progress() -> ServiceError:
 
 def invalid_part_number() -> ServiceError:
     return ServiceError("InvalidPartNumber", "The requested partnumber is not satisfiable", 416)
+
+
+def malformed_policy() -> ServiceError:
+    return ServiceError("MalformedPolicy", "Policies must be valid JSON and the first byte must "
+                        "be '{'", 400)

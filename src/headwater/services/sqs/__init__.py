@@ -133,4 +133,5 @@ def create(env: ServiceEnv) -> ServiceHandle:
         validation_error=errors.from_violations,
         start=workers.start,
         stop=workers.stop,
+        drain=wakeups.close,
     )

@@ -211,6 +211,8 @@ class SqsAdapter:
             await self.wakeups.wait(
                 queue.id, remaining if next_visible is None else min(remaining, next_visible)
             )
+            if self.wakeups.closed:
+                break  # the server is shutting down: answer with what there is (nothing)
             current = self.sqs.queue_by_id(queue.id)
             if current is None:
                 raise errors.queue_does_not_exist()

@@ -22,9 +22,12 @@ class Wakeups:
         self._waiting: dict[int, set[asyncio.Future[None]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
+        self.closed = False
 
     async def wait(self, queue_id: int, timeout: float) -> None:
         """Wait until ``queue_id`` is notified or ``timeout`` seconds pass."""
+        if self.closed:
+            return
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._loop = loop
@@ -53,6 +56,16 @@ class Wakeups:
     def _wake(self, queue_id: int) -> None:
         for future in list(self._waiting.get(queue_id, ())):
             _settle(future)
+
+    def close(self) -> None:
+        """Release every waiting long poll now and make later waits return at once.
+
+        Called when the server starts shutting down: uvicorn lets in-flight requests finish
+        before it stops, and a long poll would otherwise hold shutdown for up to 20 s.
+        """
+        self.closed = True
+        for queue_id in list(self._waiting):
+            self._wake(queue_id)
 
     def waiting(self, queue_id: int) -> int:
         return len(self._waiting.get(queue_id, ()))

@@ -1,0 +1,209 @@
+"""S3 multipart uploads on the wire: Create, UploadPart, UploadPartCopy, Complete, Abort,
+ListParts, ListMultipartUploads.  The rules live in ``multipart``.
+
+Reference: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from headwater.protocol.context import RequestContext
+from headwater.services.s3 import checksums, conditions, errors, wire
+from headwater.services.s3.blobs import CorruptBlob
+from headwater.services.s3.model import S3
+from headwater.services.s3.multipart import MAX_PARTS, Multipart, check_part_number
+from headwater.services.s3.names import owner, successor, url_encode
+from headwater.services.s3.objects import ObjectOps, _stream, corrupt
+
+Params = dict[str, Any]
+Result = dict[str, Any]
+_COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
+
+
+class UploadOps(ObjectOps):
+    s3: S3
+    multipart: Multipart
+
+    def create_multipart_upload(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self._bucket(params)
+        meta = wire.stored_meta(params)
+        algorithm = params.get("ChecksumAlgorithm")
+        if algorithm is not None:
+            if algorithm not in checksums.ALGORITHMS:
+                raise errors.invalid_request("Checksum algorithm provided is unsupported.")
+            meta["checksum_algorithm"] = algorithm
+        if params.get("ChecksumType"):
+            meta["checksum_type"] = params["ChecksumType"]
+            if algorithm is None:
+                raise errors.invalid_request("The x-amz-checksum-type header can only be used "
+                                             "with the x-amz-checksum-algorithm header.")
+        upload = self.multipart.create(bucket, params["Key"], wire.storage_class(params), meta)
+        out: Result = {"Bucket": bucket.name, "Key": upload.key, "UploadId": upload.upload_id,
+                       "ServerSideEncryption": "AES256"}
+        if upload.algorithm:
+            out["ChecksumAlgorithm"] = upload.algorithm
+            out["ChecksumType"] = upload.checksum_type
+        return out
+
+    async def upload_part(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self._bucket(params)
+        check_part_number(int(params["PartNumber"]))
+        upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])
+        algorithm, given = checksums.requested(params, ctx.request.headers.get("x-amz-trailer"))
+        if algorithm is None:
+            algorithm = upload.algorithm
+        staged, _ = await self._receive(ctx, params, algorithm, given)
+        part = self.multipart.put_part(upload, int(params["PartNumber"]), staged)
+        out: Result = {"ETag": part.etag, "ServerSideEncryption": "AES256"}
+        if algorithm is not None:
+            out[checksums.member_name(algorithm)] = part.checksums[algorithm]
+        return out
+
+    async def upload_part_copy(self, ctx: RequestContext, params: Params) -> Result:
+        source_bucket, source = self._source(params)
+        bucket = self._bucket(params)
+        number = int(params["PartNumber"])
+        check_part_number(number)
+        upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])
+        start, end = 0, source.size
+        text = params.get("CopySourceRange")
+        if text:
+            found = _COPY_RANGE.match(text)
+            if found is None:
+                raise errors.invalid_argument("The x-amz-copy-source-range value must be of the "
+                                              "form bytes=first-last where first and last are "
+                                              "the zero-based offsets of the first and last bytes "
+                                              "to copy", "x-amz-copy-source-range", text)
+            start, end = int(found.group(1)), int(found.group(2)) + 1
+            if start >= source.size or end > source.size or end <= start:
+                raise errors.invalid_argument(
+                    f"Range specified is not valid for source object of size: {source.size}",
+                    "x-amz-copy-source-range", text)
+        wanted = {checksums.DEFAULT_ALGORITHM}
+        if upload.algorithm:
+            wanted.add(upload.algorithm)
+        try:
+            staged = await self.s3.blobs.stage(_stream(self.s3.read(source, start, end), source),
+                                               tuple(sorted(wanted)))
+        except CorruptBlob as exc:
+            raise corrupt(source, exc) from None
+        part = self.multipart.put_part(upload, number, staged)
+        result: Result = {"ETag": part.etag, "LastModified": part.last_modified}
+        if upload.algorithm:
+            result[checksums.member_name(upload.algorithm)] = part.checksums[upload.algorithm]
+        out: Result = {"CopyPartResult": result, "ServerSideEncryption": "AES256"}
+        if source_bucket.versioning is not None:
+            out["CopySourceVersionId"] = source.version_id
+        return out
+
+    def complete_multipart_upload(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self._bucket(params)
+        upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])
+        parts = (params.get("MultipartUpload") or {}).get("Parts") or []
+        check = conditions.check_write(params, upload.key)
+        written = self.multipart.complete(bucket, upload, parts, check)
+        version = written.version
+        out: Result = {
+            "Location": f"{ctx.endpoint}/{bucket.name}/{url_encode(version.key)}",
+            "Bucket": bucket.name,
+            "Key": version.key,
+            "ETag": version.etag,
+            "ServerSideEncryption": "AES256",
+        }
+        out.update(wire.checksum_members(version.checksum))
+        if bucket.versioning is not None:
+            out["VersionId"] = version.version_id
+        return out
+
+    def abort_multipart_upload(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self._bucket(params)
+        self.multipart.abort(self.multipart.upload(bucket, params["Key"], params["UploadId"]))
+        return {}
+
+    def list_parts(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self._bucket(params)
+        upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])
+        marker = int(params.get("PartNumberMarker") or 0)
+        limit = min(int(params.get("MaxParts") or 1000), 1000)
+        found = self.multipart.parts(upload, marker, limit + 1)
+        page = found[:limit]
+        who = owner(bucket.account)
+        out: Result = {
+            "Bucket": bucket.name,
+            "Key": upload.key,
+            "UploadId": upload.upload_id,
+            "PartNumberMarker": marker,
+            "MaxParts": limit,
+            "IsTruncated": len(found) > limit,
+            "Initiator": who,
+            "Owner": who,
+            "StorageClass": upload.storage_class,
+            "Parts": [
+                {"PartNumber": p.number, "LastModified": p.last_modified, "ETag": p.etag,
+                 "Size": p.size,
+                 **({checksums.member_name(upload.algorithm): p.checksums[upload.algorithm]}
+                    if upload.algorithm and upload.algorithm in p.checksums else {})}
+                for p in page
+            ],
+        }
+        if page:
+            out["NextPartNumberMarker"] = page[-1].number
+        if upload.algorithm:
+            out["ChecksumAlgorithm"] = upload.algorithm
+            out["ChecksumType"] = upload.checksum_type
+        return out
+
+    def list_multipart_uploads(self, ctx: RequestContext, params: Params) -> Result:
+        bucket, prefix, delimiter, encode = self._listing_params(params)
+        limit = min(int(params.get("MaxUploads") or 1000), 1000)
+        key_marker = params.get("KeyMarker") or ""
+        upload_marker = params.get("UploadIdMarker") or ""
+        low = max(prefix, key_marker)
+        rows = self.s3.store.uploads(bucket.id, low, successor(prefix) if prefix else None,
+                                     MAX_PARTS)
+        fix = url_encode if encode else (lambda s: s)
+        uploads: list[Result] = []
+        prefixes: list[str] = []
+        truncated = False
+        who = owner(bucket.account)
+        for upload_id, _, key, initiated, storage_class, _meta in rows:
+            if key_marker and (key < key_marker or (key == key_marker and (
+                    not upload_marker or upload_id <= upload_marker))):
+                continue
+            if delimiter:
+                index = key.find(delimiter, len(prefix))
+                if index >= 0:
+                    rolled = key[: index + len(delimiter)]
+                    if rolled not in prefixes:
+                        if len(uploads) + len(prefixes) >= limit:
+                            truncated = True
+                            break
+                        prefixes.append(rolled)
+                    continue
+            if len(uploads) + len(prefixes) >= limit:
+                truncated = True
+                break
+            uploads.append({"UploadId": upload_id, "Key": fix(key), "Initiated": initiated,
+                            "StorageClass": storage_class, "Owner": who, "Initiator": who})
+        out: Result = {"Bucket": bucket.name, "KeyMarker": fix(key_marker),
+                       "UploadIdMarker": upload_marker, "MaxUploads": limit,
+                       "IsTruncated": truncated, "Prefix": fix(prefix)}
+        if uploads:
+            out["Uploads"] = uploads
+        if prefixes:
+            out["CommonPrefixes"] = [{"Prefix": fix(p)} for p in prefixes]
+        if delimiter:
+            out["Delimiter"] = fix(delimiter)
+        if encode:
+            out["EncodingType"] = "url"
+        if truncated and uploads:
+            out["NextKeyMarker"] = uploads[-1]["Key"]
+            out["NextUploadIdMarker"] = uploads[-1]["UploadId"]
+        return out
+
+    def _listing_params(self, params: Params) -> tuple[Any, str, str, bool]:
+        bucket = self._bucket(params)
+        encoding = params.get("EncodingType")
+        return bucket, params.get("Prefix") or "", params.get("Delimiter") or "", encoding == "url"
