@@ -27,7 +27,10 @@ def main() -> None:
     help="Where state is kept (default ./.headwater).",
 )
 @click.option("--log-level", default="info", show_default=True)
-def serve(host: str | None, port: int | None, data_dir: Path | None, log_level: str) -> None:
+@click.option("--archive-time-scale", type=float, default=None,
+              help="S3 restores take AWS's typical time times this (default 1; 0.001 for demos).")
+def serve(host: str | None, port: int | None, data_dir: Path | None, log_level: str,
+          archive_time_scale: float | None) -> None:
     """Run the headwater server."""
     from headwater.gateway.app import build_gateway
     from headwater.gateway.server import serve as run_server
@@ -35,7 +38,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, log_level: 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = from_environment(host=host, port=port, data_dir=data_dir)
+    settings = from_environment(host=host, port=port, data_dir=data_dir,
+                                archive_time_scale=archive_time_scale)
     try:
         gateway = build_gateway(settings)
     except ConfigError as exc:
@@ -74,12 +78,20 @@ def sfn() -> None:
               help="Wait states really wait (by default the clock jumps ahead).")
 @click.option("--function", "functions", multiple=True, metavar="NAME=FILE.py[:HANDLER]",
               help="A Python Lambda function the workflow calls (repeatable).")
+@click.option("--mock-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Step Functions Local mock configuration (JSON).")
+@click.option("--test-case", default=None, help="The mock configuration's test case to use.")
 def sfn_run(definition: Path, input_: str, execution_type: str, history: bool, real_time: bool,
-            functions: tuple[str, ...]) -> None:
+            functions: tuple[str, ...], mock_config: Path | None,
+            test_case: str | None) -> None:
     """Run DEFINITION.json and print its output (or its error and cause).
 
-    Mocked integrations (--mock-config FILE --test-case NAME) are planned.
+    With --mock-config FILE --test-case NAME, the test case's mocked responses answer the
+    states it names (Step Functions Local's format).
     """
+    if (mock_config is None) != (test_case is None):
+        click.echo("headwater: --mock-config and --test-case go together", err=True)
+        sys.exit(2)
     from headwater.services.stepfunctions import local
 
     try:
@@ -88,7 +100,7 @@ def sfn_run(definition: Path, input_: str, execution_type: str, history: bool, r
         click.echo(f"headwater: bad --input: {exc}", err=True)
         sys.exit(2)
     sys.exit(local.run(definition, execution_input, execution_type, history, real_time,
-                       list(functions), sys.stdout, sys.stderr))
+                       list(functions), sys.stdout, sys.stderr, mock_config, test_case))
 
 
 @sfn.command("validate")
@@ -100,5 +112,79 @@ def sfn_validate(definition: Path) -> None:
     sys.exit(local.validate(definition, sys.stdout))
 
 
+# ----- headwater logs: a Lambda function's invocation logs -----------------------------------
+
+@main.command()
+@click.argument("function")
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None,
+    help="The server's data directory (default ./.headwater or HEADWATER_DATA_DIR).",
+)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new invocations as they run.")
+@click.option("--tail", type=int, default=None, help="Start with only the last N invocations.")
+def logs(function: str, data_dir: Path | None, follow: bool, tail: int | None) -> None:
+    """Print the logs of FUNCTION (a name or an ARN): START, output, END and REPORT lines.
+
+    Reads the data directory's database directly, so it works beside a running server.
+    """
+    from headwater.services.lambda_ import logs as lambda_logs
+
+    settings = from_environment(data_dir=data_dir)
+    try:
+        conn = lambda_logs.open_readonly(settings.data_dir)
+    except (FileNotFoundError, OSError) as exc:
+        click.echo(f"headwater: {exc}", err=True)
+        sys.exit(2)
+    if follow:
+        try:
+            for text in lambda_logs.follow(conn, function, tail=tail):
+                click.echo(text, nl=False)
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            pass
+        return
+    entries = lambda_logs.read(conn, function)
+    if tail is not None:
+        entries = entries[-tail:] if tail else []
+    for _, text in entries:
+        click.echo(text, nl=False)
+
+
 if __name__ == "__main__":
     main()
+
+
+# ----- headwater s3: maintenance of the object store ------------------------------------------
+
+@main.group()
+def s3() -> None:
+    """S3 object store maintenance (works on the data directory, beside a running server)."""
+
+
+@s3.command("scrub")
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None,
+    help="The server's data directory (default ./.headwater or HEADWATER_DATA_DIR).",
+)
+def s3_scrub(data_dir: Path | None) -> None:
+    """Verify every stored object file against its checksums; list corrupt ones, exit 1 if any."""
+    from headwater.core.clock import SystemClock
+    from headwater.core.ids import RandomIds
+    from headwater.services import ServiceEnv
+    from headwater.services.s3 import open_s3
+    from headwater.store import open_store
+
+    settings = from_environment(data_dir=data_dir)
+    database = settings.data_dir / "headwater.db"
+    if not database.exists():
+        click.echo(f"headwater: no data in {settings.data_dir}", err=True)
+        sys.exit(2)
+    store = open_store(database)
+    try:
+        problems = open_s3(ServiceEnv(settings, store, SystemClock(), RandomIds()), clean=False).scrub()
+    finally:
+        store.close()
+    for line in problems:
+        click.echo(line)
+    click.echo(f"{len(problems)} corrupt" if problems else "all objects verified")
+    sys.exit(1 if problems else 0)

@@ -34,6 +34,11 @@ class Settings:
     verify_signatures: bool = True
     # Largest request body the gateway reads into memory for non-streaming services.
     max_body_bytes: int = 64 * 1024 * 1024
+    # S3 archive restores take AWS's typical time for the tier (hours) times this factor;
+    # 0.001 turns a 5-hour Standard restore into 18 seconds for demos and tests.
+    archive_time_scale: float = 1.0
+    # The length of one S3 lifecycle "day" in seconds (tests shorten it).
+    lifecycle_day_seconds: float = 86400.0
 
     @property
     def is_loopback(self) -> bool:
@@ -100,6 +105,10 @@ def from_environment(env: dict[str, str] | None = None, **overrides: Any) -> Set
         values["region"] = env["HEADWATER_REGION"]
     if "HEADWATER_ACCOUNT_ID" in env:
         values["account_id"] = env["HEADWATER_ACCOUNT_ID"]
+    if "HEADWATER_ARCHIVE_TIME_SCALE" in env:
+        values["archive_time_scale"] = float(env["HEADWATER_ARCHIVE_TIME_SCALE"])
+    if "HEADWATER_LIFECYCLE_DAY_SECONDS" in env:
+        values["lifecycle_day_seconds"] = float(env["HEADWATER_LIFECYCLE_DAY_SECONDS"])
     if "HEADWATER_CREDENTIALS" in env:
         values["credentials"] = parse_credentials(env["HEADWATER_CREDENTIALS"])
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -24,10 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from headwater.core.clock import ManualClock
-from headwater.core.ids import SequentialIds
+from headwater.core.ids import RandomIds, SequentialIds
 from headwater.services.stepfunctions.asl import parse_definition
+from headwater.services.stepfunctions.history import HistoryEvent
 from headwater.services.stepfunctions.local_lambda import LocalFunctions
 from headwater.services.stepfunctions.runner import Runner, RunResult
+
+ACCOUNT = "111111111111"  # the account the recorded definitions' ARNs name
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -83,6 +86,96 @@ def run_case(case: dict[str, Any]) -> RunResult:
                     state_machine_name="conformance-machine", account="111111111111")
     return runner.run(case["input"], name="conformance-execution",
                       execution_type=case.get("state_machine_type", "STANDARD"))
+
+
+class ApiRun:
+    """Runs cases through boto3 against a running headwater (``testing.running_headwater``):
+    Lambda handlers deployed through the real Lambda service when it is there (in-process
+    handlers registered on the Step Functions facade otherwise), STANDARD cases started and
+    polled, their history read with GetExecutionHistory, EXPRESS cases through
+    StartSyncExecution."""
+
+    def __init__(self, hw: Any, cases: list[dict[str, Any]]) -> None:
+        from botocore.config import Config
+
+        self.hw = hw
+        config = Config(inject_host_prefix=False, retries={"max_attempts": 3},
+                        read_timeout=120, max_pool_connections=64)
+        self.sfn = hw.client("stepfunctions", config=config)
+        self.through_lambda = "lambda" in hw.gateway.services
+        self._deploy([fn for case in cases for fn in case.get("lambdas") or []])
+
+    def _deploy(self, functions: list[dict[str, Any]]) -> None:
+        import io
+        import zipfile
+
+        sources = handler_sources()
+        wanted = {fn["name"]: fn for fn in functions}
+        if not self.through_lambda:
+            local = LocalFunctions(RandomIds(), _WallClock(), region="us-east-1", account=ACCOUNT)
+            for name, fn in wanted.items():
+                local.add_source(name, sources[fn["behaviour"]])
+            self.hw.gateway.env.facades["stepfunctions"].register_handlers(local.handlers())
+            return
+        client = self.hw.client("lambda")
+        for name, fn in wanted.items():
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                # The module's imports go last so the handler's line numbers stay AWS's.
+                archive.writestr("handler.py", sources[fn["behaviour"]] + "\nimport time\n")
+            client.create_function(
+                FunctionName=name, Runtime=fn.get("runtime", "python3_12").replace("_", "."),
+                Role=f"arn:aws:iam::{ACCOUNT}:role/conformance", Handler="handler.handler",
+                Code={"ZipFile": buffer.getvalue()}, Timeout=90)
+
+    def run(self, index: int, case: dict[str, Any]) -> RunResult:
+        import time
+
+        kind = case.get("state_machine_type", "STANDARD")
+        arn = self.sfn.create_state_machine(
+            name=f"conformance-{index}", definition=json.dumps(case["definition"]),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/conformance", type=kind)["stateMachineArn"]
+        text = json.dumps(case["input"])
+        if kind == "EXPRESS":
+            reply = self.sfn.start_sync_execution(stateMachineArn=arn, input=text)
+            return _result(reply, [])
+        arn = self.sfn.start_execution(stateMachineArn=arn, name="conformance-execution",
+                                       input=text)["executionArn"]
+        deadline = time.monotonic() + 90
+        while True:
+            described = self.sfn.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        events: list[HistoryEvent] = []
+        token = None
+        while True:
+            page = self.sfn.get_execution_history(
+                executionArn=arn, maxResults=1000, **({"nextToken": token} if token else {}))
+            events += [HistoryEvent(e["id"], e.get("previousEventId", 0), 0.0, e["type"])
+                       for e in page["events"]]
+            token = page.get("nextToken")
+            if not token:
+                break
+        return _result(described, events)
+
+
+class _WallClock:
+    def now(self) -> float:
+        import time
+
+        return time.time()
+
+    def monotonic(self) -> float:
+        import time
+
+        return time.monotonic()
+
+
+def _result(described: dict[str, Any], events: list[HistoryEvent]) -> RunResult:
+    output = described.get("output")
+    return RunResult(described["status"], json.loads(output) if output is not None else None,
+                     described.get("error"), described.get("cause"), events)
 
 
 def concurrent(definition: Any) -> bool:

@@ -1,17 +1,31 @@
-"""The recorded ASL executions (../shared/conformance/asl), run through the in-process runner.
+"""The recorded ASL executions (../shared/conformance/asl), run through boto3 against a real
+headwater server and judged on status, output, error, cause and GetExecutionHistory's event
+types.
 
-Cases that call no service run as they are; Lambda cases run their handlers from
-``asl/handlers.py`` in-process (``local_lambda``) until the Lambda service exists; S3 cases wait
-for S3. The lane is skipped when the cases are not there. Known differences are listed in
-docs/stepfunctions.md and marked xfail (not strict) with the reason.
+One server per module: every case's state machine is created and started up front from a pool
+of client threads (so the few cases that really wait overlap), then each test judges its case.
+Lambda cases deploy their handlers from ``asl/handlers.py`` through the Lambda service (or,
+where Lambda is not registered, register them in-process on the Step Functions facade). S3
+cases wait for the Distributed Map item reader. ``HEADWATER_CONFORMANCE_LANE=inprocess`` runs
+the cases through the in-process runner instead. The lane is skipped when the cases are not
+there. Known differences are listed in docs/stepfunctions.md and marked xfail (not strict).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import pytest
-from asl_cases import case_label, judge, load_cases, run_case
+from asl_cases import ACCOUNT, ApiRun, case_label, judge, load_cases, run_case
+
+from headwater.services.stepfunctions.runner import RunResult
+from headwater.testing import running_headwater
 
 CASES = load_cases()
+IN_PROCESS = os.environ.get("HEADWATER_CONFORMANCE_LANE") == "inprocess"
 
 # Case id -> why we differ from the recording. Keep docs/stepfunctions.md in step.
 KNOWN_DIFFERENCES = {
@@ -33,21 +47,47 @@ KNOWN_DIFFERENCES = {
 }
 
 
+def _runnable(case: dict[str, Any]) -> bool:
+    return case["needs"] != ["s3"]
+
+
 def _params() -> list[object]:
     out = []
     for index, case in enumerate(CASES):
         marks = []
-        if case["needs"] == ["s3"]:
-            marks.append(pytest.mark.skip(reason="needs S3 (issue 3)"))
+        if not _runnable(case):
+            marks.append(pytest.mark.skip(reason="needs the Distributed Map S3 item reader"))
         reason = KNOWN_DIFFERENCES.get(case["id"])
         if reason:
             marks.append(pytest.mark.xfail(reason=reason, strict=False))
-        out.append(pytest.param(case, id=case_label(index, case), marks=marks))
+        out.append(pytest.param(index, id=case_label(index, case), marks=marks))
     return out
 
 
+@pytest.fixture(scope="module")
+def results() -> Iterator[dict[int, RunResult | BaseException]]:
+    wanted = [(i, c) for i, c in enumerate(CASES) if _runnable(c)]
+    if IN_PROCESS:
+        yield {i: run_case(c) for i, c in wanted}
+        return
+    with running_headwater(account_id=ACCOUNT) as hw:
+        api = ApiRun(hw, [c for _, c in wanted])
+
+        def one(item: tuple[int, dict[str, Any]]) -> RunResult | BaseException:
+            try:
+                return api.run(*item)
+            except Exception as exc:  # noqa: BLE001 - reported by the case's own test
+                return exc
+
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            yield dict(zip([i for i, _ in wanted], pool.map(one, wanted)))
+
+
 @pytest.mark.skipif(not CASES, reason="conformance cases not found (HEADWATER_CONFORMANCE_DIR)")
-@pytest.mark.parametrize("case", _params())
-def test_asl_case(case: dict[str, object]) -> None:
-    problems = judge(case, run_case(case))  # type: ignore[arg-type]
+@pytest.mark.parametrize("index", _params())
+def test_asl_case(index: int, results: dict[int, RunResult | BaseException]) -> None:
+    result = results[index]
+    if isinstance(result, BaseException):
+        raise result
+    problems = judge(CASES[index], result)
     assert not problems, "\n".join(problems)

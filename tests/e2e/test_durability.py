@@ -239,3 +239,22 @@ def test_sigterm_stops_cleanly_and_closes_the_store(servers, tmp_path):
     queue_url = client.get_queue_url(QueueName="graceful")["QueueUrl"]
     messages = client.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
     assert [m["Body"] for m in messages] == ["kept across a clean restart"]
+
+
+def test_sigterm_during_a_long_poll_exits_promptly(servers, tmp_path):
+    served = start(servers, tmp_path / "data")
+    client = served.sqs()
+    queue_url = client.create_queue(QueueName="waiting")["QueueUrl"]
+    replies: list[Any] = []
+    poller = threading.Thread(
+        target=lambda: replies.append(client.receive_message(QueueUrl=queue_url, WaitTimeSeconds=20)),
+        daemon=True,
+    )
+    poller.start()
+    time.sleep(0.5)  # the receive is parked on the server
+    began = time.monotonic()
+    assert served.terminate() == 0, served.stderr
+    # The long poll is answered (empty) at shutdown rather than holding it for 20 s.
+    assert time.monotonic() - began < 10
+    poller.join(timeout=10)
+    assert replies and replies[0].get("Messages", []) == []

@@ -151,7 +151,7 @@ def test_execution_describe_list_history(sfn: Any) -> None:
     history = sfn.get_execution_history(executionArn=started["executionArn"])["events"]
     types = [e["type"] for e in history]
     assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
-    assert len(types) == 2 + 2 * 8  # Init, 4 x Loop, 3 x Inc: entered + exited each
+    assert len(types) == 2 + 2 * 9  # Init, 4 x Loop, 3 x Inc, Done: entered + exited each
     page = sfn.get_execution_history(executionArn=started["executionArn"], maxResults=5)
     assert [e["id"] for e in page["events"]] == [1, 2, 3, 4, 5]
     page2 = sfn.get_execution_history(executionArn=started["executionArn"], maxResults=5,
@@ -159,7 +159,7 @@ def test_execution_describe_list_history(sfn: Any) -> None:
     assert page2["events"][0]["id"] == 6
     backwards = sfn.get_execution_history(executionArn=started["executionArn"], maxResults=3,
                                           reverseOrder=True)
-    assert [e["type"] for e in backwards["events"]][0] == "ExecutionSucceeded"
+    assert backwards["events"][0]["type"] == "ExecutionSucceeded"
     lean = sfn.get_execution_history(executionArn=started["executionArn"],
                                      includeExecutionData=False)["events"]
     assert "input" not in lean[0]["executionStartedEventDetails"]
@@ -349,7 +349,7 @@ def test_mocked_test_case(hw: RunningHeadwater, sfn: Any) -> None:
     arn = machine(sfn, "mocked", {"StartAt": "Call", "States": {"Call": {
         "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
         "Parameters": {"FunctionName": "nowhere"},
-        "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 0, "MaxAttempts": 2}],
+        "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 2}],
         "End": True}}})
     hw.gateway.env.facades["stepfunctions"].set_mock_config({
         "StateMachines": {"mocked": {"TestCases": {"Happy": {"Call": "FlakyThenOk"}}}},
@@ -365,3 +365,36 @@ def test_mocked_test_case(hw: RunningHeadwater, sfn: Any) -> None:
     with pytest.raises(ClientError) as exc:
         sfn.start_execution(stateMachineArn=f"{arn}#Nope")
     assert code(exc) == "InvalidArn"
+
+
+def test_redrive_execution(hw: RunningHeadwater, sfn: Any) -> None:
+    sqs = hw.client("sqs")
+    arn = machine(sfn, "redriven", {"StartAt": "Find", "States": {"Find": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sqs:getQueueUrl",
+        "Parameters": {"QueueName": "created-later"}, "End": True}}})
+    run = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    failed = finished(sfn, run)
+    assert (failed["status"], failed["redriveStatus"]) == ("FAILED", "REDRIVABLE")
+    sqs.create_queue(QueueName="created-later")
+    assert sfn.redrive_execution(executionArn=run)["redriveDate"]
+    described = finished(sfn, run)
+    assert described["status"] == "SUCCEEDED" and described["redriveCount"] == 1
+    assert json.loads(described["output"])["QueueUrl"].endswith("/created-later")
+    assert described["redriveStatus"] == "NOT_REDRIVABLE"
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=run)["events"]]
+    assert "ExecutionRedriven" in types and types[-1] == "ExecutionSucceeded"
+    with pytest.raises(ClientError) as exc:
+        sfn.redrive_execution(executionArn=run)
+    assert code(exc) == "ExecutionNotRedrivable"
+    listed = sfn.list_executions(stateMachineArn=arn, redriveFilter="REDRIVEN")["executions"]
+    assert [e["executionArn"] for e in listed] == [run]
+
+
+def test_start_execution_sync_with_an_express_child(sfn: Any) -> None:
+    child = machine(sfn, "express-child", type="EXPRESS")
+    parent = machine(sfn, "express-parent", {"StartAt": "Run", "States": {"Run": {
+        "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync",
+        "Parameters": {"StateMachineArn": child}, "End": True}}})
+    described = finished(sfn, sfn.start_execution(stateMachineArn=parent)["executionArn"])
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(json.loads(described["output"])["Output"]) == {"i": 3}

@@ -150,6 +150,11 @@ class Gateway:
             response = self._health()
         else:
             response = await self.handle(request, route)
+        if request.stream is not None and not getattr(request.stream, "complete", True):
+            # Answered before the body was read (an error, or a client that waits for
+            # "100 Continue" and so never sends it): the connection cannot carry another
+            # request, since the unread body would be taken for one.  S3 closes it too.
+            response.headers.append(("Connection", "close"))
         await _send_response(send, response, head=scope["method"] == "HEAD")
 
     def _streaming_route(self, request: HttpRequest) -> Route | None:
@@ -202,6 +207,16 @@ class Gateway:
         request_id = self.ids.uuid()
         served: _Served | None = None
         try:
+            if request.method == "OPTIONS":
+                # CORS preflights are unsigned and name no operation: the services that answer
+                # them (S3, from a bucket's CORS rules) say so through their handle.
+                for candidate in self.services.values():
+                    if candidate.handle.preflight is not None:
+                        served = candidate
+                        answer = candidate.handle.preflight(request, request_id)
+                        if answer is not None:
+                            return answer
+                served = None
             if route is None:
                 route = detect(request, self._match_rest)
             # AWS authenticates before anything else: a bad signature is a 403 even for an
@@ -232,7 +247,10 @@ class Gateway:
                 request=request,
             )
             result = await served.dispatcher.call(route.operation_name, ctx, params)
-            return served.serializer.serialize(op, result, request_id)
+            response = served.serializer.serialize(op, result, request_id)
+            if served.handle.decorate is not None and "origin" in request.headers:
+                served.handle.decorate(request, response)  # CORS headers on actual requests
+            return response
         except ServiceError as error:
             return self._error(request, route, served, error, request_id)
         except ClientDisconnected:

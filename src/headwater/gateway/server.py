@@ -48,9 +48,10 @@ class _Server(uvicorn.Server):
       exits 0 instead, which service managers read as a clean stop.
     """
 
-    def __init__(self, gateway: Gateway, config: uvicorn.Config) -> None:
+    def __init__(self, gateway: Gateway, config: uvicorn.Config, *, owns_process: bool) -> None:
         super().__init__(config)
         self.gateway = gateway
+        self.owns_process = owns_process
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
@@ -58,11 +59,13 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        # Everything built so far (botocore's service models above all, some 70,000 objects)
-        # lives as long as the process: moved out of the collector's sight, a full collection
-        # no longer stalls every request in flight for tens of milliseconds.
-        gc.collect()
-        gc.freeze()
+        if self.owns_process:
+            # Everything built so far (botocore's service models above all, some 70,000
+            # objects) lives as long as the process: moved out of the collector's sight, a full
+            # collection no longer stalls every request in flight for tens of milliseconds.
+            # Not in a test process, whose earlier objects would never be collected again.
+            gc.collect()
+            gc.freeze()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.gateway.drain()
@@ -71,7 +74,7 @@ class _Server(uvicorn.Server):
 
 def serve(gateway: Gateway) -> None:
     """Serve in the foreground until interrupted."""
-    _Server(gateway, _config(gateway)).run()
+    _Server(gateway, _config(gateway), owns_process=True).run()
 
 
 class BackgroundServer:
@@ -79,7 +82,7 @@ class BackgroundServer:
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self._server = _Server(gateway, _config(gateway, loop="asyncio"))
+        self._server = _Server(gateway, _config(gateway, loop="asyncio"), owns_process=False)
         self._thread = threading.Thread(target=self._run, name="headwater-server", daemon=True)
 
     def _run(self) -> None:

@@ -60,6 +60,7 @@ class AsgiBody:
         self._on_mismatch = on_sha256_mismatch
         self._used = False
         self.received = 0
+        self.complete = False  # the client's last body message has been read
 
     @property
     def trailers(self) -> dict[str, str]:
@@ -80,6 +81,7 @@ class AsgiBody:
                 raise ClientDisconnected()
             chunk = message.get("body", b"")
             more = message.get("more_body", False)
+            self.complete = not more
             if chunk:
                 self.received += len(chunk)
                 if digest is not None:
@@ -104,6 +106,10 @@ class AwsChunkedBody:
         self._trailers: dict[str, str] = {}
         self._used = False
         self.decoded = 0
+
+    @property
+    def complete(self) -> bool:
+        return bool(getattr(self._raw, "complete", True))
 
     @property
     def trailers(self) -> dict[str, str]:

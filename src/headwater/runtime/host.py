@@ -128,7 +128,22 @@ def error_from_exception(exc: BaseException, request_id: str) -> dict[str, Any]:
         if frame.filename != __file__:
             frames = traceback.StackSummary.from_list(frames[i:])
             break
-    return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
+    # AWS quirk: the function's code lives in /var/task there, so its traces name that folder,
+    # and the runtime prints no column markers (^^^^); callers compare traces with AWS's.
+    root = os.environ.get("LAMBDA_TASK_ROOT", "")
+    shown = traceback.StackSummary.from_list(
+        [
+            traceback.FrameSummary(_aws_path(f.filename, root), f.lineno, f.name, line=f.line)
+            for f in frames
+        ]
+    )
+    return make_error(str(exc), type(exc).__name__, traceback.format_list(shown), request_id)
+
+
+def _aws_path(filename: str, root: str) -> str:
+    if root and filename.startswith(root.rstrip(os.sep) + os.sep):
+        return "/var/task/" + filename[len(root.rstrip(os.sep)) + 1 :]
+    return filename
 
 
 def error_log_lines(error: dict[str, Any]) -> str:

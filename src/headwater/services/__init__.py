@@ -49,7 +49,12 @@ class ServiceHandle:
     drain: Callable[[], None] = lambda: None
     start: Callable[[], Awaitable[None]] = _nothing
     stop: Callable[[], Awaitable[None]] = _nothing
+    # Answers an OPTIONS request (a CORS preflight) with (request, request id) -> response, or
+    # None when it is not this service's; may raise ServiceError.  S3 has one.
+    preflight: Callable[[Any, str], Any] | None = None
+    # Adds headers to a successful response given (request, response): S3's CORS headers.
+    decorate: Callable[[Any, Any], None] | None = None
 
 
 # The services the gateway builds, in dependency order.
-SERVICE_MODULES = ("headwater.services.sqs", "headwater.services.lambda_", "headwater.services.stepfunctions")
+SERVICE_MODULES = ("headwater.services.sqs", "headwater.services.s3", "headwater.services.lambda_", "headwater.services.stepfunctions")

@@ -559,3 +559,18 @@ def test_every_kind_has_an_answer_in_every_family():
 
 def test_empty_sha256_constant():
     assert sigv4.EMPTY_SHA256 == hashlib.sha256(b"").hexdigest()
+
+
+@pytest.mark.parametrize("host", ["[not-an-ipv6", "host:99999999", "ü.example", ""])
+def test_odd_host_header_is_a_wrong_signature_not_an_error(host, clock):
+    request = sqs_request()
+    request.headers["host"] = host
+    request.host = host
+    assert failure(request, clock).kind == "bad_signature"
+
+
+@pytest.mark.parametrize("path", ["/a#fragment", "/a?b", "/%zz", "/\u00e9"])
+def test_raw_paths_a_client_could_not_send_do_not_break_verification(path, clock):
+    request = sqs_request()
+    request.path = path
+    assert failure(request, clock).kind == "bad_signature"

@@ -104,7 +104,7 @@ class RestSerializer:
             _set_default(headers, "Content-Type", "application/octet-stream")
             if value is None:
                 return b""
-            if hasattr(value, "__aiter__"):
+            if isinstance(value, AsyncIterable):
                 return value  # streamed: the result's ContentLength is the header that sizes it
             return value.encode("utf-8") if isinstance(value, str) else bytes(value)
         if kind == "string":

@@ -6,6 +6,11 @@
   tools read it, so the names S3 sends are kept here.
 - GetBucketLocation answers with the bare ``<LocationConstraint>`` element whose text is the
   region (botocore reads ``root.text`` for it).
+- Some statuses vary with the outcome but are bound to no member of the model: a GetObject
+  result with a ``ContentRange`` is 206 Partial Content; an adapter may set any other (S3's
+  RestoreObject answers 202 when a restore starts, 200 when it extends one) under the
+  result key ``STATUS_KEY``.
+- 304 Not Modified (a conditional GET/HEAD) carries headers and no body at all.
 
 Reference: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
 """
@@ -18,11 +23,14 @@ from xml.etree.ElementTree import Element
 
 from botocore.model import OperationModel, Shape
 
+from headwater.core.errors import ServiceError
+from headwater.protocol.http import HttpResponse
 from headwater.protocol.serialize.rest_xml import RestXmlSerializer
 from headwater.protocol.serialize.xml_ import to_bytes
 from headwater.protocol.specs import ServiceSpec
 
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
+STATUS_KEY = "__http_status__"
 
 # Operation -> root element of its output document, as S3 sends it (from the S3 API reference).
 ROOT_NAMES = {
@@ -57,6 +65,25 @@ class S3Serializer(RestXmlSerializer):
     def __init__(self, spec: ServiceSpec) -> None:
         super().__init__(spec)
         self.namespace = self.namespace or S3_NAMESPACE
+
+    def serialize(
+        self, operation: OperationModel, result: Mapping[str, Any], request_id: str
+    ) -> HttpResponse:
+        response = super().serialize(operation, result, request_id)
+        if STATUS_KEY in result:
+            response.status = int(result[STATUS_KEY])
+        elif operation.name == "GetObject" and result.get("ContentRange"):
+            response.status = 206
+        return response
+
+    def serialize_error(
+        self, operation: OperationModel | None, error: ServiceError, request_id: str
+    ) -> HttpResponse:
+        if error.status == 304:
+            headers = self.request_id_headers(request_id)
+            headers.extend(error.headers.items())
+            return HttpResponse(304, headers, b"")
+        return super().serialize_error(operation, error, request_id)
 
     def root_name(self, operation: OperationModel, shape: Shape) -> str:
         return ROOT_NAMES.get(operation.name) or super().root_name(operation, shape)

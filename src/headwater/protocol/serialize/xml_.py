@@ -33,8 +33,57 @@ _BOUND = frozenset({"header", "headers", "statusCode"})
 def to_bytes(root: Element, declaration: bool = True) -> bytes:
     # ElementTree leaves a carriage return in text as is, and every XML reader turns "\r\n"
     # into "\n"; escaping it keeps the text exact.  Markup itself never holds a raw "\r".
-    body: bytes = tostring(root, encoding="utf-8").replace(b"\r", b"&#13;")
+    parts: list[str] = []
+    if _write_plain(root, parts):
+        body = "".join(parts).encode("utf-8", "surrogatepass").replace(b"\r", b"&#13;")
+    else:
+        body = tostring(root, encoding="utf-8").replace(b"\r", b"&#13;")
     return XML_DECLARATION + body if declaration else body
+
+
+def _escape_text(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _escape_attribute(text: str) -> str:
+    text = _escape_text(text)
+    for raw, escaped in (('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#09;")):
+        if raw in text:
+            text = text.replace(raw, escaped)
+    return text
+
+
+def _write_plain(node: Element, out: list[str]) -> bool:
+    """ElementTree's serialization, several times faster for the documents we build (plain
+    tags, namespaces as ``xmlns`` attributes).  False, with ``out`` unusable, when the tree
+    holds anything else (qualified ``{uri}tag`` names, comments), for ``tostring`` to do."""
+    tag = node.tag
+    if not isinstance(tag, str) or tag.startswith("{"):
+        return False
+    out.append("<" + tag)
+    for key, value in node.attrib.items():
+        if key.startswith("{"):
+            return False
+        out.append(f' {key}="{_escape_attribute(value)}"')
+    if node.text or len(node):
+        out.append(">")
+        if node.text:
+            out.append(_escape_text(node.text))
+        for child in node:
+            if not _write_plain(child, out):
+                return False
+            if child.tail:
+                out.append(_escape_text(child.tail))
+        out.append(f"</{tag}>")
+    else:
+        out.append(" />")
+    return True
 
 
 def add_namespace(shape: Shape, node: Element) -> None:

@@ -97,7 +97,9 @@ def create(env: ServiceEnv) -> ServiceHandle:
     settings = env.settings
     tuning = Tuning.from_environment()
     store = LambdaStore(env.store)
-    functions = Functions(store, env.clock, env.ids, settings.data_dir / "lambda" / "code")
+    # Absolute: workers start in the code folder and import from LAMBDA_TASK_ROOT.
+    code_root = (settings.data_dir / "lambda" / "code").absolute()
+    functions = Functions(store, env.clock, env.ids, code_root)
     aliases = Aliases(functions, env.ids, random.Random().random)
     executor = LocalExecutor(
         concurrency_per_function=tuning.concurrency, idle_timeout=tuning.idle_timeout

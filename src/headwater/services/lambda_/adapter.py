@@ -117,6 +117,8 @@ class LambdaAdapter:
 
     async def update_function_code(self, ctx: RequestContext, params: Params) -> Result:
         ref = self._ref(ctx, params, qualified=False)
+        if params.get("DryRun"):
+            return self._config(ref, self.functions.dry_run_code(ref, params))
         version = self.functions.update_code(ref, params)
         await self.executor.discard(ref.arn)
         if params.get("Publish"):
@@ -225,7 +227,9 @@ class LambdaAdapter:
         return {"Statement": orjson.dumps(statement).decode()}
 
     def remove_permission(self, ctx: RequestContext, params: Params) -> Result:
-        self.policies.remove(self._ref(ctx, params), params["StatementId"], params.get("RevisionId"))
+        self.policies.remove(
+            self._ref(ctx, params), params["StatementId"], params.get("RevisionId")
+        )
         return {}
 
     def get_policy(self, ctx: RequestContext, params: Params) -> Result:
@@ -307,7 +311,9 @@ class LambdaAdapter:
         return out
 
 
-def _page(items: Sequence[T], marker: str | None, max_items: int | None) -> tuple[list[T], str | None]:
+def _page(
+    items: Sequence[T], marker: str | None, max_items: int | None
+) -> tuple[list[T], str | None]:
     """One page of ``items``; the marker is the position of the next page's first item."""
     start = 0
     if marker:
@@ -332,5 +338,7 @@ def _client_context(value: str | None) -> str | None:
         text = base64.b64decode(value, validate=True).decode("utf-8")
         orjson.loads(text)
     except (binascii.Error, UnicodeDecodeError, orjson.JSONDecodeError):
-        raise errors.invalid_parameter("Client context must be a valid Base64-encoded JSON object.") from None
+        raise errors.invalid_parameter(
+            "Client context must be a valid Base64-encoded JSON object."
+        ) from None
     return text

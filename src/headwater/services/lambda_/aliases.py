@@ -87,7 +87,7 @@ class Aliases:
         alias = Alias(
             name,
             params.get("FunctionVersion") or current.version,
-            params["Description"] if "Description" in params else current.description,
+            params.get("Description", current.description),
             _weights(params["RoutingConfig"]) if "RoutingConfig" in params else current.weights,
             self.ids.uuid(),
         )

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from typing import Any
 
 import orjson
 
 from headwater.core.clock import Clock
+from headwater.core.errors import ServiceError
 from headwater.core.ids import IdFactory
 from headwater.runtime.executor import InvocationResult
 from headwater.services.lambda_ import errors, names
@@ -112,17 +114,21 @@ class AsyncInvocations:
             self._wake.clear()
             try:
                 free = MAX_IN_FLIGHT - len(self._running)
-                due = self.store.due_events(self.clock.now(), list(self._running), free) if free else []
+                due = (
+                    self.store.due_events(self.clock.now(), list(self._running), free)
+                    if free
+                    else []
+                )
                 for event in due:
                     task = asyncio.create_task(self._attempt(event))
                     self._running[event.id] = task
-                    task.add_done_callback(lambda _t, i=event.id: self._done(i))
+                    task.add_done_callback(functools.partial(self._done, event.id))
             except Exception:
                 log.exception("lambda: reading the asynchronous queue failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._sleep_for())
 
-    def _done(self, event_id: int) -> None:
+    def _done(self, event_id: int, _task: asyncio.Task[None]) -> None:
         self._running.pop(event_id, None)
         if self._wake is not None:
             self._wake.set()
@@ -138,9 +144,17 @@ class AsyncInvocations:
             await self._run(event)
         except asyncio.CancelledError:
             raise
+        except ServiceError as error:
+            # The version or alias the event names is gone: no retry can succeed.
+            log.warning("lambda: asynchronous event %s dropped: %s", event.request_id, error)
+            account, region, name = event.key
+            self._dead_letter(event, FunctionRef(account, region, name, event.qualifier), None)
+            self.store.drop_event(event.id)
         except Exception:
             log.exception("lambda: asynchronous event %s failed to run", event.request_id)
-            self.store.retry_event(event.id, event.attempts, self.clock.now() + self.tuning.retry_delay)
+            self.store.retry_event(
+                event.id, event.attempts, self.clock.now() + self.tuning.retry_delay
+            )
 
     async def _run(self, event: AsyncEvent) -> None:
         account, region, name = event.key

@@ -133,7 +133,7 @@ def _members(params: Mapping[str, Any]) -> dict[str, Any]:
         logging = params["LoggingConfig"]
         out["log_format"] = logging.get("LogFormat", "Text")
         out["log_group"] = logging.get("LogGroup")
-    if "Layers" in params and params["Layers"]:
+    if params.get("Layers"):
         raise errors.not_supported("layers", "vendor the packages into the function's zip")
     if params.get("VpcConfig", {}).get("SubnetIds"):
         raise errors.not_supported("VPC configuration", "remove VpcConfig")
@@ -187,7 +187,9 @@ def to_wire(
     because headwater has the code unpacked before it answers.
     """
     config = version.config
-    qualified = names.qualified_arn(arn, None if version.version == names.LATEST else version.version)
+    qualified = names.qualified_arn(
+        arn, None if version.version == names.LATEST else version.version
+    )
     out: dict[str, Any] = {
         "FunctionName": name,
         "FunctionArn": qualified,

@@ -74,7 +74,9 @@ class EventConfigs:
 
     def list(self, ref: FunctionRef) -> list[dict[str, Any]]:
         self.functions.function(ref)
-        return [self._wire(ref, q, d, t) for q, d, t in self.store.event_configs(Functions.key(ref))]
+        return [
+            self._wire(ref, q, d, t) for q, d, t in self.store.event_configs(Functions.key(ref))
+        ]
 
     def delete(self, ref: FunctionRef) -> None:
         qualifier = self._qualifier(ref)

@@ -25,7 +25,7 @@ from typing import Any
 
 from headwater.core.clock import Clock
 from headwater.core.ids import IdFactory
-from headwater.runtime.code import code_sha256, extract_zip
+from headwater.runtime.code import check_upload_size, code_sha256, extract_zip
 from headwater.services.lambda_ import errors, names
 from headwater.services.lambda_.configuration import (
     HOT_RELOAD_BUCKET,
@@ -49,6 +49,16 @@ class Functions:
         self.clock = clock
         self.ids = ids
         self.code_root = code_root
+        # Rows read on every invocation, kept until this object next writes the function
+        # (every write to functions and versions goes through here): warm invokes then cost
+        # no SQLite reads.
+        self._rows: dict[Key, FunctionRow] = {}
+        self._versions: dict[tuple[Key, str], Version] = {}
+
+    def _forget(self, key: Key) -> None:
+        self._rows.pop(key, None)
+        for cached in [k for k in self._versions if k[0] == key]:
+            del self._versions[cached]
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -57,15 +67,19 @@ class Functions:
         return (ref.account, ref.region, ref.name)
 
     def function(self, ref: FunctionRef) -> FunctionRow:
-        row = self.store.function(self.key(ref))
+        key = self.key(ref)
+        row = self._rows.get(key) or self.store.function(key)
         if row is None:
             raise errors.function_not_found(ref.qualified_arn)
+        self._rows[key] = row
         return row
 
     def version(self, ref: FunctionRef, version: str) -> Version:
-        found = self.store.version(self.key(ref), version)
+        key = self.key(ref)
+        found = self._versions.get((key, version)) or self.store.version(key, version)
         if found is None:
             raise errors.function_not_found(names.qualified_arn(ref.arn, version))
+        self._versions[(key, version)] = found
         return found
 
     def resolve_version(self, ref: FunctionRef) -> Version:
@@ -95,6 +109,7 @@ class Functions:
         code = self._store_code(ref, params.get("Code") or {}, "CreateFunction")
         now = self.clock.now()
         latest = Version(LATEST, config, code, self.ids.uuid(), now)
+        self._forget(self.key(ref))
         try:
             with self.store.transaction():
                 self.store.insert_function(self.key(ref), now, dict(params.get("Tags") or {}))
@@ -115,12 +130,24 @@ class Functions:
         updated = dataclasses.replace(
             latest, code=code, revision_id=self.ids.uuid(), last_modified=self.clock.now()
         )
+        self._forget(self.key(ref))
         self.store.put_version(self.key(ref), updated)
         if latest.code.code_id != code.code_id and not self.store.code_in_use(
             self.key(ref), latest.code.code_id
         ):
             self._drop_code(ref, latest.code)
         return updated
+
+    def dry_run_code(self, ref: FunctionRef, params: Mapping[str, Any]) -> Version:
+        """UpdateFunctionCode with DryRun: the checks and the would-be hash, nothing stored."""
+        latest = self.version(ref, LATEST)
+        _check_revision(latest, params.get("RevisionId"))
+        data = params.get("ZipFile")
+        if not data:
+            return latest
+        check_upload_size(bytes(data), "UpdateFunctionCode")
+        code = dataclasses.replace(latest.code, sha256=code_sha256(bytes(data)), size=len(data))
+        return dataclasses.replace(latest, code=code)
 
     def update_config(self, ref: FunctionRef, params: Mapping[str, Any]) -> Version:
         latest = self.version(ref, LATEST)
@@ -129,6 +156,7 @@ class Functions:
         updated = dataclasses.replace(
             latest, config=config, revision_id=self.ids.uuid(), last_modified=self.clock.now()
         )
+        self._forget(self.key(ref))
         self.store.put_version(self.key(ref), updated)
         return updated
 
@@ -136,6 +164,7 @@ class Functions:
         """Delete the function (no qualifier) or one version; returns the code to clean up."""
         key = self.key(ref)
         self.function(ref)
+        self._forget(key)
         if ref.qualifier is None:
             versions = self.store.versions(key)
             with self.store.transaction():
@@ -143,19 +172,24 @@ class Functions:
             shutil.rmtree(self.code_root / ref.account / ref.region / ref.name, ignore_errors=True)
             return [v.code for v in versions]
         if ref.qualifier == LATEST:
-            raise errors.invalid_parameter("$LATEST version cannot be deleted without deleting the function.")
+            raise errors.invalid_parameter(
+                "$LATEST version cannot be deleted without deleting the function."
+            )
         if not names.is_version(ref.qualifier):
             raise errors.invalid_parameter(
                 "Deletion of aliases is not supported by DeleteFunction; use DeleteAlias."
             )
         version = self.version(ref, ref.qualifier)
-        users = [a[0] for a in self.store.aliases(key) if a[1] == ref.qualifier or ref.qualifier in a[3]]
+        users = [
+            a[0] for a in self.store.aliases(key) if a[1] == ref.qualifier or ref.qualifier in a[3]
+        ]
         if users:
             raise errors.conflict(
                 "Unable to delete version because the following aliases reference it: "
                 f"[{', '.join(users)}]"
             )
         self.store.delete_version(key, ref.qualifier)
+        self._forget(key)
         if not self.store.code_in_use(key, version.code.code_id):
             self._drop_code(ref, version.code)
         return [version.code]
@@ -180,6 +214,7 @@ class Functions:
             # of creating a copy of it.
             if last.code.sha256 == latest.code.sha256 and last.config == latest.config:
                 return last
+        self._forget(key)
         with self.store.transaction():
             number = self.store.bump_version(key)
             version = dataclasses.replace(
@@ -209,18 +244,22 @@ class Functions:
                 "Specified ReservedConcurrentExecutions for function decreases account's "
                 f"UnreservedConcurrentExecution below its minimum value of [{UNRESERVED_MINIMUM}]."
             )
+        self._forget(self.key(ref))
         self.store.set_concurrency(self.key(ref), value)
 
     def delete_concurrency(self, ref: FunctionRef) -> None:
         self.function(ref)
+        self._forget(self.key(ref))
         self.store.set_concurrency(self.key(ref), None)
 
     def tag(self, ref: FunctionRef, tags: Mapping[str, str]) -> None:
         row = self.function(ref)
+        self._forget(row.key)
         self.store.set_tags(row.key, {**row.tags, **tags})
 
     def untag(self, ref: FunctionRef, keys: list[str]) -> None:
         row = self.function(ref)
+        self._forget(row.key)
         self.store.set_tags(row.key, {k: v for k, v in row.tags.items() if k not in keys})
 
     # -- code -----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import orjson
 from headwater.core.clock import Clock
 from headwater.core.ids import IdFactory
 from headwater.runtime.executor import (
+    THROTTLE_RESERVED,
     Executor,
     FunctionError,
     FunctionSpec,
@@ -159,6 +160,11 @@ class Invoker:
             invoked_function_arn=target.invoked_arn,
             client_context=client_context,
         )
+        if wait and spec.concurrency == 0:
+            # Waiting for a worker of a function that may have none would wait forever.
+            return InvocationResult(
+                context.request_id, throttled=True, throttle_reason=THROTTLE_RESERVED
+            )
         try:
             result = await self.executor.invoke(spec, payload, context, wait=wait)
         except Exception as exc:  # the executor itself failed: not the function's doing
@@ -209,9 +215,7 @@ def tail_of(logs: str) -> str:
 
 
 def _too_large(result: InvocationResult) -> InvocationResult:
-    message = (
-        f"Response payload size exceeded maximum allowed payload size ({SYNC_RESPONSE_LIMIT} bytes)."
-    )
+    message = f"Response payload size exceeded maximum allowed payload size ({SYNC_RESPONSE_LIMIT} bytes)."
     error = FunctionError("Function.ResponseSizeTooLarge", message)
     payload = orjson.dumps({"errorMessage": message, "errorType": error.error_type})
     return InvocationResult(

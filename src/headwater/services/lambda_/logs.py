@@ -54,5 +54,6 @@ def follow(
         yield text
     while keep_going():
         time.sleep(interval)
-        for last, text in read(conn, function, last):
+        for entry_id, text in read(conn, function, last):
+            last = entry_id
             yield text

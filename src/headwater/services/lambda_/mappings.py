@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from headwater.core.clock import Clock
+from headwater.core.errors import ServiceError
 from headwater.core.ids import IdFactory
 from headwater.services.lambda_ import errors
 from headwater.services.lambda_.functions import Functions
@@ -98,7 +99,9 @@ class Mappings:
         enabled = params.get("Enabled", True)
         return self._save(account, region, ref, doc, "Creating" if enabled else "Disabled", enabled)
 
-    def update(self, account: str, region: str, uuid: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def update(
+        self, account: str, region: str, uuid: str, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
         doc = dict(self.get(uuid))
         ref = parse_function(doc["FunctionArn"], account, region)
         if params.get("FunctionName"):
@@ -121,7 +124,12 @@ class Mappings:
         return doc
 
     def _save(
-        self, account: str, region: str, ref: FunctionRef, doc: dict[str, Any], shown: str,
+        self,
+        account: str,
+        region: str,
+        ref: FunctionRef,
+        doc: dict[str, Any],
+        shown: str,
         enabled: bool,
     ) -> dict[str, Any]:
         now = self.clock.now()
@@ -134,7 +142,7 @@ class Mappings:
         """Check the queue exists; True when it is a FIFO queue."""
         try:
             self.facades["sqs"].queue_arn(source)
-        except Exception:
+        except ServiceError:
             raise errors.invalid_parameter(
                 "Error occurred while ReceiveMessage. SQS Error Code: "
                 "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue "
@@ -170,9 +178,7 @@ class Mappings:
                 "SQS queues."
             )
         if fifo and window:
-            raise errors.invalid_parameter(
-                "Batching window is not supported for FIFO queues"
-            )
+            raise errors.invalid_parameter("Batching window is not supported for FIFO queues")
         if batch > 10 and window < 1:
             raise errors.invalid_parameter(
                 "Maximum batch window in seconds must be greater than 0 if maximum batch size is "

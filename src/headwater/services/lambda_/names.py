@@ -28,7 +28,9 @@ _FULL_ARN = re.compile(
 _PARTIAL_ARN = re.compile(
     r"^(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
 )
-_NAME_QUALIFIER = re.compile(r"^(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$")
+_NAME_QUALIFIER = re.compile(
+    r"^(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,12 @@ class Pollers:
                 handled = await self._once(account, region, doc)
             except asyncio.CancelledError:
                 raise
+            except ServiceError as error:
+                # The queue went away (or another SQS refusal): AWS keeps the mapping and
+                # reports the problem in StateTransitionReason; headwater logs and waits.
+                log.warning("lambda: event source mapping %s: %s", doc["UUID"], error)
+                handled = False
+                await asyncio.sleep(max(1.0, self.tuning.poll_interval))
             except Exception:
                 log.exception("lambda: event source mapping %s failed", doc["UUID"])
                 handled = False
@@ -164,7 +170,9 @@ class Pollers:
             if loop.time() >= deadline:
                 break
             if not got:
-                await asyncio.sleep(min(self.tuning.poll_interval, max(0.0, deadline - loop.time())))
+                await asyncio.sleep(
+                    min(self.tuning.poll_interval, max(0.0, deadline - loop.time()))
+                )
         return batch
 
 
@@ -198,7 +206,8 @@ def _record(message: dict[str, Any], source: str, region: str) -> dict[str, Any]
         "body": message["Body"],
         "attributes": {k: system[k] for k in RECORD_ATTRIBUTES if k in system},
         "messageAttributes": {
-            name: _attribute(value) for name, value in (message.get("MessageAttributes") or {}).items()
+            name: _attribute(value)
+            for name, value in (message.get("MessageAttributes") or {}).items()
         },
         "md5OfBody": message["MD5OfBody"],
         "eventSource": "aws:sqs",

@@ -86,10 +86,17 @@ class AsyncEvent:
     due: float
 
 
+# Log entries kept per function (the newest); older ones are pruned as new ones arrive, so a
+# busy function cannot grow the database without bound.
+LOGS_KEPT = 10_000
+_PRUNE_EVERY = 500
+
+
 class LambdaStore:
     def __init__(self, store: Store) -> None:
         self.db = store
         store.migrate("lambda", MIGRATIONS)
+        self._appended: dict[Key, int] = {}
 
     def transaction(self) -> Any:
         return self.db.transaction()
@@ -119,9 +126,7 @@ class LambdaStore:
             (*key, created, orjson.dumps(tags).decode()),
         )
 
-    def function_names(
-        self, account: str, region: str, after: str | None, limit: int
-    ) -> list[str]:
+    def function_names(self, account: str, region: str, after: str | None, limit: int) -> list[str]:
         rows = self._all(
             "SELECT name FROM lambda_functions WHERE account=? AND region=? AND name>?"
             " ORDER BY name LIMIT ?",
@@ -193,8 +198,16 @@ class LambdaStore:
         self.db.execute(
             "INSERT OR REPLACE INTO lambda_versions (account, region, name, version, seq, config,"
             " code, revision_id, last_modified, description) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (*key, v.version, seq, v.config.to_json(), v.code.to_json(), v.revision_id,
-             v.last_modified, v.description),
+            (
+                *key,
+                v.version,
+                seq,
+                v.config.to_json(),
+                v.code.to_json(),
+                v.revision_id,
+                v.last_modified,
+                v.description,
+            ),
         )
 
     def delete_version(self, key: Key, version: str) -> None:
@@ -230,8 +243,13 @@ class LambdaStore:
         return [(r[0], r[1], r[2], orjson.loads(r[3]), r[4]) for r in rows]
 
     def put_alias(
-        self, key: Key, alias: str, version: str, description: str,
-        routing: dict[str, float], revision_id: str,
+        self,
+        key: Key,
+        alias: str,
+        version: str,
+        description: str,
+        routing: dict[str, float],
+        revision_id: str,
     ) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO lambda_aliases (account, region, name, alias, version,"
@@ -351,7 +369,12 @@ class LambdaStore:
         return [(r[0], r[1], r[2], orjson.loads(r[3])) for r in rows]
 
     def put_mapping(
-        self, uuid: str, account: str, region: str, function_name: str, doc: dict[str, Any],
+        self,
+        uuid: str,
+        account: str,
+        region: str,
+        function_name: str,
+        doc: dict[str, Any],
         at: float,
     ) -> None:
         self.db.execute(
@@ -371,6 +394,15 @@ class LambdaStore:
             " VALUES (?,?,?,?,?,?)",
             (*key, at, request_id, text),
         )
+        count = self._appended.get(key, 0) + 1
+        self._appended[key] = count
+        if count % _PRUNE_EVERY == 0:
+            self.db.execute(
+                "DELETE FROM lambda_logs WHERE account=? AND region=? AND name=? AND id <="
+                " (SELECT id FROM lambda_logs WHERE account=? AND region=? AND name=?"
+                " ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (*key, *key, LOGS_KEPT),
+            )
 
     def logs(self, name: str, after_id: int, limit: int) -> list[tuple[int, float, str]]:
         rows = self._all(
@@ -381,6 +413,4 @@ class LambdaStore:
 
 
 def _version(row: Sequence[Any]) -> Version:
-    return Version(
-        row[0], Config.from_json(row[1]), Code.from_json(row[2]), row[3], row[4], row[5]
-    )
+    return Version(row[0], Config.from_json(row[1]), Code.from_json(row[2]), row[3], row[4], row[5])

@@ -28,6 +28,7 @@ core and the loop stays responsive.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -96,13 +97,14 @@ class Stager:
         self._md5.update(data)
         for h in self._hashers.values():
             h.update(data)
-        view = memoryview(data)
-        while view:
+        offset = 0
+        while offset < len(data):
             room = BLOCK - self._block_fill
-            piece = view[:room]
+            # Whole writes usually fit the current block; slicing (a copy) only at a boundary.
+            piece = data if offset == 0 and len(data) <= room else data[offset : offset + room]
             self._block_crc = google_crc32c.extend(self._block_crc, piece)
             self._block_fill += len(piece)
-            view = view[room:]
+            offset += len(piece)
             if self._block_fill == BLOCK:
                 self._blocks += self._block_crc.to_bytes(4, "big")
                 self._block_crc = 0
@@ -131,13 +133,13 @@ class Stager:
 
 
 class Blobs:
-    def __init__(self, root: Path, ids: IdFactory, *, fsync: bool = True) -> None:
+    def __init__(self, root: Path, ids: IdFactory, *, fsync: bool = True, clean: bool = True) -> None:
         self.root = root
         self.ids = ids
         self.fsync = fsync
         self._tmp = root / "tmp"
         self._data = root / "data"
-        if self._tmp.exists():
+        if clean and self._tmp.exists():
             shutil.rmtree(self._tmp, ignore_errors=True)  # uploads cut short by a stop
         self._tmp.mkdir(parents=True, exist_ok=True)
         self._data.mkdir(parents=True, exist_ok=True)
@@ -188,10 +190,10 @@ class Blobs:
             return await loop.run_in_executor(None, stager.finish, self.fsync)
         except BaseException:
             if pending is not None:
-                try:
+                # The writer thread must be done with the file before it is removed; its own
+                # failure, if any, is the one already propagating or beside the point.
+                with contextlib.suppress(Exception):
                     await pending
-                except Exception:
-                    pass
             stager.abort()
             raise
 

@@ -15,9 +15,10 @@ import binascii
 from typing import Any
 
 from headwater.protocol.context import RequestContext
-from headwater.services.s3 import errors, listing, wire
+from headwater.services.s3 import errors, lifecycle, listing, wire
 from headwater.services.s3.model import S3, Bucket, Version
 from headwater.services.s3.names import owner, url_encode
+from headwater.services.s3.notifications import Notifier
 
 Params = dict[str, Any]
 Result = dict[str, Any]
@@ -61,6 +62,7 @@ def _max_keys(params: Params) -> int:
 
 class BucketOps:
     s3: S3
+    notifier: Notifier
 
     # -- buckets ------------------------------------------------------------------------
 
@@ -179,6 +181,7 @@ class BucketOps:
         return {"Rules": self._get_config(params, "lifecycle").get("Rules", [])}
 
     def put_bucket_lifecycle_configuration(self, ctx: RequestContext, params: Params) -> Result:
+        lifecycle.validate(params.get("LifecycleConfiguration") or {})
         return self._put_config(params, "lifecycle")
 
     def delete_bucket_lifecycle(self, ctx: RequestContext, params: Params) -> Result:
@@ -239,7 +242,10 @@ class BucketOps:
 
     def put_bucket_notification_configuration(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self.s3.bucket(params["Bucket"])
-        self.s3.set_config(bucket, "notification", params.get("NotificationConfiguration") or {})
+        config = params.get("NotificationConfiguration") or {}
+        if not params.get("SkipDestinationValidation"):
+            self.notifier.check(bucket, config, ctx.request_id, self.s3.clock.now())
+        self.s3.set_config(bucket, "notification", config)
         return {}
 
     def get_bucket_acl(self, ctx: RequestContext, params: Params) -> Result:

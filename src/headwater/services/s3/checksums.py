@@ -127,7 +127,7 @@ def requested(params: dict[str, object], trailer: str | None) -> tuple[str | Non
         if isinstance(named, str) and named.upper() != algorithm:
             raise ServiceError(
                 "InvalidRequest",
-                f"Value for x-amz-sdk-checksum-algorithm header is invalid.",
+                "Value for x-amz-sdk-checksum-algorithm header is invalid.",
                 400,
             )
         value = str(params[member_name(algorithm)])

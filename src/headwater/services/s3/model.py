@@ -20,6 +20,7 @@ reports them), never a version whose bytes are missing.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -315,6 +316,10 @@ class S3:
         return [p for p in (self.blobs.verify(s) for s in self.store.all_blobs()) if p]
 
 
+_VERSION_ID = re.compile(r"^[A-Za-z0-9._-]{1,1024}$")
+
+
 def _check_version_id(version_id: str) -> None:
-    if version_id != NULL_VERSION and not version_id.isalnum():
+    # AWS's version ids are URL-safe tokens; anything else cannot name a version.
+    if not _VERSION_ID.match(version_id):
         raise errors.invalid_version_id()

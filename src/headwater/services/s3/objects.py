@@ -13,16 +13,20 @@ Operations: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import unquote
 
+from headwater.config import Settings
 from headwater.core.errors import ServiceError
 from headwater.protocol.context import RequestContext
-from headwater.services.s3 import checksums, conditions, errors, wire
+from headwater.protocol.serialize.s3 import STATUS_KEY
+from headwater.services.s3 import checksums, conditions, errors, restore, wire
 from headwater.services.s3.blobs import CorruptBlob, Staged
-from headwater.services.s3.model import ARCHIVED, S3, Bucket, Version
+from headwater.services.s3.model import S3, Bucket, Version
+from headwater.services.s3.notifications import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,14 @@ async def _stream(iterator: Iterator[bytes], version: Version) -> AsyncIterator[
 
 class ObjectOps:
     s3: S3
+    settings: Settings
+    notifier: Notifier
+
+    def _notify(self, ctx: RequestContext, bucket: Bucket, event: str, key: str,
+                version: Version | None) -> None:
+        if bucket.config.get("notification"):
+            self.notifier.emit(bucket, event, key, version, request_id=ctx.request_id,
+                               now=self.s3.clock.now(), principal=f"AWS:{ctx.access_key}")
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -107,6 +119,7 @@ class ObjectOps:
         meta["checksum"] = checksum
         written = self.s3.put(bucket, key, staged, etag=f'"{staged.md5.hex()}"',
                               storage_class=storage_class, meta=meta, check=check)
+        self._notify(ctx, bucket, "ObjectCreated:Put", key, written.version)
         result: Result = {"ETag": written.version.etag, "ServerSideEncryption": "AES256"}
         result.update(wire.checksum_members(checksum))
         result.update(self._version_member(bucket, written.version))
@@ -143,7 +156,11 @@ class ObjectOps:
 
     def _describe(self, bucket: Bucket, version: Version, params: Params) -> tuple[Result, int, int]:
         start, end, ranged = self._span(params, version)
-        out = wire.object_headers(version, params, ranged=ranged,
+        state = restore.current(version.meta.get("restore"), self.s3.clock.now())
+        shown = version
+        if state != version.meta.get("restore"):  # finished or expired since last written
+            shown = dataclasses.replace(version, meta={**version.meta, "restore": state})
+        out = wire.object_headers(shown, params, ranged=ranged,
                                   versioned=bucket.versioning is not None)
         number = params.get("PartNumber")
         if number is not None and version.meta.get("parts"):
@@ -158,7 +175,7 @@ class ObjectOps:
 
     def get_object(self, ctx: RequestContext, params: Params) -> Result:
         bucket, version = self._readable(params, "GET")
-        if version.storage_class in ARCHIVED and not _restored(version):
+        if not restore.is_readable(version, self.s3.clock.now()):
             raise errors.invalid_object_state(version.storage_class)
         out, start, end = self._describe(bucket, version, params)
         try:
@@ -181,6 +198,7 @@ class ObjectOps:
     def delete_object(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self._bucket(params)
         gone = self.s3.delete(bucket, params["Key"], params.get("VersionId"))
+        self._removed(ctx, bucket, params["Key"], gone)
         out: Result = {}
         if gone is not None and bucket.versioning is not None:
             out["VersionId"] = gone.version_id
@@ -206,6 +224,7 @@ class ObjectOps:
                 failed.append({"Key": key, "Code": error.code, "Message": error.message,
                                **({"VersionId": version_id} if version_id else {})})
                 continue
+            self._removed(ctx, bucket, key, gone)
             if quiet:
                 continue
             entry: Result = {"Key": key}
@@ -221,6 +240,17 @@ class ObjectOps:
         if failed:
             out["Errors"] = failed
         return out
+
+    def _removed(self, ctx: RequestContext, bucket: Bucket, key: str, gone: Version | None) -> None:
+        if gone is None or not bucket.config.get("notification"):
+            return
+        created_marker = gone.delete_marker and gone.is_latest and gone.row_id == self._latest_id(bucket, key)
+        event = "ObjectRemoved:DeleteMarkerCreated" if created_marker else "ObjectRemoved:Delete"
+        self._notify(ctx, bucket, event, key, gone)
+
+    def _latest_id(self, bucket: Bucket, key: str) -> int | None:
+        found = self.s3.find(bucket, key)
+        return None if found is None else found.row_id
 
     # -- copy -----------------------------------------------------------------------------
 
@@ -238,7 +268,7 @@ class ObjectOps:
         bucket = self.s3.bucket(source_bucket)
         version = self.s3.resolve(bucket, source_key, version_id, "GET")
         conditions.check_read(params, version, prefix="CopySourceIf")
-        if version.storage_class in ARCHIVED and not _restored(version):
+        if not restore.is_readable(version, self.s3.clock.now()):
             raise errors.invalid_object_state(version.storage_class)
         return bucket, version
 
@@ -293,6 +323,7 @@ class ObjectOps:
                 meta["parts"] = source.meta["parts"]
         written = self.s3.put(bucket, key, data, etag=etag, storage_class=storage_class,
                               meta=meta, check=check)
+        self._notify(ctx, bucket, "ObjectCreated:Copy", key, written.version)
         result: Result = {
             "CopyObjectResult": {
                 "ETag": written.version.etag,
@@ -374,8 +405,15 @@ class ObjectOps:
             }
         return out
 
+    # -- restore --------------------------------------------------------------------------
 
-def _restored(version: Version) -> bool:
-    restore = version.meta.get("restore")
-    return bool(restore) and not restore.get("ongoing")
-
+    def restore_object(self, ctx: RequestContext, params: Params) -> Result:
+        bucket = self._bucket(params)
+        version = self.s3.resolve(bucket, params["Key"], params.get("VersionId"), "POST")
+        settings = self.settings
+        status = restore.restore_object(self.s3, version, params.get("RestoreRequest") or {},
+                                        settings.archive_time_scale,
+                                        settings.lifecycle_day_seconds)
+        if status == 202:
+            self._notify(ctx, bucket, "ObjectRestore:Post", version.key, version)
+        return {STATUS_KEY: status}

@@ -105,6 +105,7 @@ class UploadOps(ObjectOps):
         check = conditions.check_write(params, upload.key)
         written = self.multipart.complete(bucket, upload, parts, check)
         version = written.version
+        self._notify(ctx, bucket, "ObjectCreated:CompleteMultipartUpload", version.key, version)
         out: Result = {
             "Location": f"{ctx.endpoint}/{bucket.name}/{url_encode(version.key)}",
             "Bucket": bucket.name,

@@ -84,6 +84,7 @@ class _Starter:
 
             wire["input"] = raw if isinstance(raw, str) else orjson.dumps(raw).decode()
         live = self.sfn.start(wire)
+        live.keep_result = True  # still in the driver's loop: it cannot have been flushed yet
         return {"executionArn": live.arn, "startDate": live.state.start_time}
 
     def wait_for(self, execution_arn: str) -> Any:

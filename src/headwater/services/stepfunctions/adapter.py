@@ -23,7 +23,6 @@ from headwater.services.stepfunctions.model import (
     DEFAULT_LOGGING,
     DEFAULT_TRACING,
     StepFunctions,
-    check_execution_arn,
     check_name,
 )
 from headwater.services.stepfunctions.store import AliasRow, ExecutionRow, VersionRow
@@ -174,7 +173,12 @@ class SfnAdapter:
         live = self.sfn.start(params, sync=True)
         if not live.state.finished:
             ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            live.watchers.append(lambda _: ended.done() or ended.set_result(None))
+
+            def end(_: Live) -> None:
+                if not ended.done():
+                    ended.set_result(None)
+
+            live.watchers.append(end)
             await ended
         out = describe_live(live)
         out["billingDetails"] = _billing(live)
@@ -208,13 +212,13 @@ class SfnAdapter:
         if row.trace_header:
             out["traceHeader"] = row.trace_header
         out["redriveCount"] = row.redrive_count
-        out["redriveStatus"] = "NOT_REDRIVABLE"
-        if row.status != "RUNNING" and row.status != "SUCCEEDED":
-            out["redriveStatusReason"] = "Execution redrive is not supported by headwater yet"
-        elif row.status == "SUCCEEDED":
-            out["redriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
+        if row.redrive_date is not None:
+            out["redriveDate"] = row.redrive_date
+        if row.status in ("FAILED", "TIMED_OUT", "ABORTED"):
+            out["redriveStatus"] = "REDRIVABLE"
         else:
-            out["redriveStatusReason"] = "Execution is RUNNING and cannot be redriven"
+            out["redriveStatus"] = "NOT_REDRIVABLE"
+            out["redriveStatusReason"] = f"Execution is {row.status} and cannot be redriven"
         if params.get("includedData") == "METADATA_ONLY":
             out.pop("input", None)
             out.pop("output", None)
@@ -282,11 +286,14 @@ class SfnAdapter:
 
     def redrive_execution(self, ctx: RequestContext, params: Params) -> Result:
         row = self.sfn.execution(params["executionArn"])
+        if row.arn.split(":")[5] == "express":
+            raise errors.not_redrivable(row.arn, "Express executions cannot be redriven")
         if row.status == "RUNNING":
             raise errors.not_redrivable(row.arn, "Execution is RUNNING and cannot be redriven")
         if row.status == "SUCCEEDED":
             raise errors.not_redrivable(row.arn, "Execution is SUCCEEDED and cannot be redriven")
-        raise errors.not_redrivable(row.arn, "headwater cannot redrive executions yet")
+        self.driver.redrive(row)
+        return {"redriveDate": self.sfn.execution(row.arn).redrive_date}
 
     # -- task tokens and activities -----------------------------------------------------
 

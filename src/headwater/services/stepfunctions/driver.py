@@ -44,6 +44,7 @@ from headwater.services.stepfunctions.execution import (
     ExecutionState,
     Input,
     InvokeTask,
+    Redrive,
     StartTimer,
     Stop,
     TaskFailed,
@@ -95,6 +96,7 @@ class Live:
     tasks: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     watchers: list[Callable[[Live], None]] = field(default_factory=list)
+    keep_result: bool = False  # an EXPRESS child of states:startExecution.sync: remember it
 
     @property
     def arn(self) -> str:
@@ -123,6 +125,10 @@ class Driver:
         self._effects: list[tuple[Live, list[Effect]]] = []
         self._finished: list[Live] = []
         self._running = False
+        # Activity tasks re-issued after a restart whose ActivityStarted is already recorded.
+        self._started_tokens: set[str] = set()
+        # What recently ended EXPRESS executions looked like (they have no row to read).
+        self._express_ended: dict[str, dict[str, Any]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -154,18 +160,43 @@ class Driver:
         self._run()
         return len(rows)
 
-    def _resume(self, row: ExecutionRow) -> None:
+    def _rebuild(self, row: ExecutionRow) -> tuple[Live, list[HistoryEvent]]:
+        """The execution as its history left it, ready to go on."""
         program = self.programs(row.sha)
         machine_name = row.machine_arn.split(":")[6]
+        # Redrive count 0: the recorded ExecutionRedriven events count the redrives again.
         info = ExecutionInfo(row.arn, row.name, row.version_arn or row.machine_arn, machine_name,
-                             row.role_arn, "STANDARD", row.redrive_count)
+                             row.role_arn, "STANDARD", 0)
         recorded = self.store.events(row.id)
         ids = SeededIds(row.arn)
         replay_clock = ManualClock(0.0)
         state = replay(Engine(program, replay_clock, ids), info, recorded, replay_clock)
         state.history.events.clear()  # persisted already; only new events are kept
-        live = Live(info, Engine(program, self._clock, ids), state, row.id, row.input,
+        live = Live(state.info, Engine(program, self._clock, ids), state, row.id, row.input,
                     row.test_case, row.trace_header, row.version_arn, row.alias_arn)
+        return live, recorded
+
+    def redrive(self, row: ExecutionRow) -> Live:
+        """RedriveExecution of a STANDARD execution that FAILED, TIMED_OUT or was ABORTED."""
+        live, _ = self._rebuild(row)
+        live.info = live.state.info
+        now = self.clock.now()
+        self._clock.t = now
+        with self.store.transaction():
+            self.store.redriven(row.id, now)
+            self._collect(live, live.engine.step(live.state, Redrive()))
+            self._flush_events()
+        live.info = live.state.info
+        self.live[row.arn] = live
+        self._run()
+        return live
+
+    def _resume(self, row: ExecutionRow) -> None:
+        live, recorded = self._rebuild(row)
+        state = live.state
+        if state.finished:  # the history already ends: only the summary row lagged behind
+            self._finished.append(live)
+            return
         self.live[row.arn] = live
         types = {e.id: e.type for e in recorded}
         effects: list[Effect] = []
@@ -221,7 +252,8 @@ class Driver:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         live = self.live.get(arn)
         if live is None:
-            future.set_result(self.describe_finished(arn))
+            ended = self._express_ended.get(arn)
+            future.set_result(ended if ended is not None else self.describe_finished(arn))
             return future
 
         def done(ended: Live) -> None:
@@ -257,7 +289,9 @@ class Driver:
 
     def _activity_picked(self, token: str) -> None:
         found = self.token_task(token)
-        if found is not None:
+        if token in self._started_tokens:
+            self._started_tokens.discard(token)
+        elif found is not None:
             self.deliver(found[0].arn, TaskStarted(found[1]))
 
     # -- the loop -----------------------------------------------------------------------
@@ -273,9 +307,9 @@ class Driver:
             if kind == "timer":
                 entry = live.state.timers.get(value)
                 if entry is not None:
-                    self._step(live, TimerFired(value), entry[0])
+                    self._guarded_step(live, TimerFired(value), entry[0])
             else:
-                self._step(live, value, now)
+                self._guarded_step(live, value, now)
         self._run()
 
     def _run(self) -> None:
@@ -287,15 +321,30 @@ class Driver:
             while True:
                 self._flush()
                 if not self._inbox:
+                    if self._effects or self._events or self._finished:
+                        continue  # work started from an effect (a child execution)
                     break
                 now = self.clock.now()
                 inbox, self._inbox = self._inbox, deque()
                 for arn, event, at in inbox:
                     live = self.live.get(arn)
                     if live is not None:
-                        self._step(live, event, now if at is None else at)
+                        self._guarded_step(live, event, now if at is None else at)
         finally:
             self._running = False
+
+    def _guarded_step(self, live: Live, event: Input, at: float) -> None:
+        """``_step``, but an engine bug fails this execution instead of every other one."""
+        try:
+            self._step(live, event, at)
+        except Exception as exc:
+            log.exception("stepfunctions: %s failed on %r", live.arn, event)
+            st = live.state
+            st.status, st.error = "FAILED", asl_errors.RUNTIME
+            st.cause = f"headwater failed internally while running this execution: {exc!r}"
+            st.stop_time = self.clock.now()
+            if live not in self._finished:
+                self._finished.append(live)
 
     def _step(self, live: Live, event: Input, at: float) -> None:
         state = live.state
@@ -349,6 +398,10 @@ class Driver:
         finished, self._finished = self._finished, []
         for live in finished:
             self.live.pop(live.arn, None)
+            if live.express and live.keep_result:
+                if len(self._express_ended) >= 1000:
+                    self._express_ended.pop(next(iter(self._express_ended)))
+                self._express_ended[live.arn] = describe_live(live)
             for task in live.tasks.values():
                 task.cancel()
             for watcher in live.watchers:
@@ -379,6 +432,8 @@ class Driver:
         if resource.kind == "activity":
             token = invoke.task_token or self.ids.token(48)
             self.tokens[token] = (arn, task_id)
+            if reissued:
+                self._started_tokens.add(token)
             self.activities.push(resource.arn, token, orjson.dumps(invoke.parameters).decode())
             return  # ActivityStarted when a worker picks the task up
         if not reissued:

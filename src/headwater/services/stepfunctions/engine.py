@@ -17,6 +17,7 @@ Map and Parallel children live in ``fanout``; what a state computes lives in ``a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from headwater.services.stepfunctions.execution import (
     Frame,
     Input,
     InvokeTask,
+    Redrive,
     Start,
     StartTimer,
     Stop,
@@ -129,6 +131,9 @@ class Engine(FanoutMixin):
         if st.status == RUNNING:
             self._apply(st, event)
             self._drain(st)
+        elif isinstance(event, Redrive) and st.status in (FAILED, TIMED_OUT, ABORTED):
+            self._redrive(st)
+            self._drain(st)
         return Step(effects, st.history.events[first:])
 
     # ----- inputs -----------------------------------------------------------------------
@@ -173,6 +178,29 @@ class Engine(FanoutMixin):
             return
         if self.program.timeout_seconds is not None:
             self._timer(st, root, now + self.program.timeout_seconds, "execution")
+        st.ready.append(root)
+
+    def _redrive(self, st: ExecutionState) -> None:
+        """Go on from the top-level state that did not succeed, with the input and variables
+        it had (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html).
+        A Map or Parallel state runs again as a whole (AWS re-runs only the iterations and
+        branches that did not succeed)."""
+        root = st.root
+        if root is None:
+            return
+        now = self.clock.now()
+        count = st.info.redrive_count + 1
+        st.info = dataclasses.replace(st.info, redrive_count=count)
+        st.status, st.stop_time, st.error, st.cause, st.output = RUNNING, None, None, None, None
+        st.context_execution["RedriveCount"] = count
+        st.context_execution["RedriveTime"] = format_epoch(now)
+        st.context_info = None
+        root.last_event = st.history.add("ExecutionRedriven", root.last_event, now,
+                                         {"redriveCount": count})
+        root.done, root.waiting, root.children = False, None, None
+        root.task_id = root.timer_id = root.heartbeat_timer = 0
+        root.retry_counts = None
+        st.frames[root.id] = root
         st.ready.append(root)
 
     # ----- the run loop -----------------------------------------------------------------

@@ -70,7 +70,14 @@ class Stop:
     cause: str | None = None
 
 
-Input = Start | TaskStarted | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | Stop
+@dataclass(frozen=True, slots=True)
+class Redrive:
+    """RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution goes on from the state
+    that did not succeed."""
+
+
+Input = (Start | TaskStarted | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | Stop
+         | Redrive)
 
 
 # ----- effects --------------------------------------------------------------------------

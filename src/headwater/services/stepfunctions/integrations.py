@@ -149,7 +149,7 @@ class Integrations:
         except ServiceError as error:
             raise _lambda_failure(error, self.ids.uuid()) from None
         return _then(reply, lambda out: self._lambda_result(out, wrap),
-                     lambda e: _lambda_failure(e, self.ids.uuid()))
+                     lambda e: _lambda_failure(_qualified(e, wrap), self.ids.uuid()))
 
     def _lambda_invoke(self, parameters: Any) -> Any:
         params = parameters if isinstance(parameters, dict) else {}
@@ -187,8 +187,10 @@ class Integrations:
             "Content-Type": "application/json",
             "Date": datetime.fromtimestamp(self.clock.now(), tz=UTC).strftime(
                 "%a, %d %b %Y %H:%M:%S GMT"),
-            "X-Amz-Executed-Version": version, "x-amzn-Remapped-Content-Length": "0",
-            "x-amzn-RequestId": request_id,
+            "X-Amz-Executed-Version": version,
+            "X-Amzn-Trace-Id": f"Root=1-{self.ids.uuid()[:8]}-"
+                               f"{self.ids.uuid().replace('-', '')[:24]}",
+            "x-amzn-Remapped-Content-Length": "0", "x-amzn-RequestId": request_id,
         }
         return {
             "ExecutedVersion": version,
@@ -321,6 +323,15 @@ def _sdk_failure(error: ServiceError, prefix: str, request_id: str) -> TaskFailu
 def _lambda_failure(error: ServiceError, request_id: str) -> TaskFailure:
     return TaskFailure(f"Lambda.{_exception(error.code)}",
                        _sdk_cause(error, "AWSLambda", request_id, v1=True))
+
+
+def _qualified(error: ServiceError, wrap: bool) -> ServiceError:
+    """# AWS quirk: through lambda:invoke an unknown function is reported with ``:$LATEST``
+    after its ARN (the integration always names a version); through a function ARN it is not."""
+    if wrap and error.code == "ResourceNotFoundException" and error.message.startswith(
+            "Function not found: ") and error.message.count(":") == 7:
+        return ServiceError(error.code, error.message + ":$LATEST", error.status)
+    return error
 
 
 def _millis(value: Any) -> Any:

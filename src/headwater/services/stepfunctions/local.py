@@ -2,8 +2,9 @@
 process, without a server. The click commands in ``headwater.cli`` only parse options and call
 these functions.
 
-Not here yet: ``--mock-config FILE --test-case NAME`` (Step Functions Local's mocked
-integrations), which will plug in as task handlers.
+``--mock-config FILE --test-case NAME`` answers the named states' tasks from Step Functions
+Local's mock configuration (``mocks.MockConfig``); states the test case does not mock call
+the ``--function`` handlers as usual.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from headwater.core.ids import RandomIds
 from headwater.services.stepfunctions.asl import InvalidDefinition, parse_definition
 from headwater.services.stepfunctions.asl.parser import validate_definition
 from headwater.services.stepfunctions.local_lambda import LocalFunctions
-from headwater.services.stepfunctions.runner import Runner
+from headwater.services.stepfunctions.mocks import MockConfig, returned
+from headwater.services.stepfunctions.runner import (
+    NoHandler,
+    Runner,
+    TaskHandler,
+    TaskRequest,
+)
 
 
 def read_input(value: str) -> Any:
@@ -37,8 +44,29 @@ def validate(path: Path, out: TextIO) -> int:
     return 1 if failed else 0
 
 
+def mocked(handlers: dict[str, TaskHandler], config: MockConfig, machine: str,
+           test_case: str) -> dict[str, TaskHandler]:
+    """Handlers that answer from the mock configuration first, then from ``handlers``."""
+    attempts: dict[str, int] = {}
+
+    def handle(request: TaskRequest) -> Any:
+        attempt = attempts.get(request.state_name, 0)
+        attempts[request.state_name] = attempt + 1
+        outcome = config.response(machine, test_case, request.state_name, attempt)
+        if outcome is not None:
+            return returned(outcome)
+        arn = request.resource.arn
+        for key in (arn, arn.rsplit(".", 1)[0], ":".join(arn.split(":")[:7])):
+            if key in handlers:
+                return handlers[key](request)
+        raise NoHandler(arn)
+
+    return {"*": handle}
+
+
 def run(path: Path, execution_input: Any, execution_type: str, show_history: bool,
-        real_time: bool, functions: list[str], out: TextIO, err: TextIO) -> int:
+        real_time: bool, functions: list[str], out: TextIO, err: TextIO,
+        mock_config: Path | None = None, test_case: str | None = None) -> int:
     try:
         program = parse_definition(path.read_bytes())
     except InvalidDefinition as exc:
@@ -51,8 +79,16 @@ def run(path: Path, execution_input: Any, execution_type: str, show_history: boo
         name, _, location = spec.partition("=")
         file, _, handler = location.partition(":")
         local.add_source(name, Path(file).read_text(), handler or "handler")
-    runner = Runner(program, local.handlers(), clock=clock, ids=ids,
-                    state_machine_name=path.stem)
+    handlers = local.handlers()
+    if mock_config is not None:
+        config = MockConfig.load(mock_config)
+        machines = [path.stem] + list(config.machines)
+        machine = next((m for m in machines if config.has_case(m, test_case or "")), None)
+        if machine is None:
+            err.write(f"headwater: no test case {test_case!r} in {mock_config}\n")
+            return 2
+        handlers = mocked(handlers, config, machine, test_case or "")
+    runner = Runner(program, handlers, clock=clock, ids=ids, state_machine_name=path.stem)
     result = runner.run(execution_input, execution_type=execution_type)
     if show_history:
         for event in result.history:

@@ -31,7 +31,7 @@ class MockConfig:
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         if not isinstance(document, Mapping):
-            raise ValueError("a mock configuration is a JSON object")
+            raise TypeError("a mock configuration is a JSON object")
         self.machines: Mapping[str, Any] = document.get("StateMachines") or {}
         self.responses: Mapping[str, Any] = document.get("MockedResponses") or {}
         for machine, spec in self.machines.items():

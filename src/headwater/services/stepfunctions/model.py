@@ -270,8 +270,8 @@ class StepFunctions:
         if existing is not None:
             if existing.routing == routes and existing.description == description:
                 return existing
-            raise errors.conflict(f"Failed to create alias because an alias with the same name "
-                                  f"and a different routing configuration already exists.")
+            raise errors.conflict("Failed to create alias because an alias with the same name "
+                                  "and a different routing configuration already exists.")
         now = self.clock.now()
         alias = AliasRow(arn, machine_arn, name, description, routes, now, now)
         self.store.put_alias(alias)
@@ -392,10 +392,12 @@ class StepFunctions:
 
 def check_execution_arn(arn: str) -> None:
     parts = arn.split(":")
-    if len(parts) < 8 or parts[0] != "arn" or parts[2] != "states":
+    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "states":
         raise errors.invalid_arn(arn)
     if parts[5] not in ("execution", "express"):
         raise errors.wrong_resource_type(parts[5])
+    if len(parts) < 8:
+        raise errors.invalid_arn(arn)
 
 
 def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:

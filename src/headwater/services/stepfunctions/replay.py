@@ -25,6 +25,7 @@ from headwater.services.stepfunctions.execution import (
     ExecutionState,
     Input,
     InvokeTask,
+    Redrive,
     Start,
     StartTimer,
     Stop,
@@ -39,7 +40,7 @@ _SCHEDULED = {"TaskScheduled", "LambdaFunctionScheduled", "ActivityScheduled"}
 _STARTED = {"TaskStarted", "LambdaFunctionStarted", "ActivityStarted"}
 _SUCCEEDED = {"TaskSucceeded", "LambdaFunctionSucceeded", "ActivitySucceeded"}
 _FAILED = {"TaskFailed", "LambdaFunctionFailed", "ActivityFailed"}
-_INPUTS = _STARTED | _SUCCEEDED | _FAILED | {"ExecutionAborted"}
+_INPUTS = _STARTED | _SUCCEEDED | _FAILED | {"ExecutionAborted", "ExecutionRedriven"}
 
 
 class SeededIds:
@@ -116,6 +117,8 @@ def _input(event: HistoryEvent, by_id: dict[int, HistoryEvent],
         return Start(details.get("input"))
     if event.type == "ExecutionAborted":
         return Stop(details.get("error"), details.get("cause"))
+    if event.type == "ExecutionRedriven":
+        return Redrive()
     if event.type in _STARTED or event.type in _SUCCEEDED or event.type in _FAILED:
         task_id = _task_id(event, by_id, task_of_scheduled)
         if task_id is None:

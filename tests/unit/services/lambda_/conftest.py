@@ -52,7 +52,10 @@ def executor() -> ScriptedExecutor:
 
 @pytest.fixture
 def invoker(
-    functions: Functions, aliases: Aliases, executor: ScriptedExecutor, clock: ManualClock,
+    functions: Functions,
+    aliases: Aliases,
+    executor: ScriptedExecutor,
+    clock: ManualClock,
     ids: SequentialIds,
 ) -> Invoker:
     return Invoker(
@@ -70,6 +73,11 @@ def queue(
     functions: Functions, invoker: Invoker, clock: ManualClock, ids: SequentialIds, sqs: FakeSqs
 ) -> AsyncInvocations:
     return AsyncInvocations(
-        functions.store, invoker, EventConfigs(functions, clock), clock, ids, {"sqs": sqs},
+        functions.store,
+        invoker,
+        EventConfigs(functions, clock),
+        clock,
+        ids,
+        {"sqs": sqs},
         Tuning(retry_delay=60.0, poll_interval=0.01),
     )

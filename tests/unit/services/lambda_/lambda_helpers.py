@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from headwater.core.errors import ServiceError
 from headwater.runtime.executor import FunctionSpec, InvocationContext, InvocationResult
 from headwater.services.lambda_.names import FunctionRef
 
@@ -76,14 +77,18 @@ class FakeSqs:
 
     def queue_arn(self, queue: str) -> str:
         if queue not in self.queues:
-            raise KeyError(queue)
+            raise ServiceError("QueueDoesNotExist", "The specified queue does not exist.")
         return queue
 
-    def send_message(self, queue: str, body: str, *, attributes: Any = None, **_: Any) -> dict[str, Any]:
+    def send_message(
+        self, queue: str, body: str, *, attributes: Any = None, **_: Any
+    ) -> dict[str, Any]:
         self.sent.append((queue, body, attributes))
         return {"MessageId": str(len(self.sent))}
 
-    def receive_messages(self, queue: str, max_messages: int = 10, visibility_timeout: int | None = None) -> list[dict[str, Any]]:
+    def receive_messages(
+        self, queue: str, max_messages: int = 10, visibility_timeout: int | None = None
+    ) -> list[dict[str, Any]]:
         waiting = self.queues.get(queue, [])
         taken, self.queues[queue] = waiting[:max_messages], waiting[max_messages:]
         return taken

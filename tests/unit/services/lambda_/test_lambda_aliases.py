@@ -22,7 +22,11 @@ def two_versions(functions: Functions) -> None:
 def test_weighted_routing_follows_the_draw(aliases: Aliases, draws: list[float]) -> None:
     aliases.create(
         ref(),
-        {"Name": "live", "FunctionVersion": "1", "RoutingConfig": {"AdditionalVersionWeights": {"2": 0.25}}},
+        {
+            "Name": "live",
+            "FunctionVersion": "1",
+            "RoutingConfig": {"AdditionalVersionWeights": {"2": 0.25}},
+        },
     )
     draws.extend([0.1, 0.3, 0.24, 0.99])
     assert [aliases.pick(ref(), "live") for _ in range(4)] == ["2", "1", "2", "1"]
@@ -33,12 +37,24 @@ def test_weighted_routing_follows_the_draw(aliases: Aliases, draws: list[float])
     ("params", "message"),
     [
         ({"FunctionVersion": "9"}, "Function not found"),
-        ({"FunctionVersion": "$LATEST", "RoutingConfig": {"AdditionalVersionWeights": {"1": 0.5}}},
-         "$LATEST is not supported"),
-        ({"FunctionVersion": "1", "RoutingConfig": {"AdditionalVersionWeights": {"1": 0.5}}},
-         "primary version"),
-        ({"FunctionVersion": "1", "RoutingConfig": {"AdditionalVersionWeights": {"2": 0.5, "3": 0.1}}},
-         "cannot be greater than 1"),
+        (
+            {
+                "FunctionVersion": "$LATEST",
+                "RoutingConfig": {"AdditionalVersionWeights": {"1": 0.5}},
+            },
+            "$LATEST is not supported",
+        ),
+        (
+            {"FunctionVersion": "1", "RoutingConfig": {"AdditionalVersionWeights": {"1": 0.5}}},
+            "primary version",
+        ),
+        (
+            {
+                "FunctionVersion": "1",
+                "RoutingConfig": {"AdditionalVersionWeights": {"2": 0.5, "3": 0.1}},
+            },
+            "cannot be greater than 1",
+        ),
     ],
 )
 def test_invalid_aliases(aliases: Aliases, params: dict[str, object], message: str) -> None:
@@ -53,7 +69,9 @@ def test_update_and_revision(aliases: Aliases) -> None:
     with pytest.raises(ServiceError) as caught:
         aliases.update(ref(), "live", {"RevisionId": "stale"})
     assert caught.value.code == "PreconditionFailedException"
-    updated = aliases.update(ref(), "live", {"FunctionVersion": "2", "RevisionId": created.revision_id})
+    updated = aliases.update(
+        ref(), "live", {"FunctionVersion": "2", "RevisionId": created.revision_id}
+    )
     assert (updated.version, updated.description) == ("2", "d")
     assert [a.name for a in aliases.list(ref(), "2")] == ["live"]
     assert aliases.list(ref(), "1") == []

@@ -86,7 +86,10 @@ def test_delete_a_version_or_everything(functions: Functions) -> None:
     functions.delete(ref(qualifier="1"))
     with pytest.raises(ServiceError) as caught:
         functions.version(ref(), "1")
-    assert caught.value.message == "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:1"
+    assert (
+        caught.value.message
+        == "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:1"
+    )
     functions.delete(ref())
     assert folders(functions) == set()
     with pytest.raises(ServiceError) as caught:
@@ -130,3 +133,11 @@ def test_tags(functions: Functions) -> None:
     functions.tag(ref(), {"b": "2"})
     functions.untag(ref(), ["a"])
     assert functions.function(ref()).tags == {"b": "2"}
+
+
+def test_dry_run_code_changes_nothing(functions: Functions) -> None:
+    latest = functions.create(ref(), create_params())
+    other = package("x = 1\n")
+    preview = functions.dry_run_code(ref(), {"ZipFile": other})
+    assert preview.code.sha256 != latest.code.sha256
+    assert functions.version(ref(), "$LATEST") == latest

@@ -59,7 +59,10 @@ def fn(lam: Any) -> str:
 def error(call: Callable[[], Any]) -> dict[str, Any]:
     with pytest.raises(ClientError) as caught:
         call()
-    return {**caught.value.response["Error"], "status": caught.value.response["ResponseMetadata"]["HTTPStatusCode"]}
+    return {
+        **caught.value.response["Error"],
+        "status": caught.value.response["ResponseMetadata"]["HTTPStatusCode"],
+    }
 
 
 def invoke(lam: Any, name: str, **kwargs: Any) -> Any:
@@ -98,7 +101,10 @@ def test_create_reports_pending_then_active(lam: Any) -> None:
 def test_duplicate_and_missing_functions(lam: Any, fn: str) -> None:
     dup = error(
         lambda: lam.create_function(
-            FunctionName=fn, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+            FunctionName=fn,
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
             Code={"ZipFile": package()},
         )
     )
@@ -116,29 +122,42 @@ def test_duplicate_and_missing_functions(lam: Any, fn: str) -> None:
 def test_invalid_requests(lam: Any) -> None:
     bad_zip = error(
         lambda: lam.create_function(
-            FunctionName="badzip", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+            FunctionName="badzip",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
             Code={"ZipFile": b"not a zip"},
         )
     )
     assert bad_zip["Code"] == "InvalidParameterValueException"
     reserved = error(
         lambda: lam.create_function(
-            FunctionName="reserved", Runtime="python3.12", Role=ROLE, Handler="app.handler",
-            Code={"ZipFile": package()}, Environment={"Variables": {"AWS_REGION": "x"}},
+            FunctionName="reserved",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": package()},
+            Environment={"Variables": {"AWS_REGION": "x"}},
         )
     )
     assert reserved["Code"] == "InvalidParameterValueException"
     assert "Reserved keys used in this request: AWS_REGION" in reserved["Message"]
     s3 = error(
         lambda: lam.create_function(
-            FunctionName="froms3", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+            FunctionName="froms3",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
             Code={"S3Bucket": "bucket", "S3Key": "key.zip"},
         )
     )
     assert s3["Code"] == "InvalidParameterValueException" and "S3" in s3["Message"]
     runtime = error(
         lambda: lam.create_function(
-            FunctionName="node", Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+            FunctionName="node",
+            Runtime="nodejs20.x",
+            Role=ROLE,
+            Handler="index.handler",
             Code={"ZipFile": package()},
         )
     )
@@ -187,7 +206,10 @@ def test_versions_are_immutable_and_aliases_route(lam: Any, fn: str) -> None:
     )
     assert lam.invoke(FunctionName=fn, Qualifier="live")["ExecutedVersion"] == "2"
     lam.update_alias(
-        FunctionName=fn, Name="live", FunctionVersion="2", RoutingConfig={"AdditionalVersionWeights": {}}
+        FunctionName=fn,
+        Name="live",
+        FunctionVersion="2",
+        RoutingConfig={"AdditionalVersionWeights": {}},
     )
     assert lam.get_alias(FunctionName=fn, Name="live")["FunctionVersion"] == "2"
     assert [a["Name"] for a in lam.list_aliases(FunctionName=fn)["Aliases"]] == ["live"]
@@ -199,9 +221,10 @@ def test_versions_are_immutable_and_aliases_route(lam: Any, fn: str) -> None:
     assert gone["Message"].endswith(f"function:{fn}:1")
     missing_alias = error(lambda: lam.get_alias(FunctionName=fn, Name="nope"))
     assert missing_alias["Code"] == "ResourceNotFoundException"
-    assert error(lambda: lam.create_alias(FunctionName=fn, Name="live", FunctionVersion="2"))[
-        "Code"
-    ] == "ResourceConflictException"
+    assert (
+        error(lambda: lam.create_alias(FunctionName=fn, Name="live", FunctionVersion="2"))["Code"]
+        == "ResourceConflictException"
+    )
     lam.delete_alias(FunctionName=fn, Name="live")
     assert lam.list_aliases(FunctionName=fn)["Aliases"] == []
 
@@ -211,7 +234,10 @@ def test_list_functions_pages(lam: Any) -> None:
     for _ in range(3):
         name = f"page-{uuid.uuid4().hex[:8]}"
         lam.create_function(
-            FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
             Code={"ZipFile": package()},
         )
         names.add(name)
@@ -232,8 +258,11 @@ def test_concurrency_permissions_tags(lam: Any, fn: str) -> None:
 
     assert error(lambda: lam.get_policy(FunctionName=fn))["Code"] == "ResourceNotFoundException"
     lam.add_permission(
-        FunctionName=fn, StatementId="s3", Action="lambda:InvokeFunction",
-        Principal="s3.amazonaws.com", SourceArn="arn:aws:s3:::bucket",
+        FunctionName=fn,
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn="arn:aws:s3:::bucket",
     )
     import json
 
@@ -243,7 +272,9 @@ def test_concurrency_permissions_tags(lam: Any, fn: str) -> None:
     assert statement["Condition"] == {"ArnLike": {"AWS:SourceArn": "arn:aws:s3:::bucket"}}
     dup = error(
         lambda: lam.add_permission(
-            FunctionName=fn, StatementId="s3", Action="lambda:InvokeFunction",
+            FunctionName=fn,
+            StatementId="s3",
+            Action="lambda:InvokeFunction",
             Principal="s3.amazonaws.com",
         )
     )
@@ -272,10 +303,14 @@ def test_event_invoke_config_crud(lam: Any, fn: str) -> None:
     listed = lam.list_function_event_invoke_configs(FunctionName=fn)["FunctionEventInvokeConfigs"]
     assert len(listed) == 1
     lam.delete_function_event_invoke_config(FunctionName=fn)
-    assert lam.list_function_event_invoke_configs(FunctionName=fn)["FunctionEventInvokeConfigs"] == []
+    assert (
+        lam.list_function_event_invoke_configs(FunctionName=fn)["FunctionEventInvokeConfigs"] == []
+    )
 
 
 def test_delete_function(lam: Any, fn: str) -> None:
     lam.delete_function(FunctionName=fn)
     assert error(lambda: lam.get_function(FunctionName=fn))["Code"] == "ResourceNotFoundException"
-    assert error(lambda: lam.delete_function(FunctionName=fn))["Code"] == "ResourceNotFoundException"
+    assert (
+        error(lambda: lam.delete_function(FunctionName=fn))["Code"] == "ResourceNotFoundException"
+    )

@@ -10,7 +10,7 @@ import os
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from headwater.testing import RunningHeadwater, running_headwater
 pytestmark = pytest.mark.e2e
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
-SOURCE = '''
+SOURCE = """
 import json, os
 import boto3
 
@@ -48,7 +48,7 @@ def batch(event, context):
         else:
             sqs.send_message(QueueUrl=url, MessageBody=record["body"])
     return {"batchItemFailures": failures}
-'''
+"""
 TUNING = {"HEADWATER_LAMBDA_RETRY_DELAY": "0.2", "HEADWATER_LAMBDA_POLL_INTERVAL": "0.05"}
 
 
@@ -90,8 +90,13 @@ def sqs(hw: RunningHeadwater) -> Any:
 def make(lam: Any, handler: str, **kwargs: Any) -> str:
     name = f"{handler}-{uuid.uuid4().hex[:8]}"
     lam.create_function(
-        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler=f"app.{handler}",
-        Code={"ZipFile": package()}, Timeout=30, **kwargs,
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler=f"app.{handler}",
+        Code={"ZipFile": package()},
+        Timeout=30,
+        **kwargs,
     )
     return name
 
@@ -99,7 +104,9 @@ def make(lam: Any, handler: str, **kwargs: Any) -> str:
 def new_queue(sqs: Any, **attributes: str) -> tuple[str, str, str]:
     name = f"q-{uuid.uuid4().hex[:10]}"
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     return name, url, arn
 
 
@@ -179,8 +186,10 @@ def test_sqs_mapping_with_partial_batch_failures(lam: Any, sqs: Any) -> None:
     _, dlq_url, dlq_arn = new_queue(sqs)
     _, url, arn = new_queue(
         sqs,
-        VisibilityTimeout="1",
-        RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
+        # Long enough for a cold start under load (a batch redelivered while it runs would be
+        # received twice), short enough for the failed ones to reach the DLQ quickly.
+        VisibilityTimeout="3",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"}),
     )
     name = make(lam, "batch", Environment={"Variables": {"OUT": out_name}})
     bodies = ["good-1", "bad-1", "good-2", "bad-2", "good-3"]
@@ -211,7 +220,8 @@ def test_mapping_rejects_filters_and_unknown_queues(lam: Any, sqs: Any) -> None:
     name = make(lam, "ok")
     with pytest.raises(lam.exceptions.InvalidParameterValueException) as caught:
         lam.create_event_source_mapping(
-            EventSourceArn=arn, FunctionName=name,
+            EventSourceArn=arn,
+            FunctionName=name,
             FilterCriteria={"Filters": [{"Pattern": '{"body": ["x"]}'}]},
         )
     assert "FilterCriteria" in str(caught.value)

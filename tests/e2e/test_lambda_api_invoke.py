@@ -22,7 +22,7 @@ from headwater.testing import RunningHeadwater, running_headwater
 pytestmark = pytest.mark.e2e
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
-SOURCE = '''
+SOURCE = """
 import json, os, time
 import boto3
 
@@ -50,7 +50,7 @@ def send(event, context):
     url = sqs.get_queue_url(QueueName=event["queue"])["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event["body"]))
     return {"sent": True}
-'''
+"""
 
 
 def package(source: str = SOURCE) -> bytes:
@@ -163,14 +163,14 @@ def test_concurrent_calls_beyond_reservation_are_throttled(
 
     def call() -> None:
         try:
-            lam.invoke(FunctionName=name, Payload=b'{"sleep": 1.5}')
+            lam.invoke(FunctionName=name, Payload=b'{"sleep": 2.5}')
             outcomes.append("ok")
         except lam.exceptions.TooManyRequestsException:
             outcomes.append("throttled")
 
     first = threading.Thread(target=call)
     first.start()
-    time.sleep(0.5)
+    time.sleep(1.0)  # the first call holds the only worker by now
     call()
     first.join()
     assert sorted(outcomes) == ["ok", "throttled"]
@@ -182,7 +182,10 @@ def test_payload_limits_and_bad_json(lam: Any, make: Callable[..., str]) -> None
         lambda: lam.invoke(FunctionName=name, Payload=json.dumps("x" * (6 * 1024 * 1024)))
     )
     assert (err["Code"], status) == ("RequestEntityTooLargeException", 413)
-    assert err["Message"] == "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+    assert (
+        err["Message"]
+        == "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+    )
     err, status = error(
         lambda: lam.invoke(
             FunctionName=name, InvocationType="Event", Payload=json.dumps("x" * 300_000)
@@ -213,7 +216,9 @@ def test_dry_run_and_event(lam: Any, make: Callable[..., str]) -> None:
     assert lam.invoke(FunctionName=name, InvocationType="Event")["StatusCode"] == 202
 
 
-def test_handler_calls_headwater_sqs(hw: RunningHeadwater, lam: Any, make: Callable[..., str]) -> None:
+def test_handler_calls_headwater_sqs(
+    hw: RunningHeadwater, lam: Any, make: Callable[..., str]
+) -> None:
     sqs = hw.client("sqs")
     queue = f"from-lambda-{uuid.uuid4().hex[:8]}"
     url = sqs.create_queue(QueueName=queue)["QueueUrl"]
@@ -228,7 +233,10 @@ def test_folder_mode_picks_up_edits(lam: Any, tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("def handler(event, context):\n    return 'v1'\n")
     name = f"folder-{uuid.uuid4().hex[:8]}"
     lam.create_function(
-        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
         Code={"S3Bucket": "hot-reload", "S3Key": str(tmp_path)},
     )
     assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == "v1"
@@ -241,3 +249,21 @@ def test_folder_mode_picks_up_edits(lam: Any, tmp_path: Path) -> None:
             break
         time.sleep(0.2)
     assert got == "version two"
+
+
+def test_headwater_logs_prints_each_invocation(
+    hw: RunningHeadwater, lam: Any, make: Callable[..., str]
+) -> None:
+    from click.testing import CliRunner
+
+    from headwater.cli import main
+
+    name = make("echo")
+    lam.invoke(FunctionName=name, Payload=b'{"first": 1}')
+    lam.invoke(FunctionName=name, Payload=b'{"second": 2}')
+    result = CliRunner().invoke(main, ["logs", name, "--data-dir", str(hw.data_dir)])
+    assert result.exit_code == 0
+    assert result.output.count("START RequestId:") == 2
+    assert 'got {"second": 2}' in result.output and "REPORT RequestId:" in result.output
+    last = CliRunner().invoke(main, ["logs", name, "--data-dir", str(hw.data_dir), "--tail", "1"])
+    assert 'got {"first": 1}' not in last.output and 'got {"second": 2}' in last.output

@@ -1,0 +1,239 @@
+"""S3 throughput: headwater against ministack (disk persistence) and moto, in one run.
+
+Each server runs as its own process on a loopback port, driven by boto3 clients from this
+process with their default integrity settings (CRC32 on every PUT, checksum validation on GET):
+
+- small    4 KiB PutObject, then GetObject of each key, with 1 and with 4 client threads;
+           operations per second, each PUT and each GET counting once;
+- list     ListObjectsV2 pages of 1,000 over a bucket of ``--list-keys`` keys (loaded with
+           4 threads, not timed); keys listed per second and ms per page;
+- large    a ``--large-mib`` file uploaded with ``upload_file`` and fetched with
+           ``download_file`` (the transfer manager: 8 MiB parts, 10 threads); MB/s each way;
+- rss      the server process's peak resident memory (VmHWM) after everything above.
+
+The peers come from the virtualenv bench_sqs.py creates (``benchmarks/.peers-venv``, from
+``benchmarks/requirements.txt``) and are started as shared/design/PEERS.md says: loopback
+only, ministack without MQTT/SFTP and with ``S3_PERSIST=1`` so its objects go to disk as
+headwater's do.  moto keeps everything in memory and is slow, so it gets fewer small
+operations and a smaller listing (``--moto-ops``, ``--moto-list-keys``); listing rates are
+per key and so stay comparable.
+
+Targets (issue 3): small ops/s >= 2.5x ministack and >= 5x moto; listing >= 20x moto;
+large PUT and GET >= 500 MB/s.
+
+    python benchmarks/bench_s3.py [--ops 2000] [--moto-ops 300] [--list-keys 100000]
+        [--moto-list-keys 10000] [--large-mib 1024] [--servers headwater,ministack,moto]
+
+Prints a table and writes benchmarks/results/bench_s3.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_sqs import Server, make_server, peers_python, ratio
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "bench_s3.json"
+SERVERS = ("headwater", "ministack", "moto")
+SMALL = os.urandom(4096)
+MiB = 1024 * 1024
+
+
+def s3_client(endpoint: str) -> Any:
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}, read_timeout=300, max_pool_connections=16,
+                      s3={"addressing_style": "path"}),
+    )
+
+
+def new_bucket(client: Any) -> str:
+    name = f"bench-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    return name
+
+
+def small_ops(endpoint: str, ops: int, threads: int) -> dict[str, float]:
+    clients = [s3_client(endpoint) for _ in range(threads)]
+    bucket = new_bucket(clients[0])
+    keys = [f"small/{i:08d}" for i in range(ops)]
+    shards = [keys[i::threads] for i in range(threads)]
+
+    def put(index: int) -> None:
+        for key in shards[index]:
+            clients[index].put_object(Bucket=bucket, Key=key, Body=SMALL)
+
+    def get(index: int) -> None:
+        for key in shards[index]:
+            assert clients[index].get_object(Bucket=bucket, Key=key)["Body"].read() == SMALL
+
+    with ThreadPoolExecutor(threads) as pool:
+        start = time.perf_counter()
+        list(pool.map(put, range(threads)))
+        put_s = time.perf_counter() - start
+        start = time.perf_counter()
+        list(pool.map(get, range(threads)))
+        get_s = time.perf_counter() - start
+    return {"put_ops_s": ops / put_s, "get_ops_s": ops / get_s,
+            "ops_s": 2 * ops / (put_s + get_s)}
+
+
+def listing(endpoint: str, keys: int) -> dict[str, float]:
+    client = s3_client(endpoint)
+    bucket = new_bucket(client)
+    loaders = [s3_client(endpoint) for _ in range(4)]
+
+    def load(index: int) -> None:
+        for i in range(index, keys, 4):
+            loaders[index].put_object(Bucket=bucket, Key=f"dir{i % 100:02d}/key{i:08d}", Body=b"")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(load, range(4)))
+    pages = 0
+    seen = 0
+    start = time.perf_counter()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        pages += 1
+        seen += len(page.get("Contents", []))
+    elapsed = time.perf_counter() - start
+    assert seen == keys, (seen, keys)
+    return {"keys": keys, "keys_s": keys / elapsed, "ms_per_page": 1000 * elapsed / pages}
+
+
+def large(endpoint: str, mib: int, scratch: Path) -> dict[str, float]:
+    client = s3_client(endpoint)
+    bucket = new_bucket(client)
+    source = scratch / "large.bin"
+    with open(source, "wb") as handle:
+        block = os.urandom(MiB)
+        handle.writelines(block for _ in range(mib))
+    config = TransferConfig(multipart_chunksize=8 * MiB, max_concurrency=10)
+    start = time.perf_counter()
+    client.upload_file(str(source), bucket, "large", Config=config)
+    put_s = time.perf_counter() - start
+    target = scratch / "back.bin"
+    start = time.perf_counter()
+    client.download_file(bucket, "large", str(target), Config=config)
+    get_s = time.perf_counter() - start
+    assert target.stat().st_size == source.stat().st_size
+    source.unlink()
+    target.unlink()
+    size_mb = mib * MiB / 1e6
+    return {"mib": mib, "put_mb_s": size_mb / put_s, "get_mb_s": size_mb / get_s}
+
+
+def peak_rss_mib(server: Server) -> float | None:
+    if server.process is None:
+        return None
+    try:
+        for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def run_server(server: Server, args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    moto = server.name == "moto"
+    ops = args.moto_ops if moto else args.ops
+    out: dict[str, Any] = {}
+    server.start()
+    try:
+        for threads in (1, 4):
+            out[f"small_{threads}"] = small_ops(server.endpoint, ops, threads)
+            print(f"  {server.name} small x{threads}: {out[f'small_{threads}']}", flush=True)
+        keys = args.moto_list_keys if moto else args.list_keys
+        out["list"] = listing(server.endpoint, keys)
+        print(f"  {server.name} list: {out['list']}", flush=True)
+        if args.large_mib and not (moto and args.skip_moto_large):
+            out["large"] = large(server.endpoint, args.large_mib, scratch)
+            print(f"  {server.name} large: {out['large']}", flush=True)
+        out["peak_rss_mib"] = peak_rss_mib(server)
+    finally:
+        server.stop()
+    return out
+
+
+def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    hw = results.get("headwater", {})
+
+    def get(name: str, *path: str) -> float | None:
+        value: Any = results.get(name, {})
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        return value if isinstance(value, (int, float)) else None
+
+    rows = [("small x1 ops/s", ("small_1", "ops_s")), ("small x4 ops/s", ("small_4", "ops_s")),
+            ("list keys/s", ("list", "keys_s")), ("large PUT MB/s", ("large", "put_mb_s")),
+            ("large GET MB/s", ("large", "get_mb_s")), ("peak RSS MiB", ("peak_rss_mib",))]
+    print(f"{'':18}" + "".join(f"{n:>14}" for n in results))
+    for label, path in rows:
+        print(f"{label:18}" + "".join(
+            f"{get(n, *path) or 0:>14.1f}" for n in results))
+    ratios = {}
+    for peer in ("ministack", "moto"):
+        if peer in results and hw:
+            ratios[peer] = {label: ratio(get("headwater", *path), get(peer, *path))
+                            for label, path in rows[:5]}
+            print(f"headwater / {peer}: " + ", ".join(
+                f"{k} {v:.2f}x" for k, v in ratios[peer].items() if v))
+    return ratios
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ops", type=int, default=2000)
+    parser.add_argument("--moto-ops", type=int, default=300)
+    parser.add_argument("--list-keys", type=int, default=100_000)
+    parser.add_argument("--moto-list-keys", type=int, default=10_000)
+    parser.add_argument("--large-mib", type=int, default=1024)
+    parser.add_argument("--skip-moto-large", action="store_true")
+    parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("--peers-python", default=None)
+    args = parser.parse_args(argv)
+    names = [n for n in args.servers.split(",") if n]
+    peers = peers_python(args.peers_python) if set(names) - {"headwater"} else None
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-s3-") as scratch:
+        for name in names:
+            server = make_server(name, peers)
+            if name == "ministack":
+                # Objects on disk, as headwater keeps them (PEERS.md).
+                data = Path(server.tmp.name)
+                server.env.update(PERSIST_STATE="1", STATE_DIR=str(data / "state"),
+                                  S3_PERSIST="1", S3_DATA_DIR=str(data / "s3"))
+            print(f"{name} ...", flush=True)
+            results[name] = run_server(server, args, Path(scratch))
+    ratios = report(results)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "args": vars(args), "results": results, "ratios": ratios,
+        "threads_note": threading.active_count(),
+    }, indent=2))
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

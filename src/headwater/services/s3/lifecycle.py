@@ -1,0 +1,194 @@
+"""Lifecycle configuration: validating rules on PUT and applying them on the injected clock.
+
+What it is: the rule language of
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lifecycle-mgmt.html — filters
+(Prefix, Tag, ObjectSizeGreaterThan / LessThan, And), Transitions and Expiration (Days or
+Date, ExpiredObjectDeleteMarker), NoncurrentVersionTransitions / NoncurrentVersionExpiration
+(NoncurrentDays, NewerNoncurrentVersions), AbortIncompleteMultipartUpload — and ``apply``,
+one pass over every bucket that has rules, run by the worker.
+
+Differences (docs/s3.md): a "day" is ``lifecycle_day_seconds`` long and counted from the
+object's creation (AWS rounds to the next midnight UTC); a pass walks every version of a
+bucket with rules, which suits buckets of up to a few hundred thousand versions.
+
+Minimum ages (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html):
+transitions to STANDARD_IA or ONEZONE_IA need at least 30 days.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from headwater.services.s3 import errors
+from headwater.services.s3.model import S3, Bucket, Version
+from headwater.services.s3.multipart import Multipart
+
+log = logging.getLogger(__name__)
+
+_MIN_DAYS = {"STANDARD_IA": 30, "ONEZONE_IA": 30}
+# Which classes a transition may move an object from, lowest first; a rule never moves an
+# object to a class earlier in this list than the one it is in.
+_ORDER = ["STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "INTELLIGENT_TIERING", "ONEZONE_IA",
+          "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
+
+
+def validate(config: dict[str, Any]) -> None:
+    rules = config.get("Rules") or []
+    if not rules or len(rules) > 1000:
+        raise errors.malformed_xml()
+    ids = [r.get("ID") for r in rules if r.get("ID")]
+    if len(ids) != len(set(ids)):
+        raise errors.invalid_argument("Rule ID must be unique. Found same ID for more than one "
+                                      "rule", "ID")
+    for rule in rules:
+        if rule.get("Status") not in ("Enabled", "Disabled"):
+            raise errors.malformed_xml()
+        actions = ("Expiration", "Transitions", "NoncurrentVersionTransitions",
+                   "NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload")
+        if not any(rule.get(a) for a in actions):
+            raise errors.invalid_request("At least one action needs to be specified in a rule")
+        for transition in rule.get("Transitions") or []:
+            target = transition.get("StorageClass")
+            days = transition.get("Days")
+            minimum = _MIN_DAYS.get(str(target))
+            if minimum is not None and days is not None and int(days) < minimum:
+                raise errors.invalid_argument(
+                    f"'Days' in Transition action must be greater than or equal to {minimum} "
+                    f"for storageClass '{target}'", "Days", str(days))
+
+
+@dataclass
+class Outcome:
+    transitioned: list[tuple[str, str, str]] = field(default_factory=list)  # bucket, key, class
+    expired: list[tuple[str, str]] = field(default_factory=list)
+    aborted: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _matches(rule: dict[str, Any], version: Version) -> bool:
+    if rule.get("Status") != "Enabled":
+        return False
+    found = rule.get("Filter")
+    if found is None:
+        return version.key.startswith(rule.get("Prefix") or "")
+    conditions = found.get("And") or found
+    prefix = conditions.get("Prefix") or ""
+    if not version.key.startswith(prefix):
+        return False
+    tags = version.meta.get("tags") or {}
+    wanted = list(conditions.get("Tags") or [])
+    if conditions.get("Tag"):
+        wanted.append(conditions["Tag"])
+    if any(tags.get(t["Key"]) != t["Value"] for t in wanted):
+        return False
+    greater = conditions.get("ObjectSizeGreaterThan")
+    if greater is not None and not version.size > int(greater):
+        return False
+    less = conditions.get("ObjectSizeLessThan")
+    return less is None or version.size < int(less)
+
+
+def _due(action: dict[str, Any], since: float, now: float, day: float, days_key: str = "Days") -> bool:
+    date = action.get("Date")
+    if date is not None:
+        moment = date.timestamp() if isinstance(date, datetime) else float(date)
+        return now >= moment
+    days = action.get(days_key)
+    return days is not None and now >= since + int(days) * day
+
+
+def apply(s3: S3, day: float) -> Outcome:
+    """One lifecycle pass over every bucket with rules."""
+    outcome = Outcome()
+    now = s3.clock.now()
+    for row in s3.store.db.query("SELECT name FROM s3_buckets"):
+        bucket = s3.bucket(row[0])
+        rules = (bucket.config.get("lifecycle") or {}).get("Rules") or []
+        if not any(r.get("Status") == "Enabled" for r in rules):
+            continue
+        _apply_bucket(s3, bucket, rules, now, day, outcome)
+    return outcome
+
+
+def _apply_bucket(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], now: float, day: float,
+                  outcome: Outcome) -> None:
+    rows = s3.store.db.query(
+        "SELECT key FROM s3_objects WHERE bucket_id=? GROUP BY key ORDER BY key", (bucket.id,))
+    for (key,) in rows:
+        versions = [Version.from_row(r) for r in s3.store.versions_of(bucket.id, key)]
+        _apply_key(s3, bucket, rules, versions, now, day, outcome)
+    multipart = Multipart(s3)
+    for rule in rules:
+        abort = rule.get("AbortIncompleteMultipartUpload")
+        if rule.get("Status") != "Enabled" or not abort:
+            continue
+        prefix = ((rule.get("Filter") or {}).get("Prefix") or rule.get("Prefix") or "")
+        for upload_id, _, key, initiated, _, _ in s3.store.uploads(bucket.id, prefix, None, 100_000):
+            if key.startswith(prefix) and _due(abort, initiated, now, day, "DaysAfterInitiation"):
+                multipart.abort(multipart.upload(bucket, key, upload_id))
+                outcome.aborted.append((bucket.name, key))
+
+
+def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: list[Version],
+               now: float, day: float, outcome: Outcome) -> None:
+    latest = versions[0] if versions and versions[0].is_latest else None
+    for rule in rules:
+        if latest is not None and not latest.delete_marker and _matches(rule, latest):
+            for transition in rule.get("Transitions") or []:
+                _transition(s3, bucket, latest, transition, latest.last_modified, now, day, outcome)
+            expiration = rule.get("Expiration") or {}
+            if (expiration.get("Days") is not None or expiration.get("Date") is not None) and \
+                    _due(expiration, latest.last_modified, now, day):
+                s3.delete(bucket, latest.key)
+                outcome.expired.append((bucket.name, latest.key))
+                return  # the rest is judged on the next pass, with the new state in place
+        if (latest is not None and latest.delete_marker and len(versions) == 1
+                and (rule.get("Expiration") or {}).get("ExpiredObjectDeleteMarker")
+                and _prefix_ok(rule, latest.key)):
+            s3.delete(bucket, latest.key, latest.version_id)
+            return
+        noncurrent = [v for v in versions if not v.is_latest]
+        if not noncurrent or not _prefix_ok(rule, noncurrent[0].key) or rule.get("Status") != "Enabled":
+            continue
+        # A version became noncurrent when the next newer one was written.
+        since = {v.row_id: versions[i].last_modified for i, v in enumerate(versions[1:])}
+        for transition in rule.get("NoncurrentVersionTransitions") or []:
+            keep = int(transition.get("NewerNoncurrentVersions") or 0)
+            for v in noncurrent[keep:]:
+                if not v.delete_marker:
+                    _transition(s3, bucket, v, transition, since[v.row_id], now, day, outcome,
+                                days_key="NoncurrentDays")
+        expiration = rule.get("NoncurrentVersionExpiration")
+        if expiration:
+            keep = int(expiration.get("NewerNoncurrentVersions") or 0)
+            for v in noncurrent[keep:]:
+                if _due(expiration, since[v.row_id], now, day, "NoncurrentDays"):
+                    s3.delete(bucket, v.key, v.version_id)
+                    outcome.expired.append((bucket.name, v.key))
+
+
+def _prefix_ok(rule: dict[str, Any], key: str) -> bool:
+    found = rule.get("Filter")
+    prefix = ((found.get("And") or found).get("Prefix") if found is not None else rule.get("Prefix")) or ""
+    return key.startswith(prefix)
+
+
+def _transition(s3: S3, bucket: Bucket, version: Version, transition: dict[str, Any],
+                since: float, now: float, day: float, outcome: Outcome,
+                days_key: str = "Days") -> None:
+    target = str(transition.get("StorageClass"))
+    if target not in _ORDER or version.storage_class not in _ORDER:
+        return
+    if _ORDER.index(target) <= _ORDER.index(version.storage_class):
+        return
+    if not _due(transition, since, now, day, days_key):
+        return
+    meta = dict(version.meta)
+    meta.pop("restore", None)
+    s3.store.update_class(version.row_id, target, orjson.dumps(meta).decode())
+    version.storage_class = target
+    outcome.transitioned.append((bucket.name, version.key, target))

@@ -1,0 +1,161 @@
+"""boto3 against headwater's S3 multipart uploads, the transfer manager included."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import uuid
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
+
+from headwater.testing import RunningHeadwater, running_headwater
+
+pytestmark = pytest.mark.e2e
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def hw() -> Iterator[RunningHeadwater]:
+    with running_headwater() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def s3(hw: RunningHeadwater) -> Any:
+    return hw.client("s3")
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    name = f"mp-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def code(error: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(error.value.response["Error"]["Code"])
+
+
+def test_transfer_manager_upload_and_download_file(s3: Any, bucket: str, tmp_path: Path) -> None:
+    source = tmp_path / "big.bin"
+    data = os.urandom(21 * MiB)
+    source.write_bytes(data)
+    config = TransferConfig(multipart_threshold=8 * MiB, multipart_chunksize=8 * MiB)
+    s3.upload_file(str(source), bucket, "big.bin", Config=config)
+    head = s3.head_object(Bucket=bucket, Key="big.bin")
+    assert head["ContentLength"] == len(data)
+    digests = b"".join(hashlib.md5(data[i : i + 8 * MiB]).digest() for i in range(0, len(data), 8 * MiB))
+    assert head["ETag"] == f'"{hashlib.md5(digests).hexdigest()}-3"'
+    target = tmp_path / "back.bin"
+    s3.download_file(bucket, "big.bin", str(target), Config=config)  # ranged, in parallel
+    assert target.read_bytes() == data
+    part = s3.get_object(Bucket=bucket, Key="big.bin", PartNumber=2)
+    assert part["ContentLength"] == 8 * MiB and part["PartsCount"] == 3
+    assert part["Body"].read() == data[8 * MiB : 16 * MiB]
+
+
+def _upload(s3: Any, bucket: str, key: str, parts: list[bytes], **create: Any) -> tuple[str, list[dict[str, Any]]]:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, **create)["UploadId"]
+    done = []
+    for number, body in enumerate(parts, start=1):
+        extra = {"ChecksumAlgorithm": create["ChecksumAlgorithm"]} if "ChecksumAlgorithm" in create else {}
+        out = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                             Body=body, **extra)
+        entry = {"PartNumber": number, "ETag": out["ETag"]}
+        for name, value in out.items():
+            if name.startswith("Checksum") and name != "ChecksumType":
+                entry[name] = value
+        done.append(entry)
+    return upload_id, done
+
+
+def test_part_rules(s3: Any, bucket: str) -> None:
+    upload_id, parts = _upload(s3, bucket, "small", [b"a" * 100, b"b" * 100])
+    with pytest.raises(ClientError) as err:
+        s3.complete_multipart_upload(Bucket=bucket, Key="small", UploadId=upload_id,
+                                     MultipartUpload={"Parts": parts})
+    assert code(err) == "EntityTooSmall"
+    with pytest.raises(ClientError) as err:
+        s3.complete_multipart_upload(Bucket=bucket, Key="small", UploadId=upload_id,
+                                     MultipartUpload={"Parts": parts[::-1]})
+    assert code(err) == "InvalidPartOrder"
+    bad = [{"PartNumber": 1, "ETag": '"0000"'}]
+    with pytest.raises(ClientError) as err:
+        s3.complete_multipart_upload(Bucket=bucket, Key="small", UploadId=upload_id,
+                                     MultipartUpload={"Parts": bad})
+    assert code(err) == "InvalidPart"
+    # A single small part is a valid (last) part.
+    s3.complete_multipart_upload(Bucket=bucket, Key="small", UploadId=upload_id,
+                                 MultipartUpload={"Parts": parts[:1]})
+    assert s3.get_object(Bucket=bucket, Key="small")["Body"].read() == b"a" * 100
+    with pytest.raises(ClientError) as err:
+        s3.list_parts(Bucket=bucket, Key="small", UploadId=upload_id)
+    assert code(err) == "NoSuchUpload"
+
+
+def test_list_and_abort(s3: Any, bucket: str) -> None:
+    upload_id, _ = _upload(s3, bucket, "dir/a", [b"x" * 10, b"y" * 20])
+    other = s3.create_multipart_upload(Bucket=bucket, Key="dir/b")["UploadId"]
+    parts = s3.list_parts(Bucket=bucket, Key="dir/a", UploadId=upload_id)["Parts"]
+    assert [(p["PartNumber"], p["Size"]) for p in parts] == [(1, 10), (2, 20)]
+    uploads = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    assert {u["UploadId"] for u in uploads} == {upload_id, other}
+    s3.abort_multipart_upload(Bucket=bucket, Key="dir/a", UploadId=upload_id)
+    s3.abort_multipart_upload(Bucket=bucket, Key="dir/b", UploadId=other)
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
+    s3.delete_bucket(Bucket=bucket)  # nothing left behind
+
+
+def test_composite_and_full_object_checksums(s3: Any, bucket: str) -> None:
+    one, two = os.urandom(5 * MiB), os.urandom(MiB)
+    upload_id, parts = _upload(s3, bucket, "comp", [one, two], ChecksumAlgorithm="SHA256")
+    out = s3.complete_multipart_upload(Bucket=bucket, Key="comp", UploadId=upload_id,
+                                       MultipartUpload={"Parts": parts})
+    inner = hashlib.sha256(hashlib.sha256(one).digest() + hashlib.sha256(two).digest()).digest()
+    expected = base64.b64encode(inner).decode() + "-2"
+    assert out["ChecksumSHA256"] == expected and out["ChecksumType"] == "COMPOSITE"
+    head = s3.head_object(Bucket=bucket, Key="comp", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == expected
+
+    upload_id, parts = _upload(s3, bucket, "full", [one, two], ChecksumAlgorithm="CRC32",
+                               ChecksumType="FULL_OBJECT")
+    out = s3.complete_multipart_upload(Bucket=bucket, Key="full", UploadId=upload_id,
+                                       MultipartUpload={"Parts": parts})
+    whole = base64.b64encode(zlib.crc32(one + two).to_bytes(4, "big")).decode()
+    assert out["ChecksumCRC32"] == whole and out["ChecksumType"] == "FULL_OBJECT"
+    got = s3.get_object(Bucket=bucket, Key="full", ChecksumMode="ENABLED")
+    assert got["ChecksumCRC32"] == whole and got["Body"].read() == one + two
+
+
+def test_upload_part_copy(s3: Any, bucket: str) -> None:
+    source = os.urandom(6 * MiB)
+    s3.put_object(Bucket=bucket, Key="src", Body=source)
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
+    first = s3.upload_part_copy(Bucket=bucket, Key="dst", UploadId=upload_id, PartNumber=1,
+                                CopySource={"Bucket": bucket, "Key": "src"},
+                                CopySourceRange=f"bytes=0-{5 * MiB - 1}")
+    second = s3.upload_part_copy(Bucket=bucket, Key="dst", UploadId=upload_id, PartNumber=2,
+                                 CopySource=f"{bucket}/src",
+                                 CopySourceRange=f"bytes={5 * MiB}-{6 * MiB - 1}")
+    parts = [{"PartNumber": 1, "ETag": first["CopyPartResult"]["ETag"]},
+             {"PartNumber": 2, "ETag": second["CopyPartResult"]["ETag"]}]
+    s3.complete_multipart_upload(Bucket=bucket, Key="dst", UploadId=upload_id,
+                                 MultipartUpload={"Parts": parts})
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == source
+
+
+def test_conditional_complete(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="exists", Body=b"x")
+    upload_id, parts = _upload(s3, bucket, "exists", [b"y"])
+    with pytest.raises(ClientError) as err:
+        s3.complete_multipart_upload(Bucket=bucket, Key="exists", UploadId=upload_id,
+                                     MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+    assert code(err) == "PreconditionFailed"
+    assert s3.get_object(Bucket=bucket, Key="exists")["Body"].read() == b"x"

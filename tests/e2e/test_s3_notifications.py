@@ -1,0 +1,75 @@
+"""S3 event notifications delivered to SQS queues, in AWS's event format."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from headwater.testing import RunningHeadwater, running_headwater
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def hw() -> Iterator[RunningHeadwater]:
+    with running_headwater() as server:
+        yield server
+
+
+def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
+    bodies = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        messages = got.get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_events_reach_the_queue(hw: RunningHeadwater) -> None:
+    s3, sqs = hw.client("s3"), hw.client("sqs")
+    bucket = f"ev-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    url = sqs.create_queue(QueueName=f"events-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{
+            "Id": "uploads", "QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"},
+                                               {"Name": "suffix", "Value": ".csv"}]}},
+        }]})
+    assert drain(sqs, url)[0]["Event"] == "s3:TestEvent"
+    config = s3.get_bucket_notification_configuration(Bucket=bucket)
+    assert config["QueueConfigurations"][0]["Id"] == "uploads"
+    s3.put_object(Bucket=bucket, Key="in/a b.csv", Body=b"1,2,3")
+    s3.put_object(Bucket=bucket, Key="in/skip.txt", Body=b"no")
+    s3.put_object(Bucket=bucket, Key="out/skip.csv", Body=b"no")
+    s3.copy_object(Bucket=bucket, Key="in/copy.csv", CopySource=f"{bucket}/in/a b.csv")
+    s3.delete_object(Bucket=bucket, Key="in/copy.csv")
+    records = [r for body in drain(sqs, url) for r in body["Records"]]
+    assert [r["eventName"] for r in records] == [
+        "ObjectCreated:Put", "ObjectCreated:Copy", "ObjectRemoved:Delete"]
+    first = records[0]
+    assert first["eventSource"] == "aws:s3" and first["awsRegion"] == "us-east-1"
+    assert first["s3"]["bucket"]["name"] == bucket
+    assert first["s3"]["object"]["key"] == "in/a+b.csv"  # URL-encoded, as S3 sends it
+    assert first["s3"]["object"]["size"] == 5
+    assert first["s3"]["configurationId"] == "uploads"
+
+
+def test_unknown_queue_is_refused(hw: RunningHeadwater) -> None:
+    s3 = hw.client("s3")
+    bucket = f"ev-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": "arn:aws:sqs:us-east-1:000000000000:nope",
+                                     "Events": ["s3:ObjectCreated:*"]}]})
+    assert err.value.response["Error"]["Code"] == "InvalidArgument"
