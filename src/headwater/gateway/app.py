@@ -36,7 +36,7 @@ from headwater.core.errors import ServiceError, internal_failure
 from headwater.core.ids import IdFactory, RandomIds
 from headwater.protocol import sigv4
 from headwater.protocol.auth_errors import auth_error
-from headwater.protocol.body import AsgiBody, AwsChunkedBody, ClientDisconnected
+from headwater.protocol.body import AsgiBody, AwsChunkedBody, ChunkSigner, ClientDisconnected
 from headwater.protocol.context import RequestContext
 from headwater.protocol.detect import Route, detect
 from headwater.protocol.dispatch import Dispatcher, not_implemented
@@ -198,7 +198,16 @@ class Gateway:
         encodings = request.headers.get("content-encoding", "")
         if "aws-chunked" in [e.strip().lower() for e in encodings.split(",")]:
             decoded = request.headers.get("x-amz-decoded-content-length", "")
-            return AwsChunkedBody(raw, int(decoded) if decoded.isdigit() else None)
+            signer = None
+            if claimed.startswith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"):
+                found = sigv4.streaming_key(request, self._secrets)
+                if found is not None:
+
+                    def bad_chunk() -> Exception:
+                        return auth_error(spec, sigv4.AuthFailure("bad_signature"))
+
+                    signer = ChunkSigner(*found, on_mismatch=bad_chunk)
+            return AwsChunkedBody(raw, int(decoded) if decoded.isdigit() else None, signer)
         return raw
 
     # -- the pipeline -------------------------------------------------------------------

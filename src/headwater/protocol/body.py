@@ -14,8 +14,9 @@ the fly instead, and fail at the end of the stream (before the consumer commits 
     [<trailer name>:<value>\\r\\n ...]\\r\\n
 
 and exposes the trailing headers (``x-amz-checksum-crc32`` and friends) once it is exhausted.
-Chunk signatures (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``) are read but not verified yet (the
-seed signature was verified; see docs/s3.md).
+With a ``ChunkSigner`` (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]``), each chunk's
+signature is checked when the chunk ends, chained from the seed signature of the
+Authorization header, and so is the trailer's ``x-amz-trailer-signature``.
 
 References: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html and
 https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html
@@ -24,6 +25,7 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -97,12 +99,51 @@ class AsgiBody:
                 raise ServiceError("XAmzContentSHA256Mismatch", "", 400)
 
 
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+class ChunkSigner:
+    """The signature chain of a signed aws-chunked body (SigV4 streaming)."""
+
+    def __init__(self, key: bytes, amz_date: str, scope: str, seed: str,
+                 on_mismatch: Callable[[], Exception]) -> None:
+        self._key = key
+        self._prefix = f"{amz_date}\n{scope}\n"
+        self.previous = seed
+        self._on_mismatch = on_mismatch
+
+    def _sign(self, kind: str, digest: str) -> str:
+        text = f"{kind}\n{self._prefix}{self.previous}\n{digest}"
+        return hmac.new(self._key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def check_chunk(self, data_sha256: str, given: str | None) -> None:
+        expected = self._sign("AWS4-HMAC-SHA256-PAYLOAD", f"{EMPTY_SHA256}\n{data_sha256}")
+        if given is None or not hmac.compare_digest(expected, given):
+            raise self._on_mismatch()
+        self.previous = expected
+
+    def check_trailer(self, trailer: bytes, given: str | None) -> None:
+        expected = self._sign("AWS4-HMAC-SHA256-TRAILER", hashlib.sha256(trailer).hexdigest())
+        if given is None or not hmac.compare_digest(expected, given):
+            raise self._on_mismatch()
+
+
+def _chunk_signature(header: bytes) -> str | None:
+    for part in header.split(b";")[1:]:
+        name, _, value = part.partition(b"=")
+        if name.strip() == b"chunk-signature":
+            return value.strip().decode("latin-1")
+    return None
+
+
 class AwsChunkedBody:
     """The decoded payload of an aws-chunked body, and its trailers."""
 
-    def __init__(self, raw: AsyncIterator[bytes] | Any, decoded_length: int | None = None) -> None:
+    def __init__(self, raw: AsyncIterator[bytes] | Any, decoded_length: int | None = None,
+                 signer: ChunkSigner | None = None) -> None:
         self._raw = raw
         self._decoded_length = decoded_length
+        self._signer = signer
         self._trailers: dict[str, str] = {}
         self._used = False
         self.decoded = 0
@@ -132,16 +173,26 @@ class AwsChunkedBody:
                 raise incomplete_body() from None
             if size < 0:
                 raise incomplete_body()
+            signer = self._signer
+            digest = hashlib.sha256() if signer is not None else None
             if size == 0:
+                if signer is not None:
+                    signer.check_chunk(EMPTY_SHA256, _chunk_signature(header))
                 break
             remaining = size
             while remaining:
                 piece = await reader.take(remaining)
                 remaining -= len(piece)
                 self.decoded += len(piece)
+                if digest is not None:
+                    digest.update(piece)
                 yield piece
             if await reader.line() != b"":
                 raise incomplete_body()  # the data was not followed by its CRLF
+            if signer is not None and digest is not None:
+                signer.check_chunk(digest.hexdigest(), _chunk_signature(header))
+        signed_trailer = b""
+        trailer_signature: str | None = None
         while True:
             line = await reader.line(eof_ok=True)
             if not line:
@@ -149,7 +200,14 @@ class AwsChunkedBody:
             name, sep, value = line.decode("latin-1").partition(":")
             if not sep:
                 raise incomplete_body()
-            self._trailers[name.strip().lower()] = value.strip()
+            name = name.strip().lower()
+            if name == "x-amz-trailer-signature":
+                trailer_signature = value.strip()
+                continue
+            signed_trailer += f"{name}:{value.strip()}\n".encode("latin-1")
+            self._trailers[name] = value.strip()
+        if self._signer is not None and (signed_trailer or trailer_signature is not None):
+            self._signer.check_trailer(signed_trailer, trailer_signature)
         if self._decoded_length is not None and self.decoded != self._decoded_length:
             raise incomplete_body()
 

@@ -231,6 +231,26 @@ def _payload_hash(request: HttpRequest, signed: list[str]) -> str:
     return claimed if "x-amz-content-sha256" in signed else actual
 
 
+def streaming_key(request: HttpRequest, secrets: Mapping[str, str]) -> tuple[bytes, str, str, str] | None:
+    """(signing key, X-Amz-Date, scope text, seed signature) of a request signed with an
+    Authorization header, for checking the chunk signatures of its streamed body; None when
+    the request is not signed that way.  Call after ``verify`` accepted the request."""
+    auth = request.headers.get("authorization")
+    if not auth:
+        return None
+    try:
+        fields = _header_fields(auth)
+    except AuthFailure:
+        return None
+    scope = _scope(fields["Credential"])
+    amz_date = request.headers.get("x-amz-date")
+    if scope is None or not amz_date or scope.access_key not in secrets:
+        return None
+    key = _signing_key(secrets[scope.access_key], scope.date, scope.region, scope.service)
+    text = f"{scope.date}/{scope.region}/{scope.service}/aws4_request"
+    return key, amz_date, text, fields["Signature"]
+
+
 def is_hex_sha256(text: str) -> bool:
     """Whether an ``x-amz-content-sha256`` value is a hash (not ``UNSIGNED-PAYLOAD`` & co)."""
     return bool(_HEX_SHA256.fullmatch(text))

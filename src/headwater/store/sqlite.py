@@ -7,6 +7,9 @@ Why SQLite and why these settings:
   Only a power loss can drop the last commits; ``HEADWATER_SYNC=full`` trades speed for that.
 - One connection shared by the server's event loop (and, under a lock, by worker threads):
   SQLite serialises writers anyway and a single connection keeps statements cached.
+- Checkpoints (copying the log back into the database file, with an fsync) run on a
+  background thread with its own connection, not inside whichever request happens to cross
+  SQLite's automatic threshold: that request would otherwise stall for the fsync.
 
 ``open_store(None)`` gives the in-memory variant with the same SQL, for unit tests.
 """
@@ -57,6 +60,10 @@ class SqliteStore:
                 mode = "NORMAL"
             self._conn.execute(f"PRAGMA synchronous={mode}")
             self._conn.execute("PRAGMA busy_timeout=5000")
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer: _Checkpointer | None = _Checkpointer(self.path)
+        else:
+            self._checkpointer = None
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " namespace TEXT NOT NULL, version INTEGER NOT NULL,"
@@ -137,12 +144,45 @@ class SqliteStore:
                 log.info("applied migration %s/%d", namespace, version)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             try:
                 if self.path != ":memory:":
                     self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             finally:
                 self._conn.close()
+
+
+class _Checkpointer:
+    """Runs passive WAL checkpoints every ``interval`` seconds on its own thread.
+
+    A passive checkpoint never blocks writers or readers; it copies what it can.  Running it
+    here keeps the fsync it ends with off the request path.
+    """
+
+    def __init__(self, path: str, interval: float = 1.0) -> None:
+        self._path = path
+        self._interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout=1000")
+            while not self._stopping.wait(self._interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    log.warning("background checkpoint failed", exc_info=True)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
 
 
 def _split_sql(script: str) -> list[str]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from headwater.core.errors import validation_error
 from headwater.core.ids import IdFactory
 from headwater.services.lambda_ import errors, names
 from headwater.services.lambda_.functions import Functions
@@ -83,7 +84,7 @@ class Aliases:
         current = self.get(ref, name)
         wanted = params.get("RevisionId")
         if wanted and wanted != current.revision_id:
-            raise errors.precondition_failed("GetAlias")
+            raise errors.precondition_failed()
         alias = Alias(
             name,
             params.get("FunctionVersion") or current.version,
@@ -124,14 +125,29 @@ class Aliases:
             raise errors.invalid_parameter(
                 "$LATEST is not supported for an alias pointing to more than 1 version"
             )
-        for version in alias.weights:
+        for version, weight in alias.weights.items():
+            if not 0.0 <= weight < 1.0:
+                # AWS quirk: the model allows 1.0, the service refuses it (with the model's
+                # wording, which says the opposite).
+                raise validation_error(
+                    f"1 validation error detected: Value '{{{version}={weight}}}' at "
+                    "'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map "
+                    "value must satisfy constraint: [Member must have value less than or equal "
+                    "to 1.0, Member must have value greater than or equal to 0.0, Member must "
+                    "not be null]"
+                )
             if version == alias.version:
                 raise errors.invalid_parameter(
-                    f"Invalid RoutingConfig: version {version} is the alias's primary version"
+                    f"Invalid function version {version}. Function version {version} is "
+                    "already included in routing configuration."
                 )
             if not names.is_version(version):
-                raise errors.invalid_parameter(
-                    "$LATEST is not supported for an alias pointing to more than 1 version"
+                raise validation_error(
+                    f"1 validation error detected: Value '{{{version}={weight}}}' at "
+                    "'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map "
+                    "keys must satisfy constraint: [Member must have length less than or equal "
+                    "to 1024, Member must have length greater than or equal to 1, Member must "
+                    "satisfy regular expression pattern: [0-9]+, Member must not be null]"
                 )
             self.functions.version(ref, version)
 

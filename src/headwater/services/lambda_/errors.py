@@ -40,11 +40,11 @@ def conflict(message: str) -> ServiceError:
     return _user("ResourceConflictException", message, 409)
 
 
-def precondition_failed(kind: str = "GetFunction") -> ServiceError:
+def precondition_failed() -> ServiceError:
     return _user(
         "PreconditionFailedException",
         "The Revision Id provided does not match the latest Revision Id. "
-        f"Call the {kind} API to retrieve the latest Revision Id",
+        "Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
         412,
     )
 

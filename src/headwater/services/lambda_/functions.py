@@ -179,7 +179,9 @@ class Functions:
             raise errors.invalid_parameter(
                 "Deletion of aliases is not supported by DeleteFunction; use DeleteAlias."
             )
-        version = self.version(ref, ref.qualifier)
+        version = self.store.version(key, ref.qualifier)
+        if version is None:
+            return []  # AWS quirk: deleting a version that does not exist succeeds
         users = [
             a[0] for a in self.store.aliases(key) if a[1] == ref.qualifier or ref.qualifier in a[3]
         ]
@@ -205,7 +207,7 @@ class Functions:
         if wanted_sha and wanted_sha != latest.code.sha256:
             raise errors.invalid_parameter(
                 f"CodeSHA256 ({wanted_sha}) is different from current CodeSHA256 in $LATEST "
-                f"({latest.code.sha256}). Please try again."
+                f"({latest.code.sha256}). Please try again with the CodeSHA256 in $LATEST."
             )
         published = [v for v in self.store.versions(key) if v.version != LATEST]
         if published:

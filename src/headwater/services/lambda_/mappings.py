@@ -44,10 +44,7 @@ class Mappings:
     def get(self, uuid: str) -> dict[str, Any]:
         found = self.store.mapping(uuid)
         if found is None:
-            raise errors.not_found(
-                f"The resource you requested does not exist. (Service: Lambda, Status Code: 404, "
-                f"Request ID: {uuid})"
-            )
+            raise errors.not_found("The resource you requested does not exist.")
         return found[2]
 
     def list(
@@ -69,8 +66,13 @@ class Mappings:
 
     def create(self, account: str, region: str, params: Mapping[str, Any]) -> dict[str, Any]:
         ref = parse_function(params["FunctionName"], account, region)
-        self.functions.resolve_version(ref)
+        try:
+            self.functions.resolve_version(ref)
+        except ServiceError:
+            raise errors.invalid_parameter("Function does not exist") from None
         source = params.get("EventSourceArn") or ""
+        if not source:
+            raise errors.invalid_parameter("Unrecognized event source.")
         if not source.startswith("arn:aws:sqs:"):
             raise errors.not_supported(
                 f"event sources other than SQS queues ({source or 'none given'})",

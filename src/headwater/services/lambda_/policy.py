@@ -39,7 +39,7 @@ class Policies:
         statements, revision = self.store.policy(key, qualifier) or ([], "")
         wanted = params.get("RevisionId")
         if wanted and wanted != revision:
-            raise errors.precondition_failed("GetPolicy")
+            raise errors.precondition_failed()
         sid = params["StatementId"]
         if any(s.get("Sid") == sid for s in statements):
             raise errors.conflict(
@@ -55,7 +55,7 @@ class Policies:
         key = Functions.key(ref)
         statements, revision = self.store.policy(key, qualifier) or ([], "")
         if revision_id and revision_id != revision:
-            raise errors.precondition_failed("GetPolicy")
+            raise errors.precondition_failed()
         kept = [s for s in statements if s.get("Sid") != sid]
         if len(kept) == len(statements):
             raise errors.not_found(f"Statement {sid} is not found in resource policy.")

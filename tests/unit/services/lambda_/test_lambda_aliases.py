@@ -46,7 +46,7 @@ def test_weighted_routing_follows_the_draw(aliases: Aliases, draws: list[float])
         ),
         (
             {"FunctionVersion": "1", "RoutingConfig": {"AdditionalVersionWeights": {"1": 0.5}}},
-            "primary version",
+            "already included in routing configuration",
         ),
         (
             {
