@@ -185,7 +185,11 @@ def test_update_code_and_configuration(lam: Any, fn: str) -> None:
 
 def test_versions_are_immutable_and_aliases_route(lam: Any, fn: str) -> None:
     v1 = lam.publish_version(FunctionName=fn, Description="first")
-    assert v1["Version"] == "1"
+    assert (v1["Version"], v1["State"]) == ("1", "Pending")
+    assert v1["FunctionArn"].endswith(f":function:{fn}:1")
+    assert "LastUpdateStatus" not in lam.get_function_configuration(FunctionName=fn, Qualifier="1")
+    qualified = lam.get_function(FunctionName=fn, Qualifier="$LATEST")["Configuration"]
+    assert qualified["FunctionArn"].endswith(f":function:{fn}:$LATEST")
     assert lam.publish_version(FunctionName=fn)["Version"] == "1"  # nothing changed
     lam.update_function_code(FunctionName=fn, ZipFile=package("two"))
     v2 = lam.publish_version(FunctionName=fn)
@@ -202,9 +206,17 @@ def test_versions_are_immutable_and_aliases_route(lam: Any, fn: str) -> None:
     result = lam.invoke(FunctionName=fn, Qualifier="live")
     assert result["ExecutedVersion"] == "1"
     lam.update_alias(
-        FunctionName=fn, Name="live", RoutingConfig={"AdditionalVersionWeights": {"2": 1.0}}
+        FunctionName=fn, Name="live", RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}}
     )
-    assert lam.invoke(FunctionName=fn, Qualifier="live")["ExecutedVersion"] == "2"
+    ran = {lam.invoke(FunctionName=fn, Qualifier="live")["ExecutedVersion"] for _ in range(30)}
+    assert ran == {"1", "2"}  # a miss has probability 2**-29
+    weights = lam.get_alias(FunctionName=fn, Name="live")["RoutingConfig"]
+    assert weights == {"AdditionalVersionWeights": {"2": 0.5}}
+    with pytest.raises(ClientError) as caught:
+        lam.update_alias(
+            FunctionName=fn, Name="live", RoutingConfig={"AdditionalVersionWeights": {"2": 1.0}}
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
     lam.update_alias(
         FunctionName=fn,
         Name="live",
@@ -314,3 +326,12 @@ def test_delete_function(lam: Any, fn: str) -> None:
     assert (
         error(lambda: lam.delete_function(FunctionName=fn))["Code"] == "ResourceNotFoundException"
     )
+
+
+def test_account_settings(lam: Any, fn: str) -> None:
+    lam.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=10)
+    settings = lam.get_account_settings()
+    assert settings["AccountLimit"]["ConcurrentExecutions"] == 1000
+    assert settings["AccountLimit"]["UnreservedConcurrentExecutions"] <= 990
+    assert settings["AccountUsage"]["FunctionCount"] >= 1
+    assert settings["AccountUsage"]["TotalCodeSize"] > 0

@@ -32,6 +32,9 @@ def echo(event, context):
             "remaining": context.get_remaining_time_in_millis(), "memory": context.memory_limit_in_mb,
             "region": os.environ["AWS_REGION"], "stage": os.environ.get("STAGE")}
 
+def client(event, context):
+    return context.client_context.custom if context.client_context else None
+
 def fail(event, context):
     raise RuntimeError("it broke")
 
@@ -267,3 +270,10 @@ def test_headwater_logs_prints_each_invocation(
     assert 'got {"second": 2}' in result.output and "REPORT RequestId:" in result.output
     last = CliRunner().invoke(main, ["logs", name, "--data-dir", str(hw.data_dir), "--tail", "1"])
     assert 'got {"first": 1}' not in last.output and 'got {"second": 2}' in last.output
+
+
+def test_client_context_reaches_the_handler(lam: Any, make: Callable[..., str]) -> None:
+    name = make("client")
+    encoded = base64.b64encode(json.dumps({"custom": {"user": "ada"}}).encode()).decode()
+    result = lam.invoke(FunctionName=name, ClientContext=encoded)
+    assert json.loads(result["Payload"].read()) == {"user": "ada"}

@@ -21,8 +21,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def hw() -> Iterator[RunningHeadwater]:
-    # A 5-minute Expedited restore takes 0.3 s; a lifecycle day is 0.5 s.
-    with running_headwater(archive_time_scale=0.001, lifecycle_day_seconds=0.5) as server:
+    # A 5-minute Expedited restore takes 3 s (long enough to see it in progress on a busy
+    # machine); a lifecycle day is 0.5 s.
+    with running_headwater(archive_time_scale=0.01, lifecycle_day_seconds=0.5) as server:
         yield server
 
 

@@ -444,3 +444,63 @@ def test_cors_preflight_and_actual_request(hw: RunningHeadwater, s3: Any, bucket
     s3.put_object(Bucket=bucket, Key="file", Body=b"x")
     got = s3.get_object(Bucket=bucket, Key="file")  # boto3 sends no Origin: no CORS headers
     assert "access-control-allow-origin" not in got["ResponseMetadata"]["HTTPHeaders"]
+
+
+def test_objects_survive_a_restart(tmp_path: Any) -> None:
+    body = bytes(range(256)) * 8192  # 2 MiB: streamed both ways
+    with running_headwater(data_dir=tmp_path) as first:
+        s3 = first.client("s3")
+        s3.create_bucket(Bucket="durable")
+        s3.put_bucket_versioning(Bucket="durable", VersioningConfiguration={"Status": "Enabled"})
+        version = s3.put_object(Bucket="durable", Key="k", Body=body)["VersionId"]
+        s3.put_object(Bucket="durable", Key="k", Body=b"newer")
+    with running_headwater(data_dir=tmp_path) as second:
+        s3 = second.client("s3")
+        assert s3.get_object(Bucket="durable", Key="k")["Body"].read() == b"newer"
+        assert s3.get_object(Bucket="durable", Key="k", VersionId=version)["Body"].read() == body
+
+
+def _post_form(url: str, fields: dict[str, str], content: bytes) -> tuple[int, bytes, dict[str, str]]:
+    import urllib.error
+    import urllib.request
+
+    boundary = uuid.uuid4().hex
+    body = bytearray()
+    for name, value in fields.items():
+        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+                 f"{value}\r\n").encode()
+    body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+             f"filename=\"photo.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").encode()
+    body += content + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url, data=bytes(body), method="POST", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
+def test_browser_post_upload(hw: RunningHeadwater, s3: Any, bucket: str) -> None:
+    from botocore.config import Config
+
+    signer = hw.client("s3", config=Config(signature_version="s3v4"))  # SigV4 form fields
+    post = signer.generate_presigned_post(
+        bucket, "uploads/${filename}",
+        Fields={"success_action_status": "201"},
+        Conditions=[["starts-with", "$key", "uploads/"], {"success_action_status": "201"},
+                    ["content-length-range", 1, 1000]],
+    )
+    status, body, _ = _post_form(post["url"], post["fields"], b"\xff\xd8 jpeg bytes")
+    assert status == 201, body
+    assert b"<Key>uploads/photo.jpg</Key>" in body
+    assert s3.get_object(Bucket=bucket, Key="uploads/photo.jpg")["Body"].read() == b"\xff\xd8 jpeg bytes"
+    # Too large for the policy, then a tampered policy.
+    status, body, _ = _post_form(post["url"], post["fields"], b"x" * 2000)
+    assert status == 400 and b"EntityTooLarge" in body
+    fields = dict(post["fields"], key="elsewhere/x")
+    status, body, _ = _post_form(post["url"], fields, b"x")
+    assert status == 403 and b"AccessDenied" in body
+    fields = dict(post["fields"], **{"x-amz-signature": "0" * 64})
+    status, body, _ = _post_form(post["url"], fields, b"x")
+    assert status == 403 and b"SignatureDoesNotMatch" in body

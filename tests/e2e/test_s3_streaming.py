@@ -185,3 +185,64 @@ def test_corrupt_large_object_stops_the_stream(hw: RunningHeadwater, s3: Any, bu
         s3.get_object(Bucket=bucket, Key="large")["Body"].read()
     ok = s3.get_object(Bucket=bucket, Key="large", Range="bytes=0-1048575")["Body"].read()
     assert ok == large[:1048576]
+
+
+def _signed_chunked(data: bytes, size: int, key: bytes, amz_date: str, scope: str, seed: str,
+                    tamper: bool = False) -> bytes:
+    """A STREAMING-AWS4-HMAC-SHA256-PAYLOAD body, as the SigV4 streaming docs describe it."""
+    import hmac
+
+    empty = hashlib.sha256(b"").hexdigest()
+    previous = seed
+    out = bytearray()
+    pieces = [data[i : i + size] for i in range(0, len(data), size)] + [b""]
+    for piece in pieces:
+        text = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, empty,
+                          hashlib.sha256(piece).hexdigest()])
+        signature = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+        previous = signature
+        body = piece[:-1] + b"X" if tamper and piece else piece
+        out += f"{len(piece):x};chunk-signature={signature}\r\n".encode() + body + b"\r\n"
+    out += b"\r\n"
+    return bytes(out)
+
+
+@pytest.mark.parametrize("tamper", [False, True])
+def test_signed_chunks_are_verified(hw: RunningHeadwater, s3: Any, bucket: str, tamper: bool) -> None:
+    import hmac
+
+    data = b"signed chunk data " * 5000
+    key_name = f"signed-{tamper}"
+    url = f"{hw.endpoint}/{bucket}/{key_name}"
+    length = len(_signed_chunked(data, 65536, b"k", "d", "s", "0" * 64))
+    request = AWSRequest(method="PUT", url=url, data=b"", headers={
+        "X-Amz-Content-SHA256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "Content-Encoding": "aws-chunked",
+        "X-Amz-Decoded-Content-Length": str(len(data)),
+        "Content-Length": str(length),
+    })
+    _Signer(Credentials(hw.access_key, hw.secret_key), "s3", hw.region).add_auth(request)
+    seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
+    amz_date = request.headers["X-Amz-Date"]
+    date = amz_date[:8]
+    key = f"AWS4{hw.secret_key}".encode()
+    for part in (date, hw.region, "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    body = _signed_chunked(data, 65536, key, amz_date, f"{date}/{hw.region}/s3/aws4_request",
+                           seed, tamper)
+    assert len(body) == length
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request("PUT", parts.path, body=body, headers=dict(request.headers.items()))
+        response = connection.getresponse()
+        status, text = response.status, response.read()
+    finally:
+        connection.close()
+    if tamper:
+        assert status == 403 and b"SignatureDoesNotMatch" in text
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket=bucket, Key=key_name)
+    else:
+        assert status == 200, text
+        assert s3.get_object(Bucket=bucket, Key=key_name)["Body"].read() == data

@@ -216,13 +216,17 @@ class Gateway:
         request_id = self.ids.uuid()
         served: _Served | None = None
         try:
-            if request.method == "OPTIONS":
-                # CORS preflights are unsigned and name no operation: the services that answer
-                # them (S3, from a bucket's CORS rules) say so through their handle.
+            if request.method == "OPTIONS" or (
+                request.method == "POST"
+                and request.headers.get("content-type", "").startswith("multipart/form-data")
+            ):
+                # Requests no model describes: CORS preflights and browser form uploads
+                # (unsigned, or signed in their form).  The services that answer them (S3)
+                # say so through their handle.
                 for candidate in self.services.values():
-                    if candidate.handle.preflight is not None:
+                    if candidate.handle.unrouted is not None:
                         served = candidate
-                        answer = candidate.handle.preflight(request, request_id)
+                        answer: HttpResponse | None = candidate.handle.unrouted(request, request_id)
                         if answer is not None:
                             return answer
                 served = None

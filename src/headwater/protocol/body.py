@@ -24,6 +24,7 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -34,7 +35,8 @@ from headwater.core.errors import ServiceError
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 INCOMPLETE_BODY = "You did not provide the number of bytes specified by the Content-Length HTTP header."
-_MAX_LINE = 4096  # a chunk header or trailer line longer than this is not aws-chunked
+_MAX_LINE = 4096
+_HASH_BATCH = 256 * 1024  # a chunk header or trailer line longer than this is not aws-chunked
 
 
 class ClientDisconnected(Exception):
@@ -75,7 +77,40 @@ class AsgiBody:
         return self._chunks()
 
     async def _chunks(self) -> AsyncIterator[bytes]:
-        digest = hashlib.sha256() if self._expected else None
+        if self._expected is None:
+            async for chunk in self._messages():
+                yield chunk
+        else:
+            # Hash in batches on a worker thread (hashlib releases the GIL): SHA-256 of a large
+            # upload would otherwise hold the event loop at a few hundred MB/s.
+            digest = hashlib.sha256()
+            loop = asyncio.get_running_loop()
+            batch: list[bytes] = []
+            size = 0
+            async for chunk in self._messages():
+                batch.append(chunk)
+                size += len(chunk)
+                if size >= _HASH_BATCH:
+                    joined = b"".join(batch)
+                    await loop.run_in_executor(None, digest.update, joined)
+                    batch, size = [], 0
+                    yield joined
+            if batch:
+                joined = b"".join(batch)
+                digest.update(joined)
+                yield joined
+            actual = digest.hexdigest()
+            if self._length is not None and self.received < self._length:
+                raise incomplete_body()
+            if actual != self._expected:
+                if self._on_mismatch is not None:
+                    raise self._on_mismatch(self._expected, actual)
+                raise ServiceError("XAmzContentSHA256Mismatch", "", 400)
+            return
+        if self._length is not None and self.received < self._length:
+            raise incomplete_body()
+
+    async def _messages(self) -> AsyncIterator[bytes]:
         more = True
         while more:
             message = await self._receive()
@@ -86,17 +121,7 @@ class AsgiBody:
             self.complete = not more
             if chunk:
                 self.received += len(chunk)
-                if digest is not None:
-                    digest.update(chunk)
                 yield chunk
-        if self._length is not None and self.received < self._length:
-            raise incomplete_body()
-        if digest is not None and self._expected is not None:
-            actual = digest.hexdigest()
-            if actual != self._expected:
-                if self._on_mismatch is not None:
-                    raise self._on_mismatch(self._expected, actual)
-                raise ServiceError("XAmzContentSHA256Mismatch", "", 400)
 
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()

@@ -11,11 +11,15 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
+import math
+import time
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from headwater.core.errors import ServiceError
+
+_YEAR_10000 = 253402300800  # 10000-01-01T00:00:00Z
 
 
 def to_datetime(value: Any) -> datetime:
@@ -49,6 +53,18 @@ def epoch_seconds(value: Any) -> int | float:
 
 
 def iso8601(value: Any) -> str:
+    if type(value) in (int, float) and 0 <= value < _YEAR_10000:
+        # Epoch seconds (what domains hand back) without building a datetime: a listing of a
+        # thousand keys formats a thousand of these.  Same rounding as datetime.fromtimestamp.
+        frac, whole = math.modf(value)
+        micro = round(frac * 1_000_000)
+        if micro >= 1_000_000:
+            whole += 1
+            micro -= 1_000_000
+        t = time.gmtime(int(whole))
+        text = (f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+                f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}")
+        return f"{text}.{micro // 1000:03d}Z" if micro else f"{text}Z"
     dt = to_datetime(value).astimezone(timezone.utc)
     if dt.microsecond:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 from botocore.model import Shape
@@ -43,45 +44,123 @@ def _pattern(text: str) -> re.Pattern[str] | None:
         return None  # a Java-only pattern; AWS enforces it, we cannot
 
 
+Checker = Callable[[Any, str, str, "list[Violation]"], None]
+
+# Shape -> its compiled checker.  botocore hands out the same Shape objects for the life of a
+# ServiceModel (members and input shapes are cached properties), so compiling once per shape
+# turns the per-request walk into calls of small closures with the constraints pre-read.
+_compiled: dict[int, tuple[Shape, Checker]] = {}
+
+
 def find_violations(shape: Shape, value: Any, path: str = "", member: str = "") -> list[Violation]:
     out: list[Violation] = []
-    _walk(shape, value, path, member, out)
+    checker_for(shape)(value, path, member, out)
     return out
 
 
-def _walk(shape: Shape, value: Any, path: str, member: str, out: list[Violation]) -> None:
+def checker_for(shape: Shape) -> Checker:
+    found = _compiled.get(id(shape))
+    if found is not None and found[0] is shape:
+        return found[1]
+    # Placeholder first, so recursive shapes refer to the finished checker through it.
+    cell: list[Checker] = []
+    _compiled[id(shape)] = (shape, lambda v, p, m, o: cell[0](v, p, m, o))
+    checker = _compile(shape)
+    cell.append(checker)
+    _compiled[id(shape)] = (shape, checker)
+    return checker
+
+
+def _nothing(value: Any, path: str, member: str, out: list[Violation]) -> None:
+    return None
+
+
+def _compile(shape: Shape) -> Checker:
     t = shape.type_name
     meta = shape.metadata
     if t == "structure":
+        return _compile_structure(shape)
+    if t in ("list", "map"):
+        return _compile_collection(shape, meta)
+    if t == "string":
+        return _compile_string(meta)
+    if t in ("integer", "long", "float", "double"):
+        return _compile_number(meta)
+    if t == "blob" and ("min" in meta or "max" in meta):
+        length = _length_checker(meta)
+
+        def check_blob(value: Any, path: str, member: str, out: list[Violation]) -> None:
+            if isinstance(value, (bytes, bytearray)):
+                length(value, path, member, out)
+
+        return check_blob
+    return _nothing
+
+
+def _compile_structure(shape: Shape) -> Checker:
+    required = tuple(shape.required_members)
+    members = tuple(
+        (name, _camel(name), checker_for(sub)) for name, sub in shape.members.items()
+    )
+    members = tuple(m for m in members if m[2] is not _nothing)
+
+    def check(value: Any, path: str, member: str, out: list[Violation]) -> None:
         if not isinstance(value, dict):
             return
-        for name in shape.required_members:
+        for name in required:
             if value.get(name) is None:
                 out.append(
                     Violation(_join(path, name), name, None, "Member must not be null", "required")
                 )
-        for name, sub in shape.members.items():
-            if name in value and value[name] is not None:
-                _walk(sub, value[name], _join(path, name), name, out)
-        return
-    if t == "list":
-        if isinstance(value, list):
-            _length(meta, value, path, member, out)
-            for i, item in enumerate(value, 1):
-                _walk(shape.member, item, f"{path}.{i}", member, out)
-        return
-    if t == "map":
-        if isinstance(value, dict):
-            _length(meta, value, path, member, out)
-            for key, item in value.items():
-                _walk(shape.value, item, f"{path}.{key}", member, out)
-        return
-    if t == "string":
+        for name, camel, sub in members:
+            item = value.get(name)
+            if item is not None:
+                sub(item, f"{path}.{camel}" if path else camel, name, out)
+
+    return check
+
+
+def _compile_collection(shape: Shape, meta: dict[str, Any]) -> Checker:
+    is_list = shape.type_name == "list"
+    item_checker = checker_for(shape.member if is_list else shape.value)
+    length = _length_checker(meta) if ("min" in meta or "max" in meta) else None
+
+    def check(value: Any, path: str, member: str, out: list[Violation]) -> None:
+        if is_list:
+            if not isinstance(value, list):
+                return
+            if length is not None:
+                length(value, path, member, out)
+            if item_checker is not _nothing:
+                for i, item in enumerate(value, 1):
+                    item_checker(item, f"{path}.{i}", member, out)
+        else:
+            if not isinstance(value, dict):
+                return
+            if length is not None:
+                length(value, path, member, out)
+            if item_checker is not _nothing:
+                for key, item in value.items():
+                    item_checker(item, f"{path}.{key}", member, out)
+
+    return check
+
+
+def _compile_string(meta: dict[str, Any]) -> Checker:
+    length = _length_checker(meta) if ("min" in meta or "max" in meta) else None
+    enum = meta.get("enum")
+    enum_set = frozenset(enum) if enum else None
+    pattern_text = meta.get("pattern")
+    pattern = _pattern(pattern_text) if pattern_text else None
+    if length is None and enum_set is None and pattern is None:
+        return _nothing
+
+    def check(value: Any, path: str, member: str, out: list[Violation]) -> None:
         if not isinstance(value, str):
             return
-        _length(meta, value, path, member, out)
-        enum = meta.get("enum")
-        if enum and value not in enum:
+        if length is not None:
+            length(value, path, member, out)
+        if enum_set is not None and value not in enum_set:
             out.append(
                 Violation(
                     path,
@@ -91,70 +170,81 @@ def _walk(shape: Shape, value: Any, path: str, member: str, out: list[Violation]
                     "enum",
                 )
             )
-        pattern = meta.get("pattern")
-        if pattern:
-            compiled = _pattern(pattern)
-            if compiled is not None and not compiled.fullmatch(value):
-                out.append(
-                    Violation(
-                        path,
-                        member,
-                        value,
-                        f"Member must satisfy regular expression pattern: {pattern}",
-                        "pattern",
-                    )
+        if pattern is not None and not pattern.fullmatch(value):
+            out.append(
+                Violation(
+                    path,
+                    member,
+                    value,
+                    f"Member must satisfy regular expression pattern: {pattern_text}",
+                    "pattern",
                 )
-        return
-    if t in ("integer", "long", "float", "double"):
+            )
+
+    return check
+
+
+def _compile_number(meta: dict[str, Any]) -> Checker:
+    low = meta.get("min")
+    high = meta.get("max")
+    if low is None and high is None:
+        return _nothing
+
+    def check(value: Any, path: str, member: str, out: list[Violation]) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return
-        if "min" in meta and value < meta["min"]:
+        if low is not None and value < low:
             out.append(
                 Violation(
                     path,
                     member,
                     value,
-                    f"Member must have value greater than or equal to {meta['min']}",
+                    f"Member must have value greater than or equal to {low}",
                     "range",
                 )
             )
-        if "max" in meta and value > meta["max"]:
+        if high is not None and value > high:
             out.append(
                 Violation(
                     path,
                     member,
                     value,
-                    f"Member must have value less than or equal to {meta['max']}",
+                    f"Member must have value less than or equal to {high}",
                     "range",
                 )
             )
-        return
-    if t == "blob" and isinstance(value, (bytes, bytearray)):
-        _length(meta, value, path, member, out)
+
+    return check
 
 
-def _length(meta: dict[str, Any], value: Any, path: str, member: str, out: list[Violation]) -> None:
-    n = len(value)
-    if "min" in meta and n < meta["min"]:
-        out.append(
-            Violation(
-                path,
-                member,
-                value,
-                f"Member must have length greater than or equal to {meta['min']}",
-                "length",
+def _length_checker(meta: dict[str, Any]) -> Checker:
+    low = meta.get("min")
+    high = meta.get("max")
+
+    def check(value: Any, path: str, member: str, out: list[Violation]) -> None:
+        n = len(value)
+        if low is not None and n < low:
+            out.append(
+                Violation(
+                    path,
+                    member,
+                    value,
+                    f"Member must have length greater than or equal to {low}",
+                    "length",
+                )
             )
-        )
-    if "max" in meta and n > meta["max"]:
-        out.append(
-            Violation(
-                path,
-                member,
-                value,
-                f"Member must have length less than or equal to {meta['max']}",
-                "length",
+        if high is not None and n > high:
+            out.append(
+                Violation(
+                    path,
+                    member,
+                    value,
+                    f"Member must have length less than or equal to {high}",
+                    "length",
+                )
             )
-        )
+
+    return check
 
 
 def _join(path: str, name: str) -> str:

@@ -49,9 +49,10 @@ class ServiceHandle:
     drain: Callable[[], None] = lambda: None
     start: Callable[[], Awaitable[None]] = _nothing
     stop: Callable[[], Awaitable[None]] = _nothing
-    # Answers an OPTIONS request (a CORS preflight) with (request, request id) -> response, or
-    # None when it is not this service's; may raise ServiceError.  S3 has one.
-    preflight: Callable[[Any, str], Any] | None = None
+    # Answers a request no operation of the model describes, (request, request id) ->
+    # response, or None when it is not this service's; may raise ServiceError.  The gateway
+    # asks for OPTIONS (CORS preflights) and multipart/form-data POSTs (browser uploads).
+    unrouted: Callable[[Any, str], Any] | None = None
     # Adds headers to a successful response given (request, response): S3's CORS headers.
     decorate: Callable[[Any, Any], None] | None = None
 

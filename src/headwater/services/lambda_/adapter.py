@@ -18,14 +18,20 @@ from typing import Any, TypeVar
 import orjson
 
 from headwater.protocol.context import RequestContext
+from headwater.runtime.code import MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES
 from headwater.runtime.executor import Executor
 from headwater.services.lambda_ import errors
 from headwater.services.lambda_.aliases import Aliases
 from headwater.services.lambda_.async_invoke import AsyncInvocations
 from headwater.services.lambda_.configuration import Version, to_wire
 from headwater.services.lambda_.eventconfig import EventConfigs
-from headwater.services.lambda_.functions import Functions
-from headwater.services.lambda_.invoke import Invoker, check_payload
+from headwater.services.lambda_.functions import ACCOUNT_CONCURRENCY, Functions
+from headwater.services.lambda_.invoke import (
+    ASYNC_REQUEST_LIMIT,
+    SYNC_REQUEST_LIMIT,
+    Invoker,
+    check_payload,
+)
 from headwater.services.lambda_.mappings import Mappings
 from headwater.services.lambda_.names import LATEST, FunctionRef, parse_function, parse_resource_arn
 from headwater.services.lambda_.policy import Policies
@@ -66,12 +72,14 @@ class LambdaAdapter:
         qualifier = params.get("Qualifier") if qualified else None
         return parse_function(params["FunctionName"], ctx.account_id, ctx.region, qualifier)
 
-    def _config(self, ref: FunctionRef, version: Version, **state: str) -> Result:
-        return to_wire(ref.name, ref.arn, version, **state)
+    def _config(
+        self, ref: FunctionRef, version: Version, qualifier: str | None = None, **state: str
+    ) -> Result:
+        return to_wire(ref.name, ref.arn, version, qualifier=qualifier, **state)
 
     # -- functions ----------------------------------------------------------------------
 
-    async def create_function(self, ctx: RequestContext, params: Params) -> Result:
+    def create_function(self, ctx: RequestContext, params: Params) -> Result:
         ref = self._ref(ctx, params)
         version = self.functions.create(ref, params)
         if params.get("Publish"):
@@ -83,7 +91,7 @@ class LambdaAdapter:
         version = self.functions.resolve_version(ref)
         row = self.functions.function(ref)
         out: Result = {
-            "Configuration": self._config(ref, version),
+            "Configuration": self._config(ref, version, ref.qualifier),
             "Code": {
                 "RepositoryType": "S3",
                 # headwater serves no download URL: this names where the code lies locally.
@@ -98,7 +106,7 @@ class LambdaAdapter:
 
     def get_function_configuration(self, ctx: RequestContext, params: Params) -> Result:
         ref = self._ref(ctx, params)
-        return self._config(ref, self.functions.resolve_version(ref))
+        return self._config(ref, self.functions.resolve_version(ref), ref.qualifier)
 
     def list_functions(self, ctx: RequestContext, params: Params) -> Result:
         every = params.get("FunctionVersion") == "ALL"
@@ -109,7 +117,7 @@ class LambdaAdapter:
             ref = FunctionRef(ctx.account_id, ctx.region, name)
             versions = self.functions.versions(ref)
             for version in versions if every else [v for v in versions if v.version == LATEST]:
-                configs.append(self._config(ref, version))
+                configs.append(self._config(ref, version, version.version if every else None))
         out: Result = {"Functions": configs}
         if marker:
             out["NextMarker"] = marker
@@ -122,7 +130,7 @@ class LambdaAdapter:
         version = self.functions.update_code(ref, params)
         await self.executor.discard(ref.arn)
         if params.get("Publish"):
-            version = self.functions.publish(ref, {})
+            return self._config(ref, self.functions.publish(ref, {}), state="Pending")
         return self._config(ref, version, update_status="InProgress")
 
     async def update_function_configuration(self, ctx: RequestContext, params: Params) -> Result:
@@ -141,7 +149,7 @@ class LambdaAdapter:
 
     def publish_version(self, ctx: RequestContext, params: Params) -> Result:
         ref = self._ref(ctx, params, qualified=False)
-        return self._config(ref, self.functions.publish(ref, params))
+        return self._config(ref, self.functions.publish(ref, params), state="Pending")
 
     def list_versions_by_function(self, ctx: RequestContext, params: Params) -> Result:
         ref = self._ref(ctx, params, qualified=False)
@@ -149,13 +157,26 @@ class LambdaAdapter:
         chosen, marker = _page(versions, params.get("Marker"), params.get("MaxItems"))
         out: Result = {
             # AWS quirk: in version listings $LATEST carries its qualifier in the ARN.
-            "Versions": [
-                {**self._config(ref, v), "FunctionArn": f"{ref.arn}:{v.version}"} for v in chosen
-            ]
+            "Versions": [self._config(ref, v, v.version) for v in chosen]
         }
         if marker:
             out["NextMarker"] = marker
         return out
+
+    def get_account_settings(self, ctx: RequestContext, params: Params) -> Result:
+        store = self.functions.store
+        count, total = store.usage(ctx.account_id, ctx.region)
+        reserved = store.reserved_total(ctx.account_id, ctx.region, besides="")
+        return {
+            "AccountLimit": {
+                "TotalCodeSize": 80_530_636_800,  # Lambda's default quota: 75 GB
+                "CodeSizeUnzipped": MAX_UNZIPPED_BYTES,
+                "CodeSizeZipped": MAX_ZIPPED_BYTES,
+                "ConcurrentExecutions": ACCOUNT_CONCURRENCY,
+                "UnreservedConcurrentExecutions": ACCOUNT_CONCURRENCY - reserved,
+            },
+            "AccountUsage": {"TotalCodeSize": total, "FunctionCount": count},
+        }
 
     # -- aliases ------------------------------------------------------------------------
 
@@ -189,11 +210,15 @@ class LambdaAdapter:
     async def invoke(self, ctx: RequestContext, params: Params) -> Result:
         ref = self._ref(ctx, params)
         kind = params.get("InvocationType") or "RequestResponse"
-        raw = params.get("Payload")
+        raw = params.get("Payload") or b""
+        # Sizes first: a payload over the limit is refused before anything reads it.
         if kind == "Event":
-            payload = check_payload(raw)
-            self.queue.enqueue(ref, payload, ctx.request_id)
+            if len(raw) > ASYNC_REQUEST_LIMIT:
+                raise errors.event_too_large(len(raw), ASYNC_REQUEST_LIMIT)
+            self.queue.enqueue(ref, check_payload(raw), ctx.request_id)
             return {"StatusCode": 202, "Payload": b""}
+        if len(raw) > SYNC_REQUEST_LIMIT:
+            raise errors.request_too_large(SYNC_REQUEST_LIMIT)
         target = self.invoker.target(ref)
         payload = check_payload(raw)
         if kind == "DryRun":

@@ -179,17 +179,20 @@ def to_wire(
     *,
     state: str = "Active",
     update_status: str = "Successful",
+    qualifier: str | None = None,
 ) -> dict[str, Any]:
     """AWS's ``FunctionConfiguration`` for one version.
 
     ``state`` / ``update_status`` let the write that just happened report the transition AWS
-    reports (Pending on create, InProgress on update); reads always see Active / Successful,
-    because headwater has the code unpacked before it answers.
+    reports (Pending on create and publish, InProgress on update); reads always see Active /
+    Successful, because headwater has the code unpacked before it answers.  ``qualifier`` is
+    the one the caller named: AWS qualifies ``FunctionArn`` with it (``:$LATEST`` included);
+    published versions always carry their number.
     """
     config = version.config
-    qualified = names.qualified_arn(
-        arn, None if version.version == names.LATEST else version.version
-    )
+    if qualifier is None and version.version != names.LATEST:
+        qualifier = version.version
+    qualified = names.qualified_arn(arn, qualifier)
     out: dict[str, Any] = {
         "FunctionName": name,
         "FunctionArn": qualified,
@@ -222,7 +225,8 @@ def to_wire(
     if state == "Pending":
         out["StateReason"] = "The function is being created."
         out["StateReasonCode"] = "Creating"
-    else:
+    elif version.version == names.LATEST:
+        # AWS quirk: published versions never report a LastUpdateStatus.
         out["LastUpdateStatus"] = update_status
         if update_status == "InProgress":
             out["LastUpdateStatusReason"] = "The function is being created."

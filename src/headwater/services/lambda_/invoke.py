@@ -104,6 +104,7 @@ class Invoker:
         self.ids = ids
         self.endpoint = endpoint
         self.credentials = credentials
+        self._specs: dict[tuple[str, str, str, int | None], FunctionSpec] = {}
 
     # -- resolving ------------------------------------------------------------------------
 
@@ -120,6 +121,19 @@ class Invoker:
 
     def spec(self, ref: FunctionRef, version: Version) -> FunctionSpec:
         row = self.functions.function(ref)
+        # Built once per deployed revision: a warm invoke then allocates no new spec (and the
+        # executor finds its pool by the same key).
+        cache_key = (ref.arn, version.version, version.revision_id, row.concurrency)
+        spec = self._specs.get(cache_key)
+        if spec is None:
+            if len(self._specs) > 4096:
+                self._specs.clear()
+            spec = self._specs[cache_key] = self._build_spec(ref, version, row.concurrency)
+        return spec
+
+    def _build_spec(
+        self, ref: FunctionRef, version: Version, concurrency: int | None
+    ) -> FunctionSpec:
         config = version.config
         key, secret = self.credentials
         return FunctionSpec(
@@ -136,7 +150,7 @@ class Invoker:
             endpoint_url=self.endpoint(),
             access_key_id=key,
             secret_access_key=secret,
-            concurrency=row.concurrency,
+            concurrency=concurrency,
             watch=version.code.folder is not None,
             revision=version.revision_id,
         )

@@ -134,6 +134,18 @@ class LambdaStore:
         )
         return [r[0] for r in rows]
 
+    def usage(self, account: str, region: str) -> tuple[int, int]:
+        """(number of functions, total size of their stored packages)."""
+        count = self._one(
+            "SELECT COUNT(*) FROM lambda_functions WHERE account=? AND region=?", (account, region)
+        )[0]
+        total = 0
+        for (code,) in self._all(
+            "SELECT code FROM lambda_versions WHERE account=? AND region=?", (account, region)
+        ):
+            total += int(orjson.loads(code)["size"])
+        return int(count), total
+
     def set_concurrency(self, key: Key, value: int | None) -> None:
         self.db.execute(
             "UPDATE lambda_functions SET concurrency=? WHERE account=? AND region=? AND name=?",

@@ -23,6 +23,7 @@ Layout:
     workers.py     the lifecycle / restore loop
     notifications.py  event notifications to SQS
     cors.py        CORS preflights and response headers
+    post.py        browser form uploads (POST with a signed policy)
     adapter.py     the adapter the gateway dispatches to
 
 See docs/s3.md for what is implemented and where headwater differs from AWS.
@@ -33,12 +34,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from headwater.protocol.http import HttpRequest, HttpResponse
 from headwater.services import ServiceEnv, ServiceHandle
 from headwater.services.s3.adapter import S3Adapter
 from headwater.services.s3.blobs import Blobs
 from headwater.services.s3.cors import Cors
 from headwater.services.s3.model import S3
 from headwater.services.s3.notifications import Notifier
+from headwater.services.s3.post import BrowserPost
 from headwater.services.s3.store import S3Store
 from headwater.services.s3.workers import S3Workers
 
@@ -83,6 +86,13 @@ def create(env: ServiceEnv) -> ServiceHandle:
     notifier = Notifier(env.facades, env.settings.region, env.settings.account_id)
     workers = S3Workers(s3, env.settings.lifecycle_day_seconds, notifier)
     cors = Cors(s3)
+    post = BrowserPost(s3, env.settings.accepted_credentials(), notifier)
+
+    def unrouted(request: HttpRequest, request_id: str) -> HttpResponse | None:
+        if request.method == "OPTIONS":
+            return cors.preflight(request, request_id)
+        return post.handle(request, request_id)
+
     return ServiceHandle(
         name="s3",
         adapter=S3Adapter(s3, env.settings, notifier),
@@ -90,6 +100,6 @@ def create(env: ServiceEnv) -> ServiceHandle:
         validation_error=_ignore_violations,
         start=workers.start,
         stop=workers.stop,
-        preflight=cors.preflight,
+        unrouted=unrouted,
         decorate=cors.decorate,
     )

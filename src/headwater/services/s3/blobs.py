@@ -173,6 +173,7 @@ class Blobs:
         pending: asyncio.Future[None] | None = None
         batch: list[bytes] = []
         size = 0
+        threaded = False  # small bodies are finished inline: a thread hop costs more
         try:
             async for chunk in body:
                 batch.append(chunk)
@@ -181,12 +182,15 @@ class Blobs:
                     if pending is not None:
                         await pending
                     pending = loop.run_in_executor(None, stager.write, b"".join(batch))
+                    threaded = True
                     batch, size = [], 0
             if pending is not None:
                 await pending
                 pending = None
             if batch:
                 stager.write(b"".join(batch))
+            if not threaded and not self.fsync:
+                return stager.finish(self.fsync)
             return await loop.run_in_executor(None, stager.finish, self.fsync)
         except BaseException:
             if pending is not None:

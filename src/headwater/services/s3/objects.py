@@ -89,10 +89,11 @@ class ObjectOps:
                         checksums.check_value(algorithm, given)
                 if given is not None and given != staged.checksums[algorithm]:
                     raise checksums.bad_digest(algorithm)
-            declared = params.get("ContentLength")
-            if (declared is not None and body is not None and not hasattr(body, "trailers")
-                    and declared != staged.size):
-                raise errors.invalid_request("Content-Length does not match the body")
+                if given is None and getattr(body, "trailers", None) is not None and \
+                        ctx.request.headers.get("x-amz-trailer"):
+                    raise errors.invalid_request(
+                        f"The {checksums.header_name(algorithm)} trailer was announced in "
+                        "x-amz-trailer but not sent")
         except BaseException:
             self.s3.blobs.discard(staged)
             raise

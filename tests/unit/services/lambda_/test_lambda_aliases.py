@@ -94,3 +94,21 @@ def test_a_version_behind_an_alias_cannot_be_deleted(
     with pytest.raises(ServiceError) as caught:
         functions.delete(ref(qualifier="2"))
     assert caught.value.message.endswith("the following aliases reference it: [live]")
+
+
+@pytest.mark.usefixtures("two_versions")
+@pytest.mark.parametrize("weights", [{"2": 1.0}, {"2": -0.1}, {"$LATEST": 0.5}])
+def test_weights_are_checked_like_the_model_says(
+    aliases: Aliases, weights: dict[str, float]
+) -> None:
+    with pytest.raises(ServiceError) as caught:
+        aliases.create(
+            ref(),
+            {
+                "Name": "a",
+                "FunctionVersion": "1",
+                "RoutingConfig": {"AdditionalVersionWeights": weights},
+            },
+        )
+    assert caught.value.code == "ValidationException"
+    assert "routingConfig.additionalVersionWeights" in caught.value.message

@@ -141,3 +141,8 @@ def test_dry_run_code_changes_nothing(functions: Functions) -> None:
     preview = functions.dry_run_code(ref(), {"ZipFile": other})
     assert preview.code.sha256 != latest.code.sha256
     assert functions.version(ref(), "$LATEST") == latest
+
+
+def test_deleting_a_version_that_does_not_exist_succeeds(functions: Functions) -> None:
+    functions.create(ref(), create_params())
+    assert functions.delete(ref(qualifier="7")) == []

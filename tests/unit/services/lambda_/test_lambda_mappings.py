@@ -193,3 +193,18 @@ def test_reading_batch_item_failures(payload: bytes, failed: set[str] | None) ->
 
 def test_without_report_batch_item_failures_the_response_is_ignored() -> None:
     assert _failures({"FunctionResponseTypes": []}, b'{"batchItemFailures": [{}]}', {"a"}) == set()
+
+
+def test_a_missing_function_or_source(mappings: Mappings) -> None:
+    with pytest.raises(ServiceError) as caught:
+        mappings.create(ACCOUNT, REGION, {"FunctionName": "nope", "EventSourceArn": QUEUE})
+    assert (caught.value.code, caught.value.message) == (
+        "InvalidParameterValueException",
+        "Function does not exist",
+    )
+    with pytest.raises(ServiceError) as caught:
+        mappings.create(ACCOUNT, REGION, {"FunctionName": "fn"})
+    assert caught.value.message == "Unrecognized event source."
+    with pytest.raises(ServiceError) as caught:
+        mappings.get("missing")
+    assert caught.value.message == "The resource you requested does not exist."

@@ -1,0 +1,209 @@
+"""Browser-based uploads: ``POST /<bucket>`` with a multipart/form-data body and a signed policy.
+
+What it is: reading the form (fields, then the ``file`` part), checking the SigV4 signature of
+the base64 policy and every policy condition (exact matches, ``starts-with``, ``eq``,
+``content-length-range``, no unlisted fields, the expiration), then storing the file as
+PutObject would and answering as S3 does (204 by default, ``success_action_status`` 200 or 201
+with a ``PostResponse`` document, or a 303 to ``success_action_redirect``).
+
+What it is not: streamed.  The gateway reads these bodies whole (``max_body_bytes``), which
+fits what browsers post; the policy's ``content-length-range`` bounds them further.
+
+References: https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html,
+https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+from xml.etree.ElementTree import Element, SubElement
+
+import orjson
+
+from headwater.core.errors import ServiceError
+from headwater.protocol.http import HttpRequest, HttpResponse
+from headwater.protocol.rest_router import virtual_host_bucket
+from headwater.protocol.serialize.xml_ import to_bytes
+from headwater.services.s3 import checksums, wire
+from headwater.services.s3.model import S3
+from headwater.services.s3.notifications import Notifier
+
+# Fields a policy need not list (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html).
+_EXEMPT = {"x-amz-signature", "file", "policy"}
+
+
+def _denied(message: str) -> ServiceError:
+    return ServiceError("AccessDenied", f"Invalid according to Policy: {message}", 403)
+
+
+def parse_form(body: bytes, content_type: str) -> tuple[dict[str, str], bytes | None, str]:
+    """(fields with lower-case names, the file's bytes, the file's name) of a form body."""
+    boundary = ""
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "boundary":
+            boundary = value.strip('"')
+    if not boundary:
+        raise ServiceError("MalformedPOSTRequest", "The body of your POST request is not "
+                           "well-formed multipart/form-data.", 400)
+    fields: dict[str, str] = {}
+    file_data: bytes | None = None
+    file_name = ""
+    delimiter = b"--" + boundary.encode("latin-1")
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, sep, content = chunk.partition(b"\r\n\r\n")
+        if not sep:
+            continue
+        if content.endswith(b"\r\n"):
+            content = content[:-2]
+        disposition = ""
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "content-disposition":
+                disposition = value
+        params = {}
+        for item in disposition.split(";")[1:]:
+            key, _, value = item.strip().partition("=")
+            params[key.lower()] = value.strip('"')
+        name = params.get("name", "").lower()
+        if name == "file":
+            file_data = content
+            file_name = params.get("filename", "")
+            break  # S3 ignores anything after the file
+        fields[name] = content.decode("utf-8", "replace")
+    return fields, file_data, file_name
+
+
+def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def check_signature(fields: dict[str, str], secrets: dict[str, str]) -> None:
+    policy = fields.get("policy", "")
+    credential = fields.get("x-amz-credential", "").split("/")
+    if len(credential) != 5:
+        raise ServiceError("InvalidArgument", "POST form fields x-amz-credential is malformed",
+                           400)
+    secret = secrets.get(credential[0])
+    if secret is None:
+        raise ServiceError("InvalidAccessKeyId", "The AWS Access Key Id you provided does not "
+                           "exist in our records.", 403)
+    key = _signing_key(secret, credential[1], credential[2], credential[3])
+    expected = hmac.new(key, policy.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, fields.get("x-amz-signature", "")):
+        raise ServiceError("SignatureDoesNotMatch", "The request signature we calculated does "
+                           "not match the signature you provided. Check your key and signing "
+                           "method.", 403)
+
+
+def check_policy(fields: dict[str, str], bucket: str, size: int, now: float) -> None:
+    try:
+        policy = orjson.loads(base64.b64decode(fields.get("policy", ""), validate=True))
+        expiration = datetime.fromisoformat(str(policy["expiration"]))
+    except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+        raise ServiceError("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", 400) from None
+    if now > expiration.timestamp():
+        raise _denied("Policy expired.")
+    values = dict(fields, bucket=bucket)
+    covered = {"bucket"}
+    for condition in policy.get("conditions") or []:
+        if isinstance(condition, dict):
+            for name, wanted in condition.items():
+                covered.add(name.lower())
+                if values.get(name.lower()) != wanted:
+                    raise _denied(f'Policy Condition failed: ["eq", "${name}", "{wanted}"]')
+            continue
+        op, *args = condition
+        op = str(op).lower()
+        if op == "content-length-range":
+            low, high = int(args[0]), int(args[1])
+            if not low <= size <= high:
+                raise ServiceError("EntityTooLarge" if size > high else "EntityTooSmall",
+                                   "Your proposed upload exceeds the maximum allowed size"
+                                   if size > high else "Your proposed upload is smaller than "
+                                   "the minimum allowed size", 400)
+            continue
+        name = str(args[0]).lstrip("$").lower()
+        covered.add(name)
+        actual = values.get(name, "")
+        if (op == "eq" and actual != args[1]) or (op == "starts-with" and not actual.startswith(args[1])):
+            raise _denied(f'Policy Condition failed: ["{op}", "${name}", "{args[1]}"]')
+    extra = [n for n in fields if n not in covered and n not in _EXEMPT
+             and not n.startswith("x-ignore-")]
+    if extra:
+        raise _denied(f"Extra input fields: {extra[0]}")
+
+
+class BrowserPost:
+    def __init__(self, s3: S3, secrets: dict[str, str], notifier: Notifier) -> None:
+        self.s3 = s3
+        self.secrets = secrets
+        self.notifier = notifier
+
+    def handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        bucket_name = virtual_host_bucket(request.host) or request.path.strip("/").split("/")[0]
+        bucket = self.s3.bucket(bucket_name)
+        fields, data, file_name = parse_form(request.body, request.headers.get("content-type", ""))
+        if data is None:
+            raise ServiceError("InvalidArgument", "POST requires exactly one file upload per "
+                               "request.", 400, fields={"ArgumentName": "file"})
+        check_signature(fields, self.secrets)
+        check_policy(fields, bucket.name, len(data), self.s3.clock.now())
+        key = fields.get("key", "").replace("${filename}", file_name)
+        if not key:
+            raise ServiceError("InvalidArgument", "Bucket POST must contain a field named "
+                               "'key'.  If it is specified, please check the order of the "
+                               "fields.", 400, fields={"ArgumentName": "key"})
+        params: dict[str, Any] = {
+            "ContentType": fields.get("content-type"),
+            "CacheControl": fields.get("cache-control"),
+            "ContentDisposition": fields.get("content-disposition"),
+            "ContentEncoding": fields.get("content-encoding"),
+            "Metadata": {n[len("x-amz-meta-"):]: v for n, v in fields.items()
+                         if n.startswith("x-amz-meta-")},
+            "StorageClass": fields.get("x-amz-storage-class"),
+        }
+        meta = wire.stored_meta(params)
+        staged = self.s3.blobs.stage_bytes(data, (checksums.DEFAULT_ALGORITHM,))
+        meta["checksum"] = {"algorithm": checksums.DEFAULT_ALGORITHM,
+                            "value": staged.checksums[checksums.DEFAULT_ALGORITHM],
+                            "type": "FULL_OBJECT"}
+        written = self.s3.put(bucket, key, staged, etag=f'"{staged.md5.hex()}"',
+                              storage_class=wire.storage_class(params), meta=meta)
+        version = written.version
+        if bucket.config.get("notification"):
+            self.notifier.emit(bucket, "ObjectCreated:Post", key, version,
+                               request_id=request_id, now=self.s3.clock.now())
+        headers = [("x-amz-request-id", request_id), ("ETag", version.etag)]
+        if bucket.versioning is not None:
+            headers.append(("x-amz-version-id", version.version_id))
+        location = f"{request.scheme}://{request.host}/{bucket.name}/{quote(key)}"
+        headers.append(("Location", location))
+        redirect = fields.get("success_action_redirect")
+        if redirect:
+            query = urlencode({"bucket": bucket.name, "key": key, "etag": version.etag})
+            joiner = "&" if "?" in redirect else "?"
+            headers.append(("Location", f"{redirect}{joiner}{query}"))
+            headers = [h for h in headers if not (h[0] == "Location" and h[1] == location)]
+            return HttpResponse(303, headers, b"")
+        status = fields.get("success_action_status", "204")
+        if status == "201":
+            # PostResponse is in no botocore model, so it is written here.
+            root = Element("PostResponse")
+            for name, value in (("Location", location), ("Bucket", bucket.name), ("Key", key),
+                                ("ETag", version.etag)):
+                SubElement(root, name).text = value
+            body = to_bytes(root)
+            return HttpResponse(201, [*headers, ("Content-Type", "application/xml")], body)
+        return HttpResponse(200 if status == "200" else 204, headers, b"")
