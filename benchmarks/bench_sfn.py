@@ -16,6 +16,9 @@ Scenarios:
             (stopDate is no measure here: a timer's events carry its deadline, see
             docs/stepfunctions.md.)  The server's RSS is read from /proc before, at its peak
             and after.  headwater only (durable: every event is in SQLite).
+- burst     the same number of executions all waiting for one common timestamp (a Wait with
+            TimestampPath): RSS with all of them held at once, and how long after that instant
+            the last one ended.
 
 The peers run from ``benchmarks/.peers-venv`` (created from requirements.txt on first use),
 started by ``bench_sqs``'s helpers exactly as shared/design/PEERS.md says.
@@ -146,12 +149,12 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _start_many(endpoint: str, arn: str, n: int) -> list[tuple[str, float]]:
+def _start_many(endpoint: str, arn: str, n: int, text: str = "{}") -> list[tuple[str, float]]:
     """Start ``n`` executions; (execution ARN, wall time its StartExecution returned)."""
     sfn = client(endpoint)
     out = []
     for _ in range(n):
-        execution = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+        execution = sfn.start_execution(stateMachineArn=arn, input=text)["executionArn"]
         out.append((execution, time.time()))
     return out
 
@@ -219,6 +222,38 @@ def waiting(server: Server, count: int, processes: int = 2) -> dict[str, Any]:
     }
 
 
+def burst(server: Server, count: int, starts_per_s: float, processes: int = 2) -> dict[str, Any]:
+    """``count`` STANDARD executions all waiting for one common timestamp: all of them held
+    at once (RSS), then all their timers due in the same instant."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    sfn = client(server.endpoint)
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.at",
+                                                   "End": True}}}
+    arn = create(sfn, definition, "STANDARD")
+    pid = server.process.pid if server.process else 0
+    rss_before = rss_mb(pid)
+    deadline = time.time() + count / starts_per_s * 1.5 + 5
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(deadline) + 1))
+    deadline = float(int(deadline) + 1)
+    shares = [count // processes + (1 if i < count % processes else 0) for i in range(processes)]
+    with ProcessPoolExecutor(processes) as pool:
+        list(pool.map(_start_many, [server.endpoint] * processes, [arn] * processes, shares,
+                      [json.dumps({"at": stamp})] * processes))
+    started_by = time.time()
+    rss_waiting = rss_mb(pid)
+    while time.time() < deadline:
+        time.sleep(0.05)
+    while sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING",
+                              maxResults=1)["executions"]:
+        time.sleep(0.05)
+    done_after = time.time() - deadline
+    return {"executions": count, "all_started_before_deadline": started_by < deadline,
+            "all_done_after_deadline_s": done_after, "within_5s": done_after <= 5.0,
+            "rss_mb_before": rss_before, "rss_mb_all_waiting": rss_waiting,
+            "rss_mb_after": rss_mb(pid)}
+
+
 # -- running each server -----------------------------------------------------------------------
 
 
@@ -243,6 +278,9 @@ def run_server(server: Server, repeat: int, waiting_count: int) -> dict[str, Any
         if server.name == "headwater" and waiting_count:
             print(f"  headwater: {waiting_count} waiting executions ...", flush=True)
             out["waiting"] = waiting(server, waiting_count)
+            print(f"  headwater: {waiting_count} executions waiting for one timestamp ...",
+                  flush=True)
+            out["burst"] = burst(server, waiting_count, out["waiting"]["starts_per_s"])
         return out
     finally:
         server.stop()
@@ -294,6 +332,13 @@ def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
               f"{wait['rss_mb_before']:.0f} -> peak {wait['rss_mb_peak']:.0f} -> "
               f"{wait['rss_mb_after']:.0f} MB")
         checks["10,000 waits all within 5 s of their deadline"] = wait["all_within_5s"]
+    spike = hw.get("burst")
+    if spike:
+        print(f"burst: {spike['executions']} waiting at once: server RSS "
+              f"{spike['rss_mb_before']:.0f} -> {spike['rss_mb_all_waiting']:.0f} -> "
+              f"{spike['rss_mb_after']:.0f} MB; all done {spike['all_done_after_deadline_s']:.2f}"
+              f" s after their common deadline")
+        checks["10,000 simultaneous deadlines all done within 5 s"] = spike["within_5s"]
     for name, ok in checks.items():
         print(f"target {name}: {'met' if ok else 'NOT met'}")
     return {"ratios": ratios, "targets": checks}

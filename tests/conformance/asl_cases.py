@@ -128,6 +128,25 @@ class ApiRun:
                 Role=f"arn:aws:iam::{ACCOUNT}:role/conformance", Handler="handler.handler",
                 Code={"ZipFile": buffer.getvalue()}, Timeout=90)
 
+    def prepare_s3(self, cases: list[dict[str, Any]]) -> None:
+        """The buckets and objects the recorded S3 cases had: ``s3_objects``, and the bucket
+        an input names (unless the case is about a bucket that does not exist)."""
+        s3 = self.hw.client("s3")
+        buckets: set[str] = set()
+        for case in cases:
+            for item in case.get("s3_objects") or []:
+                buckets.add(item["bucket"])
+            named = case["input"].get("Bucket") if isinstance(case["input"], dict) else None
+            if isinstance(named, str) and "nonexistent" not in named.lower():
+                buckets.add(named)
+        for bucket in sorted(buckets):
+            s3.create_bucket(Bucket=bucket)
+        for case in cases:
+            for item in case.get("s3_objects") or []:
+                body = item["body"]
+                s3.put_object(Bucket=item["bucket"], Key=item["key"],
+                              Body=body if isinstance(body, str) else json.dumps(body))
+
     def run(self, index: int, case: dict[str, Any]) -> RunResult:
         import time
 

@@ -278,3 +278,22 @@ def test_queued_events_survive_a_restart(tuned: None, tmp_path: Path) -> None:
         url = sqs.get_queue_url(QueueName=out_name)["QueueUrl"]
         [message] = wait_messages(sqs, url, 1)
         assert json.loads(message["Body"])["requestPayload"] == {"kept": 1}
+
+
+def test_mappings_resume_after_a_restart(tuned: None, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with running_headwater(data_dir=data) as first:
+        lam, sqs = first.client("lambda"), first.client("sqs")
+        out_name, _, _ = new_queue(sqs)
+        _, url, arn = new_queue(sqs)
+        name = make(lam, "batch", Environment={"Variables": {"OUT": out_name}})
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, BatchSize=5)
+    with running_headwater(data_dir=data) as second:
+        sqs = second.client("sqs")
+        sqs.send_message(
+            QueueUrl=sqs.get_queue_url(QueueName=url.rsplit("/", 1)[1])["QueueUrl"],
+            MessageBody="after-restart",
+        )
+        out_url = sqs.get_queue_url(QueueName=out_name)["QueueUrl"]
+        [message] = wait_messages(sqs, out_url, 1)
+        assert message["Body"] == "after-restart"

@@ -258,6 +258,8 @@ def test_list_functions_pages(lam: Any) -> None:
         seen.extend(f["FunctionName"] for f in page["Functions"])
     assert names <= set(seen)
     assert len(seen) == len(set(seen))
+    listed = lam.list_functions()["Functions"][0]
+    assert "State" not in listed and "LastUpdateStatus" not in listed  # GetFunction has them
 
 
 def test_concurrency_permissions_tags(lam: Any, fn: str) -> None:

@@ -35,6 +35,11 @@ def echo(event, context):
 def client(event, context):
     return context.client_context.custom if context.client_context else None
 
+def crash(event, context):
+    if event.get("crash"):
+        os._exit(3)
+    return "alive"
+
 def fail(event, context):
     raise RuntimeError("it broke")
 
@@ -277,3 +282,15 @@ def test_client_context_reaches_the_handler(lam: Any, make: Callable[..., str]) 
     encoded = base64.b64encode(json.dumps({"custom": {"user": "ada"}}).encode()).decode()
     result = lam.invoke(FunctionName=name, ClientContext=encoded)
     assert json.loads(result["Payload"].read()) == {"user": "ada"}
+
+
+def test_a_crashing_handler_does_not_take_the_server_down(
+    lam: Any, make: Callable[..., str]
+) -> None:
+    name = make("crash")
+    result = lam.invoke(FunctionName=name, Payload=b'{"crash": true}')
+    assert result["FunctionError"] == "Unhandled"
+    doc = json.loads(result["Payload"].read())
+    assert doc["errorType"] == "Runtime.ExitError"
+    assert doc["errorMessage"].endswith("Runtime exited with error: exit status 3")
+    assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == "alive"

@@ -398,3 +398,41 @@ def test_start_execution_sync_with_an_express_child(sfn: Any) -> None:
     described = finished(sfn, sfn.start_execution(stateMachineArn=parent)["executionArn"])
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(json.loads(described["output"])["Output"]) == {"i": 3}
+
+
+def test_test_state(hw: RunningHeadwater, sfn: Any) -> None:
+    pass_state = {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"},
+                  "ResultPath": "$.out", "Next": "Later"}
+    reply = sfn.test_state(definition=json.dumps(pass_state), roleArn=ROLE, input='{"n": 4}',
+                           inspectionLevel="DEBUG")
+    assert reply["status"] == "SUCCEEDED" and reply["nextState"] == "Later"
+    assert json.loads(reply["output"]) == {"n": 4, "out": {"doubled": 8}}
+    assert json.loads(reply["inspectionData"]["input"]) == {"n": 4}
+
+    choice = {"StartAt": "Pick", "States": {
+        "Pick": {"Type": "Choice", "Default": "Small",
+                 "Choices": [{"Variable": "$.n", "NumericGreaterThan": 10, "Next": "Big"}]},
+        "Big": {"Type": "Succeed"}, "Small": {"Type": "Succeed"}}}
+    reply = sfn.test_state(definition=json.dumps(choice), stateName="Pick", roleArn=ROLE,
+                           input='{"n": 40}')
+    assert (reply["status"], reply["nextState"]) == ("SUCCEEDED", "Big")
+
+    task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "f", "Payload.$": "$"},
+            "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"]}],
+            "Catch": [{"ErrorEquals": ["Boom"], "Next": "Handle"}], "End": True}
+    mocked = sfn.test_state(definition=json.dumps(task), roleArn=ROLE,
+                            mock={"result": '{"Payload": {"ok": 1}}'},
+                            inspectionLevel="DEBUG")
+    assert mocked["status"] == "SUCCEEDED"
+    assert json.loads(mocked["inspectionData"]["result"]) == {"Payload": {"ok": 1}}
+    caught = sfn.test_state(definition=json.dumps(task), roleArn=ROLE,
+                            mock={"errorOutput": {"error": "Boom", "cause": "bad"}})
+    assert (caught["status"], caught["nextState"]) == ("CAUGHT_ERROR", "Handle")
+    retriable = sfn.test_state(definition=json.dumps(task), roleArn=ROLE, mock={
+        "errorOutput": {"error": "Lambda.TooManyRequestsException", "cause": "slow down"}})
+    assert (retriable["status"], retriable["error"]) == ("RETRIABLE",
+                                                        "Lambda.TooManyRequestsException")
+    failed = sfn.test_state(definition=json.dumps({"Type": "Fail", "Error": "E", "Cause": "C"}),
+                            roleArn=ROLE)
+    assert (failed["status"], failed["error"], failed["cause"]) == ("FAILED", "E", "C")

@@ -32,6 +32,7 @@ from typing import Any
 
 from headwater.runtime.local import LocalExecutor
 from headwater.services import ServiceEnv, ServiceHandle
+from headwater.services.lambda_ import errors
 from headwater.services.lambda_.adapter import LambdaAdapter
 from headwater.services.lambda_.aliases import Aliases
 from headwater.services.lambda_.async_invoke import AsyncInvocations
@@ -80,8 +81,6 @@ class LambdaFacade:
         target = self._invoker.target(ref)
         result = await self._invoker.run(target, body, wait=wait)
         if result.throttled:
-            from headwater.services.lambda_ import errors
-
             raise errors.throttled(result.throttle_reason or "ConcurrentInvocationLimitExceeded")
         out: dict[str, Any] = {
             "StatusCode": 200,

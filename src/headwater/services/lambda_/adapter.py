@@ -117,7 +117,9 @@ class LambdaAdapter:
             ref = FunctionRef(ctx.account_id, ctx.region, name)
             versions = self.functions.versions(ref)
             for version in versions if every else [v for v in versions if v.version == LATEST]:
-                configs.append(self._config(ref, version, version.version if every else None))
+                configs.append(
+                    _listed(self._config(ref, version, version.version if every else None))
+                )
         out: Result = {"Functions": configs}
         if marker:
             out["NextMarker"] = marker
@@ -157,7 +159,7 @@ class LambdaAdapter:
         chosen, marker = _page(versions, params.get("Marker"), params.get("MaxItems"))
         out: Result = {
             # AWS quirk: in version listings $LATEST carries its qualifier in the ARN.
-            "Versions": [self._config(ref, v, v.version) for v in chosen]
+            "Versions": [_listed(self._config(ref, v, v.version)) for v in chosen]
         }
         if marker:
             out["NextMarker"] = marker
@@ -334,6 +336,23 @@ class LambdaAdapter:
         if marker:
             out["NextMarker"] = marker
         return out
+
+
+# AWS quirk: listings return a subset of FunctionConfiguration; the state members come only
+# from GetFunction / GetFunctionConfiguration (API_ListFunctions.html).
+_NOT_LISTED = (
+    "State",
+    "StateReason",
+    "StateReasonCode",
+    "LastUpdateStatus",
+    "LastUpdateStatusReason",
+    "LastUpdateStatusReasonCode",
+    "RuntimeVersionConfig",
+)
+
+
+def _listed(config: Result) -> Result:
+    return {k: v for k, v in config.items() if k not in _NOT_LISTED}
 
 
 def _page(

@@ -84,7 +84,8 @@ class Stager:
     def __init__(self, name: str, temp: Path, algorithms: tuple[str, ...]) -> None:
         self.name = name
         self.temp = temp
-        self._file = open(temp, "wb")  # noqa: SIM115 - closed in finish/abort
+        # A raw descriptor: no buffering layer to build per object (small PUTs are many).
+        self._fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         self._md5 = hashlib.md5()
         self._hashers = {a: checksums.hasher(a) for a in algorithms}
         self._blocks = bytearray()
@@ -93,7 +94,10 @@ class Stager:
         self.size = 0
 
     def write(self, data: bytes) -> None:
-        self._file.write(data)
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
         self._md5.update(data)
         for h in self._hashers.values():
             h.update(data)
@@ -114,10 +118,9 @@ class Stager:
     def finish(self, fsync: bool) -> Staged:
         if self._block_fill:
             self._blocks += self._block_crc.to_bytes(4, "big")
-        self._file.flush()
         if fsync:
-            os.fsync(self._file.fileno())
-        self._file.close()
+            os.fsync(self._fd)
+        os.close(self._fd)
         return Staged(
             self.name,
             self.temp,
@@ -128,7 +131,10 @@ class Stager:
         )
 
     def abort(self) -> None:
-        self._file.close()
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass  # already closed by finish()
         self.temp.unlink(missing_ok=True)
 
 
@@ -143,6 +149,7 @@ class Blobs:
             shutil.rmtree(self._tmp, ignore_errors=True)  # uploads cut short by a stop
         self._tmp.mkdir(parents=True, exist_ok=True)
         self._data.mkdir(parents=True, exist_ok=True)
+        self._made: set[str] = set()  # data/<ab> directories known to exist
 
     def path(self, name: str) -> Path:
         return self._data / name[:2] / name
@@ -204,7 +211,9 @@ class Blobs:
     def publish(self, staged: Staged) -> Segment:
         """Move a staged upload into place; the caller commits its metadata next."""
         target = self.path(staged.name)
-        target.parent.mkdir(exist_ok=True)
+        if target.parent.name not in self._made:
+            target.parent.mkdir(exist_ok=True)
+            self._made.add(target.parent.name)
         os.replace(staged.temp, target)
         if self.fsync:
             _fsync_dir(target.parent)

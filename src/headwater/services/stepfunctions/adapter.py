@@ -26,6 +26,7 @@ from headwater.services.stepfunctions.model import (
     check_name,
 )
 from headwater.services.stepfunctions.store import AliasRow, ExecutionRow, VersionRow
+from headwater.services.stepfunctions.teststate import test_state as run_test_state
 
 Params = dict[str, Any]
 Result = dict[str, Any]
@@ -294,6 +295,9 @@ class SfnAdapter:
             raise errors.not_redrivable(row.arn, "Execution is SUCCEEDED and cannot be redriven")
         self.driver.redrive(row)
         return {"redriveDate": self.sfn.execution(row.arn).redrive_date}
+
+    async def test_state(self, ctx: RequestContext, params: Params) -> Result:
+        return await run_test_state(self.sfn, params)
 
     # -- task tokens and activities -----------------------------------------------------
 

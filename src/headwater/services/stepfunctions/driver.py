@@ -35,7 +35,6 @@ from headwater.core.ids import IdFactory
 from headwater.services.stepfunctions.activities import ActivityQueues
 from headwater.services.stepfunctions.asl import errors as asl_errors
 from headwater.services.stepfunctions.asl.program import Program
-from headwater.services.stepfunctions.asl.timestamps import format_epoch
 from headwater.services.stepfunctions.engine import Engine, Step
 from headwater.services.stepfunctions.execution import (
     CancelTask,
@@ -97,6 +96,9 @@ class Live:
     attempts: dict[str, int] = field(default_factory=dict)
     watchers: list[Callable[[Live], None]] = field(default_factory=list)
     keep_result: bool = False  # an EXPRESS child of states:startExecution.sync: remember it
+    # TestState: the events kept in memory, and tasks answered without being called.
+    history: list[HistoryEvent] | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
     def arn(self) -> str:
@@ -213,16 +215,20 @@ class Driver:
 
     def start_execution(self, info: ExecutionInfo, program: Program, row: ExecutionRow | None,
                         execution_input: Any, input_text: str, *, test_case: str | None = None,
-                        trace_header: str | None = None) -> Live:
+                        trace_header: str | None = None,
+                        overrides: dict[str, Any] | None = None) -> Live:
         """Start an execution: STANDARD when ``row`` is given (it is inserted, with the first
         events, in one commit), EXPRESS in memory otherwise."""
         now = self.clock.now()
         self._clock.t = now
         ids = SeededIds(info.execution_arn) if row is not None else self.ids
         engine = Engine(program, self._clock, ids)
-        state, step = engine.start(info, execution_input, record_history=row is not None)
+        keep = row is not None or overrides is not None
+        state, step = engine.start(info, execution_input, record_history=keep)
         live = Live(info, engine, state, 0, input_text, test_case, trace_header,
                     row.version_arn if row else None, row.alias_arn if row else None)
+        if overrides is not None:
+            live.history, live.overrides = [], overrides
         if row is not None:
             row.started = now
             with self.store.transaction():
@@ -367,6 +373,8 @@ class Driver:
         if step.events:
             if live.row_id:
                 self._events.append((live, step.events))
+            elif live.history is not None:
+                live.history.extend(step.events)
             # Written at the next flush (or never, for EXPRESS): keep the memory flat.
             del live.state.history.events[:]
         if step.effects:
@@ -447,7 +455,10 @@ class Driver:
                         invoke.task_token, invoke.credentials),
             arn, live.info.state_machine_name, live.test_case, attempt)
         try:
-            outcome = self.integrations.perform(call)
+            if invoke.state_name in live.overrides:
+                outcome = live.overrides[invoke.state_name](call.request)
+            else:
+                outcome = self.integrations.perform(call)
         except TaskFailure as failure:
             self._outcome(live, invoke, None, failure)
             return
@@ -548,4 +559,4 @@ def describe_live(live: Live) -> dict[str, Any]:
     return out
 
 
-__all__ = ["Driver", "Live", "StepClock", "describe_live", "format_epoch"]
+__all__ = ["Driver", "Live", "StepClock", "describe_live"]

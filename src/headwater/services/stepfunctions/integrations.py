@@ -316,8 +316,11 @@ def _sdk_cause(error: ServiceError, service: str, request_id: str, v1: bool = Fa
 
 
 def _sdk_failure(error: ServiceError, prefix: str, request_id: str) -> TaskFailure:
-    return TaskFailure(f"{prefix}.{_exception(error.code)}",
-                       _sdk_cause(error, prefix, request_id))
+    cause = _sdk_cause(error, prefix, request_id)
+    if prefix == "S3":
+        # AWS quirk: S3's SDK v2 exceptions also carry the extended request id.
+        cause = cause[:-1] + f", Extended Request ID: {request_id.replace('-', '')})"
+    return TaskFailure(f"{prefix}.{_exception(error.code)}", cause)
 
 
 def _lambda_failure(error: ServiceError, request_id: str) -> TaskFailure:
