@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -91,26 +92,27 @@ def parse_credentials(text: str) -> dict[str, str]:
     return creds
 
 
+# Environment variable -> the setting it sets, and how its text becomes the value.
+_FROM_ENVIRONMENT: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
+    ("HEADWATER_HOST", "host", str),
+    ("HEADWATER_PORT", "port", int),
+    ("HEADWATER_DATA_DIR", "data_dir", Path),
+    ("HEADWATER_REGION", "region", str),
+    ("HEADWATER_ACCOUNT_ID", "account_id", str),
+    ("HEADWATER_ARCHIVE_TIME_SCALE", "archive_time_scale", float),
+    ("HEADWATER_LIFECYCLE_DAY_SECONDS", "lifecycle_day_seconds", float),
+    ("HEADWATER_CREDENTIALS", "credentials", parse_credentials),
+)
+
+
 def from_environment(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Build settings from ``HEADWATER_*`` variables, then apply non-None overrides."""
     env = dict(os.environ if env is None else env)
-    values: dict[str, Any] = {}
-    if "HEADWATER_HOST" in env:
-        values["host"] = env["HEADWATER_HOST"]
-    if "HEADWATER_PORT" in env:
-        values["port"] = int(env["HEADWATER_PORT"])
-    if "HEADWATER_DATA_DIR" in env:
-        values["data_dir"] = Path(env["HEADWATER_DATA_DIR"])
-    if "HEADWATER_REGION" in env:
-        values["region"] = env["HEADWATER_REGION"]
-    if "HEADWATER_ACCOUNT_ID" in env:
-        values["account_id"] = env["HEADWATER_ACCOUNT_ID"]
-    if "HEADWATER_ARCHIVE_TIME_SCALE" in env:
-        values["archive_time_scale"] = float(env["HEADWATER_ARCHIVE_TIME_SCALE"])
-    if "HEADWATER_LIFECYCLE_DAY_SECONDS" in env:
-        values["lifecycle_day_seconds"] = float(env["HEADWATER_LIFECYCLE_DAY_SECONDS"])
-    if "HEADWATER_CREDENTIALS" in env:
-        values["credentials"] = parse_credentials(env["HEADWATER_CREDENTIALS"])
+    values: dict[str, Any] = {
+        name: convert(env[variable])
+        for variable, name, convert in _FROM_ENVIRONMENT
+        if variable in env
+    }
     values.update({k: v for k, v in overrides.items() if v is not None})
     if "data_dir" in values:
         values["data_dir"] = Path(values["data_dir"])

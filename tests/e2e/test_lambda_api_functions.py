@@ -98,6 +98,25 @@ def test_create_reports_pending_then_active(lam: Any) -> None:
     assert got["Tags"] == {"team": "data"}
 
 
+def test_create_with_publish_answers_version_1_under_the_unqualified_arn(lam: Any) -> None:
+    name = f"fn-{uuid.uuid4().hex[:10]}"
+    created = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": package()},
+        Publish=True,
+    )
+    # As AWS answers: version 1's configuration, but the FunctionArn carries no qualifier.
+    assert created["Version"] == "1"
+    assert created["FunctionArn"] == f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+    assert created["State"] == "Pending" and "LastUpdateStatus" not in created
+    versioned = lam.get_function_configuration(FunctionName=name, Qualifier="1")
+    assert versioned["FunctionArn"] == f"{created['FunctionArn']}:1"
+    versions = lam.list_versions_by_function(FunctionName=name)["Versions"]
+    assert [v["Version"] for v in versions] == ["$LATEST", "1"]
+
 def test_duplicate_and_missing_functions(lam: Any, fn: str) -> None:
     dup = error(
         lambda: lam.create_function(

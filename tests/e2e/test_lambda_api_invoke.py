@@ -184,6 +184,34 @@ def test_concurrent_calls_beyond_reservation_are_throttled(
     assert sorted(outcomes) == ["ok", "throttled"]
 
 
+def test_reservation_is_shared_by_all_versions(lam: Any, make: Callable[..., str]) -> None:
+    name = make("slow", Timeout=10)
+    version = lam.publish_version(FunctionName=name)["Version"]
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    lam.invoke(FunctionName=name, Qualifier=version, Payload=b'{"sleep": 0}')  # warm it
+    held = threading.Thread(
+        target=lambda: lam.invoke(FunctionName=name, Qualifier=version, Payload=b'{"sleep": 2.5}')
+    )
+    held.start()
+    time.sleep(1.0)  # version 1 holds the function's only reserved slot by now
+    try:
+        with pytest.raises(lam.exceptions.TooManyRequestsException) as caught:
+            lam.invoke(FunctionName=name, Payload=b'{"sleep": 0}')  # $LATEST
+        assert caught.value.response["Reason"] == (
+            "ReservedFunctionConcurrentInvocationLimitExceeded"
+        )
+    finally:
+        held.join()
+    assert json.loads(lam.invoke(FunctionName=name, Payload=b'{"sleep": 0}')["Payload"].read())
+
+
+def test_invoke_body_is_labelled_json(lam: Any, make: Callable[..., str]) -> None:
+    name = make("echo")
+    result = lam.invoke(FunctionName=name, Payload=b'{"a": 1}')
+    assert result["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/json"
+    failed = lam.invoke(FunctionName=make("fail"))
+    assert failed["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/json"
+
 def test_payload_limits_and_bad_json(lam: Any, make: Callable[..., str]) -> None:
     name = make("echo")
     err, status = error(

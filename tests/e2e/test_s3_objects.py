@@ -504,3 +504,26 @@ def test_browser_post_upload(hw: RunningHeadwater, s3: Any, bucket: str) -> None
     fields = dict(post["fields"], **{"x-amz-signature": "0" * 64})
     status, body, _ = _post_form(post["url"], fields, b"x")
     assert status == 403 and b"SignatureDoesNotMatch" in body
+
+
+def test_configs_infrastructure_tools_read(s3: Any, bucket: str) -> None:
+    # What Terraform-style tools read on every refresh.
+    assert s3.get_bucket_request_payment(Bucket=bucket)["Payer"] == "BucketOwner"
+    assert "Status" not in s3.get_bucket_accelerate_configuration(Bucket=bucket)
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=bucket)
+    with pytest.raises(ClientError) as err:
+        s3.get_bucket_website(Bucket=bucket)
+    assert code(err) == "NoSuchWebsiteConfiguration"
+    s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+    assert s3.get_bucket_website(Bucket=bucket)["IndexDocument"]["Suffix"] == "index.html"
+    with pytest.raises(ClientError) as err:
+        s3.get_public_access_block(Bucket=bucket)
+    assert code(err) == "NoSuchPublicAccessBlockConfiguration"
+    block = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+             "RestrictPublicBuckets": True}
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block)
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == block
+    s3.put_object(Bucket=bucket, Key="acl", Body=b"x", ACL="private")
+    grants = s3.get_object_acl(Bucket=bucket, Key="acl")["Grants"]
+    assert grants[0]["Permission"] == "FULL_CONTROL"
+    s3.put_object_acl(Bucket=bucket, Key="acl", ACL="public-read")

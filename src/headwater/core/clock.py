@@ -8,7 +8,7 @@ timeouts, retention, Wait states and lifecycle days are tested without sleeping.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -54,4 +54,4 @@ class ManualClock:
 
 
 def to_datetime(epoch_seconds: float) -> datetime:
-    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC)

@@ -150,7 +150,11 @@ class Gateway:
             response = self._health()
         else:
             response = await self.handle(request, route)
-        if request.stream is not None and not getattr(request.stream, "complete", True):
+        if (
+            request.stream is not None
+            and not getattr(request.stream, "complete", True)
+            and request.headers.get("content-length") != "0"
+        ):
             # Answered before the body was read (an error, or a client that waits for
             # "100 Continue" and so never sends it): the connection cannot carry another
             # request, since the unread body would be taken for one.  S3 closes it too.

@@ -13,7 +13,7 @@ import binascii
 import calendar
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
@@ -24,17 +24,17 @@ _YEAR_10000 = 253402300800  # 10000-01-01T00:00:00Z
 
 def to_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        return datetime.fromtimestamp(value, tz=UTC)
     if isinstance(value, str):
         text = value.strip()
         try:
-            return datetime.fromtimestamp(float(text), tz=timezone.utc)
+            return datetime.fromtimestamp(float(text), tz=UTC)
         except ValueError:
             pass
         try:
-            return to_datetime(datetime.fromisoformat(text.replace("Z", "+00:00")))
+            return to_datetime(datetime.fromisoformat(text))  # 3.11+ reads a trailing "Z"
         except ValueError:
             pass
         try:
@@ -65,14 +65,14 @@ def iso8601(value: Any) -> str:
         text = (f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
                 f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}")
         return f"{text}.{micro // 1000:03d}Z" if micro else f"{text}Z"
-    dt = to_datetime(value).astimezone(timezone.utc)
+    dt = to_datetime(value).astimezone(UTC)
     if dt.microsecond:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def rfc7231(value: Any) -> str:
-    return format_datetime(to_datetime(value).astimezone(timezone.utc), usegmt=True)
+    return format_datetime(to_datetime(value).astimezone(UTC), usegmt=True)
 
 
 def format_timestamp(value: Any, fmt: str) -> str | int | float:

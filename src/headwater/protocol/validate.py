@@ -13,9 +13,9 @@ Member paths are written in lower camel case, as AWS does.  Services whose error
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from collections.abc import Callable
 from typing import Any
 
 from botocore.model import Shape
@@ -86,8 +86,8 @@ def _compile(shape: Shape) -> Checker:
         return _compile_string(meta)
     if t in ("integer", "long", "float", "double"):
         return _compile_number(meta)
-    if t == "blob" and ("min" in meta or "max" in meta):
-        length = _length_checker(meta)
+    length = _length_checker(meta) if t == "blob" else None
+    if length is not None:
 
         def check_blob(value: Any, path: str, member: str, out: list[Violation]) -> None:
             if isinstance(value, (bytes, bytearray)):
@@ -123,7 +123,7 @@ def _compile_structure(shape: Shape) -> Checker:
 def _compile_collection(shape: Shape, meta: dict[str, Any]) -> Checker:
     is_list = shape.type_name == "list"
     item_checker = checker_for(shape.member if is_list else shape.value)
-    length = _length_checker(meta) if ("min" in meta or "max" in meta) else None
+    length = _length_checker(meta)
 
     def check(value: Any, path: str, member: str, out: list[Violation]) -> None:
         if is_list:
@@ -147,9 +147,10 @@ def _compile_collection(shape: Shape, meta: dict[str, Any]) -> Checker:
 
 
 def _compile_string(meta: dict[str, Any]) -> Checker:
-    length = _length_checker(meta) if ("min" in meta or "max" in meta) else None
+    length = _length_checker(meta)
     enum = meta.get("enum")
     enum_set = frozenset(enum) if enum else None
+    enum_constraint = f"Member must satisfy enum value set: [{', '.join(enum or ())}]"
     pattern_text = meta.get("pattern")
     pattern = _pattern(pattern_text) if pattern_text else None
     if length is None and enum_set is None and pattern is None:
@@ -166,7 +167,7 @@ def _compile_string(meta: dict[str, Any]) -> Checker:
                     path,
                     member,
                     value,
-                    "Member must satisfy enum value set: [" + ", ".join(enum) + "]",
+                    enum_constraint,
                     "enum",
                 )
             )
@@ -185,64 +186,39 @@ def _compile_string(meta: dict[str, Any]) -> Checker:
 
 
 def _compile_number(meta: dict[str, Any]) -> Checker:
-    low = meta.get("min")
-    high = meta.get("max")
-    if low is None and high is None:
+    bounds = _bounds_checker(meta, "value", "range", lambda value: value)
+    if bounds is None:
         return _nothing
 
     def check(value: Any, path: str, member: str, out: list[Violation]) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return
-        if low is not None and value < low:
-            out.append(
-                Violation(
-                    path,
-                    member,
-                    value,
-                    f"Member must have value greater than or equal to {low}",
-                    "range",
-                )
-            )
-        if high is not None and value > high:
-            out.append(
-                Violation(
-                    path,
-                    member,
-                    value,
-                    f"Member must have value less than or equal to {high}",
-                    "range",
-                )
-            )
+        bounds(value, path, member, out)
 
     return check
 
 
-def _length_checker(meta: dict[str, Any]) -> Checker:
+def _length_checker(meta: dict[str, Any]) -> Checker | None:
+    """The min/max length check of a string, blob, list or map; None when it has none."""
+    return _bounds_checker(meta, "length", "length", len)
+
+
+def _bounds_checker(
+    meta: dict[str, Any], noun: str, kind: str, measure: Callable[[Any], float]
+) -> Checker | None:
     low = meta.get("min")
     high = meta.get("max")
+    if low is None and high is None:
+        return None
 
     def check(value: Any, path: str, member: str, out: list[Violation]) -> None:
-        n = len(value)
+        n = measure(value)
         if low is not None and n < low:
-            out.append(
-                Violation(
-                    path,
-                    member,
-                    value,
-                    f"Member must have length greater than or equal to {low}",
-                    "length",
-                )
-            )
+            constraint = f"Member must have {noun} greater than or equal to {low}"
+            out.append(Violation(path, member, value, constraint, kind))
         if high is not None and n > high:
-            out.append(
-                Violation(
-                    path,
-                    member,
-                    value,
-                    f"Member must have length less than or equal to {high}",
-                    "length",
-                )
-            )
+            constraint = f"Member must have {noun} less than or equal to {high}"
+            out.append(Violation(path, member, value, constraint, kind))
 
     return check
 

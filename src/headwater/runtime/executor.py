@@ -42,7 +42,8 @@ class FunctionSpec:
     CodeSha256 plus a configuration counter): a spec with a new revision gets fresh workers,
     the old ones drain.  ``watch`` is the folder mode for local development: the executor looks
     for edits under ``code_dir`` and restarts workers when a file changed (see ``runtime/code.py``).
-    ``concurrency`` is the reserved concurrency; None means the executor's default per function.
+    ``concurrency`` is the function's reserved concurrency, shared by every version with the
+    same ``function_arn``; None means the executor's default, per version.
     """
 
     function_name: str

@@ -441,6 +441,8 @@ class Host:
             os.environ["_X_AMZN_TRACE_ID"] = trace
         elif "_X_AMZN_TRACE_ID" in os.environ:
             del os.environ["_X_AMZN_TRACE_ID"]
+        # Wall time on purpose: this is the worker process, whose handler reads the same real
+        # clock, and the server kills it on a real timer; no injected clock reaches here.
         deadline_ms = int(time.time() * 1000) + int(meta["timeout_ms"])
         error: dict[str, Any] | None = None
         retire = False

@@ -6,7 +6,10 @@ one invocation at a time, as a Lambda execution environment does.  A call takes 
 recently used idle worker; with none idle it starts one (a cold start, reported as
 ``Init Duration``) unless the function already runs as many as its concurrency allows, in which
 case a synchronous caller gets a throttled result at once (the service answers 429) and a
-pacing caller (``wait=True``) queues for the next free worker.
+pacing caller (``wait=True``) queues for the next free worker.  Without a reservation the
+limit is per version (``concurrency_per_function``, a bound on this machine's processes); a
+reserved concurrency (``FunctionSpec.concurrency``) also caps the function's invocations in
+flight across all its versions and aliases together (``runtime/reservations.py``).
 
 What the server enforces, as Lambda's platform does rather than the runtime:
 
@@ -66,6 +69,7 @@ from headwater.runtime.executor import (
     timeout_error,
     timeout_message,
 )
+from headwater.runtime.reservations import Reservations
 from headwater.runtime.worker import Frame, Worker, WorkerGone
 
 log = logging.getLogger(__name__)
@@ -122,6 +126,7 @@ class LocalExecutor:
         self.clock: Clock = clock or SystemClock()
         self.ids: IdFactory = ids or RandomIds()
         self._pools: dict[tuple[object, ...], _Pool] = {}
+        self._reservations = Reservations()
         self._busy: set[Worker] = set()
         self._all: set[Worker] = set()
         self._monitor: asyncio.Task[None] | None = None
@@ -151,6 +156,7 @@ class LocalExecutor:
             pool.waiters.clear()
             pool.idle.clear()
         self._pools.clear()
+        self._reservations.close(ExecutorError("the executor stopped"))
         workers = list(self._all)
         for worker in workers:
             if worker in self._busy:
@@ -179,6 +185,24 @@ class LocalExecutor:
     ) -> InvocationResult:
         if self._stopped:
             raise ExecutorError("the executor is stopped")
+        if spec.concurrency is None:
+            return await self._invoke(spec, payload, context, timeout, wait)
+        # Reserved concurrency caps the function, all versions together (runtime/reservations.py).
+        if not await self._reservations.enter(spec.function_arn, spec.concurrency, wait=wait):
+            return _throttled(spec, context, THROTTLE_RESERVED)
+        try:
+            return await self._invoke(spec, payload, context, timeout, wait)
+        finally:
+            self._reservations.leave(spec.function_arn)
+
+    async def _invoke(
+        self,
+        spec: FunctionSpec,
+        payload: bytes,
+        context: InvocationContext,
+        timeout: float | None,
+        wait: bool,
+    ) -> InvocationResult:
         pool = self._pool(spec)
         if pool.watch is not None and pool.watch.changed():
             self._retire_generation(pool)
@@ -191,12 +215,7 @@ class LocalExecutor:
                 worker = await self._wait_for_worker(pool)
             else:
                 reason = THROTTLE_RESERVED if spec.concurrency is not None else THROTTLE_ACCOUNT
-                return InvocationResult(
-                    context.request_id,
-                    throttled=True,
-                    throttle_reason=reason,
-                    memory_size_mb=spec.memory_size,
-                )
+                return _throttled(spec, context, reason)
             if worker is None:  # a free slot: start a worker in it
                 started = await self._start_worker(pool, context, timeout)
                 if isinstance(started, InvocationResult):
@@ -580,6 +599,12 @@ class LocalExecutor:
                 pool.idle = keep
                 if pool.live == 0 and not pool.waiters:
                     del self._pools[key]
+
+
+def _throttled(spec: FunctionSpec, context: InvocationContext, reason: str) -> InvocationResult:
+    return InvocationResult(
+        context.request_id, throttled=True, throttle_reason=reason, memory_size_mb=spec.memory_size
+    )
 
 
 def _describe_exit(code: int | None) -> str:

@@ -336,3 +336,25 @@ def test_a_cancelled_caller_leaves_the_handler_running_and_the_worker_reusable(
     later, workers = run(body)
     assert later.ok and later.init_duration_ms is None  # the same warm worker
     assert workers == 1
+
+
+def test_reserved_concurrency_caps_the_function_across_versions(make_spec: MakeSpec) -> None:
+    # Lambda applies a reservation to the function as a whole, not to each version.
+    v1 = make_spec("handlers.sleepy", concurrency=1, timeout=5, version="1")
+    latest = make_spec("handlers.sleepy", concurrency=1, timeout=5)
+    other = make_spec(
+        "handlers.sleepy", function_arn="arn:aws:lambda:us-east-1:000000000000:function:other"
+    )
+
+    async def body(ex: LocalExecutor) -> Any:
+        busy = asyncio.create_task(ex.invoke(v1, b"0.6", ctx("busy")))
+        await asyncio.sleep(0.3)  # version 1 holds the function's only reserved slot
+        throttled = await ex.invoke(latest, b"0", ctx("latest"))
+        unrelated = await ex.invoke(other, b"0", ctx("other"))
+        queued = await ex.invoke(latest, b"0", ctx("patient"), wait=True)
+        return await busy, throttled, unrelated, queued
+
+    busy, throttled, unrelated, queued = run(body)
+    assert busy.ok and unrelated.ok and queued.ok
+    assert throttled.throttled and throttled.throttle_reason == THROTTLE_RESERVED
+

@@ -28,20 +28,18 @@ def test_migrations_apply_once_in_order(store):
 
 def test_transaction_rolls_back_on_error(store):
     store.migrate("demo", MIGRATIONS)
-    with pytest.raises(RuntimeError):
-        with store.transaction():
-            store.execute("INSERT INTO items(name) VALUES ('gone')")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), store.transaction():
+        store.execute("INSERT INTO items(name) VALUES ('gone')")
+        raise RuntimeError("boom")
     assert store.query("SELECT count(*) FROM items") == [(0,)]
 
 
 def test_nested_transactions_join_the_outer_one(store):
     store.migrate("demo", MIGRATIONS)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(sqlite3.IntegrityError), store.transaction():
         with store.transaction():
-            with store.transaction():
-                store.execute("INSERT INTO items(name) VALUES ('x')")
-            store.execute("INSERT INTO items(name) VALUES (NULL)")
+            store.execute("INSERT INTO items(name) VALUES ('x')")
+        store.execute("INSERT INTO items(name) VALUES (NULL)")
     assert store.query("SELECT count(*) FROM items") == [(0,)]
 
 

@@ -39,9 +39,10 @@ def serializer_for(
 
         return JsonSerializer(spec, query_error_codes or {})
     if spec.protocol == "rest-json":
+        from headwater.protocol.serialize.lambda_ import LambdaSerializer
         from headwater.protocol.serialize.rest_json import RestJsonSerializer
 
-        return RestJsonSerializer(spec)
+        return LambdaSerializer(spec) if spec.name == "lambda" else RestJsonSerializer(spec)
     if spec.protocol == "rest-xml":
         from headwater.protocol.serialize.rest_xml import RestXmlSerializer
         from headwater.protocol.serialize.s3 import S3Serializer

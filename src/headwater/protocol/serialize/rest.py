@@ -53,6 +53,10 @@ class RestSerializer:
     def request_id_headers(self, request_id: str) -> list[tuple[str, str]]:
         return [("x-amzn-RequestId", request_id)]
 
+    def blob_content_type(self, operation: OperationModel) -> str:
+        """The Content-Type of a raw blob payload; a service may know better what it holds."""
+        return "application/octet-stream"
+
     # -- results --------------------------------------------------------------------------
 
     def serialize(
@@ -101,7 +105,7 @@ class RestSerializer:
     ) -> bytes | AsyncIterable[bytes]:
         kind = member.type_name
         if kind == "blob":
-            _set_default(headers, "Content-Type", "application/octet-stream")
+            _set_default(headers, "Content-Type", self.blob_content_type(operation))
             if value is None:
                 return b""
             if isinstance(value, AsyncIterable):

@@ -32,7 +32,6 @@ from typing import Any
 
 from headwater.runtime.local import LocalExecutor
 from headwater.services import ServiceEnv, ServiceHandle
-from headwater.services.lambda_ import errors
 from headwater.services.lambda_.adapter import LambdaAdapter
 from headwater.services.lambda_.aliases import Aliases
 from headwater.services.lambda_.async_invoke import AsyncInvocations
@@ -78,18 +77,7 @@ class LambdaFacade:
         if invocation_type == "Event":
             self._queue.enqueue(ref, body)
             return {"StatusCode": 202, "Payload": b""}
-        target = self._invoker.target(ref)
-        result = await self._invoker.run(target, body, wait=wait)
-        if result.throttled:
-            raise errors.throttled(result.throttle_reason or "ConcurrentInvocationLimitExceeded")
-        out: dict[str, Any] = {
-            "StatusCode": 200,
-            "Payload": result.payload,
-            "ExecutedVersion": target.version.version,
-        }
-        if result.function_error:
-            out["FunctionError"] = result.function_error
-        return out
+        return await self._invoker.invoke_sync(self._invoker.target(ref), body, wait=wait)
 
 
 def create(env: ServiceEnv) -> ServiceHandle:

@@ -82,9 +82,14 @@ class LambdaAdapter:
     def create_function(self, ctx: RequestContext, params: Params) -> Result:
         ref = self._ref(ctx, params)
         version = self.functions.create(ref, params)
-        if params.get("Publish"):
-            version = self.functions.publish(ref, {})
-        return self._config(ref, version, state="Pending")
+        if not params.get("Publish"):
+            return self._config(ref, version, state="Pending")
+        out = self._config(ref, self.functions.publish(ref, {}), state="Pending")
+        # AWS quirk: with Publish, CreateFunction answers version 1's configuration
+        # (``Version: "1"``) under the unqualified FunctionArn, unlike PublishVersion and a
+        # qualified GetFunction (recorded against AWS in LocalStack's Lambda API snapshots).
+        out["FunctionArn"] = ref.arn
+        return out
 
     def get_function(self, ctx: RequestContext, params: Params) -> Result:
         ref = self._ref(ctx, params)

@@ -29,6 +29,7 @@ import orjson
 from headwater.core.clock import Clock
 from headwater.core.ids import IdFactory
 from headwater.runtime.executor import (
+    THROTTLE_ACCOUNT,
     THROTTLE_RESERVED,
     Executor,
     FunctionError,
@@ -192,14 +193,23 @@ class Invoker:
         return result
 
     async def invoke_sync(
-        self, target: Target, payload: bytes, *, tail: bool, client_context: str | None
+        self,
+        target: Target,
+        payload: bytes,
+        *,
+        tail: bool = False,
+        client_context: str | None = None,
+        wait: bool = False,
     ) -> dict[str, Any]:
-        """A RequestResponse Invoke: the response members of Invoke's output shape."""
+        """A RequestResponse Invoke: the response members of Invoke's output shape.
+
+        ``wait=True`` queues for a worker instead of being throttled (in-process callers that
+        pace themselves); a throttled call is the 429 ``TooManyRequestsException``."""
         if len(payload) > SYNC_REQUEST_LIMIT:
             raise errors.request_too_large(SYNC_REQUEST_LIMIT)
-        result = await self.run(target, payload, client_context=client_context)
+        result = await self.run(target, payload, client_context=client_context, wait=wait)
         if result.throttled:
-            raise errors.throttled(result.throttle_reason or "ConcurrentInvocationLimitExceeded")
+            raise errors.throttled(result.throttle_reason or THROTTLE_ACCOUNT)
         out: dict[str, Any] = {
             "StatusCode": 200,
             "Payload": result.payload,

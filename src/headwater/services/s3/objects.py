@@ -26,6 +26,7 @@ from headwater.protocol.serialize.s3 import STATUS_KEY
 from headwater.services.s3 import checksums, conditions, errors, restore, wire
 from headwater.services.s3.blobs import CorruptBlob, Staged
 from headwater.services.s3.model import S3, Bucket, Version
+from headwater.services.s3.names import owner
 from headwater.services.s3.notifications import Notifier
 
 log = logging.getLogger(__name__)
@@ -364,6 +365,23 @@ class ObjectOps:
         meta.pop("tags", None)
         self.s3.update_meta(version, meta)
         return self._version_member(bucket, version)
+
+    # -- ACLs (stored canned ACLs; every object is its owner's) -----------------------------
+
+    def get_object_acl(self, ctx: RequestContext, params: Params) -> Result:
+        bucket, version = self._tag_target(params)
+        who = owner(bucket.account)
+        out: Result = {"Owner": who, "Grants": [
+            {"Grantee": {**who, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}]}
+        out.update(self._version_member(bucket, version))
+        return out
+
+    def put_object_acl(self, ctx: RequestContext, params: Params) -> Result:
+        bucket, version = self._tag_target(params)
+        meta = dict(version.meta)
+        meta["acl"] = params.get("ACL") or "private"
+        self.s3.update_meta(version, meta)
+        return {}
 
     # -- attributes -----------------------------------------------------------------------
 

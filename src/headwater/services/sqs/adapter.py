@@ -228,10 +228,7 @@ class SqsAdapter:
 
     def delete_message(self, ctx: RequestContext, params: Params) -> Result:
         queue = self._queue(ctx, params)
-        [error] = self.sqs.delete(queue, [params["ReceiptHandle"]])
-        if error is not None:
-            raise error
-        return {}
+        return _single(self.sqs.delete(queue, [params["ReceiptHandle"]]))
 
     def delete_message_batch(self, ctx: RequestContext, params: Params) -> Result:
         queue = self._queue(ctx, params)
@@ -243,10 +240,7 @@ class SqsAdapter:
     def change_message_visibility(self, ctx: RequestContext, params: Params) -> Result:
         queue = self._queue(ctx, params)
         change = (params["ReceiptHandle"], params["VisibilityTimeout"])
-        [error] = self.sqs.change_visibility(queue, [change])
-        if error is not None:
-            raise error
-        return {}
+        return _single(self.sqs.change_visibility(queue, [change]))
 
     def change_message_visibility_batch(self, ctx: RequestContext, params: Params) -> Result:
         queue = self._queue(ctx, params)
@@ -360,6 +354,14 @@ def _check_batch(entries: list[Params], entry_shape: str) -> None:
         if entry_id in seen:
             raise errors.ids_not_distinct(entry_id)
         seen.add(entry_id)
+
+
+def _single(outcomes: list[ServiceError | None]) -> Result:
+    """The answer to a one-entry call of a batch-shaped domain method: raise its failure."""
+    [error] = outcomes
+    if error is not None:
+        raise error
+    return {}
 
 
 def _batch_result(entries: list[Params], outcomes: list[ServiceError | None]) -> Result:
