@@ -1,4 +1,10 @@
-"""The ``headwater`` command line."""
+"""The ``headwater`` command line: ``serve``, ``sfn run`` / ``sfn validate``, ``logs``,
+``s3 scrub``.
+
+A thin layer of click commands over the settings, the gateway and the services' facades; it
+holds no behaviour of its own, and it is the one place (with the benchmarks) that prints.
+Flags win over ``HEADWATER_*`` variables, which win over defaults (``config.py``).
+"""
 
 from __future__ import annotations
 
@@ -56,6 +62,9 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, log_level: 
     click.echo(f"  export AWS_ACCESS_KEY_ID={key}")
     click.echo(f"  export AWS_SECRET_ACCESS_KEY={secret}")
     click.echo(f"  export AWS_DEFAULT_REGION={settings.region}")
+    # botocore prefixes the host with "sync-" for StartSyncExecution; "sync-127.0.0.1" does
+    # not resolve, so tell SDKs to leave the host alone.
+    click.echo("  export AWS_DISABLE_HOST_PREFIX_INJECTION=true")
     sys.stdout.flush()
     run_server(gateway)
 

@@ -1,4 +1,10 @@
-"""Start headwater in-process on a free loopback port with a temporary data directory."""
+"""Start headwater in-process on a free loopback port with a temporary data directory.
+
+``running_headwater()`` runs the real gateway on a background thread of the calling process
+(every service, the SQLite store, workers), so a test talks to it over HTTP exactly as boto3,
+the aws CLI or a handler would.  It is not a mock and not a separate process: state lives
+in the data directory, which goes away with the block unless the caller named one.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +34,8 @@ class RunningHeadwater:
         import boto3
         from botocore.config import Config
 
-        kwargs.setdefault("config", Config(retries={"max_attempts": 1}))
+        # No "sync-" host prefix (StartSyncExecution): "sync-127.0.0.1" does not resolve.
+        kwargs.setdefault("config", Config(retries={"max_attempts": 1}, inject_host_prefix=False))
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
@@ -46,6 +53,7 @@ class RunningHeadwater:
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_DEFAULT_REGION": self.region,
+            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         }
 
 
