@@ -7,7 +7,7 @@ run it times the handler called directly in this process (with the JSON decode a
 Lambda runtime performs), and prints the overhead ratio: how many direct calls fit in the
 time of one Invoke.
 
-Each server runs as its own process on a loopback port, as in ``bench_sqs.py``; headwater's
+Each server runs as its own process on a loopback port (``servers.py``); headwater's
 function runs in its own worker processes (never in the server).  ministack is measured when
 ``--servers`` names it and its virtualenv (``benchmarks/.peers-venv``) exists.
 
@@ -23,14 +23,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import platform
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import zipfile
@@ -39,10 +33,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
+from servers import HERE, PEERS_VENV, machine, make_server
 
-HERE = Path(__file__).resolve().parent
-PEERS_VENV = HERE / ".peers-venv"
 EVENT = b'{"id": 42, "name": "trivial", "tags": ["a", "b"]}'
 HANDLER = "def handler(event, context):\n    return event\n"
 ROLE = "arn:aws:iam::000000000000:role/bench"
@@ -51,12 +44,6 @@ THREADS = (1, 8)
 
 def identity(event: Any, context: Any) -> Any:
     return event
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def client(endpoint: str) -> Any:
@@ -68,77 +55,6 @@ def client(endpoint: str) -> Any:
         aws_secret_access_key="test",
         config=Config(retries={"max_attempts": 1}, read_timeout=60, max_pool_connections=2),
     )
-
-
-class Server:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.port = free_port()
-        self.tmp = tempfile.TemporaryDirectory(prefix=f"bench-lambda-{name}-")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADWATER_", "AWS_"))}
-        if name == "headwater":
-            # Enough warm workers for 8 callers whatever the core count.
-            env["HEADWATER_LAMBDA_CONCURRENCY"] = str(max(THREADS))
-            self.command = [
-                sys.executable,
-                "-m",
-                "headwater",
-                "serve",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(Path(self.tmp.name) / "data"),
-                "--log-level",
-                "warning",
-            ]
-        elif name == "ministack":
-            env.update(
-                BIND_HOST="127.0.0.1",
-                GATEWAY_PORT=str(self.port),
-                IOT_MTLS_ENABLED="0",
-                SFTP_ENABLED="0",
-            )
-            self.command = [str(PEERS_VENV / "bin" / "ministack")]
-        else:
-            raise ValueError(name)
-        self.env = env
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = open(Path(self.tmp.name) / "server.log", "wb")  # noqa: SIM115
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            self.command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.tmp.name
-        )
-        lam = client(self.endpoint)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.log_text()[-2000:]}")
-            try:
-                lam.list_functions()
-                return
-            except (BotoCoreError, ClientError):
-                time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        self.tmp.cleanup()
-
-    def log_text(self) -> str:
-        self.log.flush()
-        return (Path(self.tmp.name) / "server.log").read_text(errors="replace")
 
 
 def deploy(endpoint: str) -> str:
@@ -233,7 +149,9 @@ def main() -> int:
         if name == "ministack" and not (PEERS_VENV / "bin" / "ministack").exists():
             results[name] = {"skipped": f"no {PEERS_VENV}/bin/ministack"}
             continue
-        server = Server(name)
+        # Enough warm headwater workers for 8 callers whatever the core count.
+        extra_env = {"HEADWATER_LAMBDA_CONCURRENCY": str(max(THREADS))}
+        server = make_server(name, PEERS_VENV / "bin" / "python", extra_env)
         try:
             server.start()
             function = deploy(server.endpoint)
@@ -266,11 +184,7 @@ def main() -> int:
     report = {
         "benchmark": "lambda_invoke",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
+        "machine": machine(),
         "seconds_per_scenario": args.seconds,
         "direct": direct,
         "servers": results,

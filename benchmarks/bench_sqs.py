@@ -28,14 +28,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -45,108 +39,13 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from servers import HERE, SERVERS, Server, machine, make_server, peers_python, ratio
 
-HERE = Path(__file__).resolve().parent
-PEERS_VENV = HERE / ".peers-venv"
 RESULTS = HERE / "results" / "bench_sqs.json"
 BODY = ("0123456789abcdef" * 64)[:1024]  # 1 KiB
-SERVERS = ("headwater", "ministack", "moto")
-STARTUP_TIMEOUT = 90.0
 
 
-# -- the servers -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def peers_python(explicit: str | None) -> Path:
-    """The interpreter of the peers' virtualenv, creating the default one on first use."""
-    if explicit:
-        return Path(explicit)
-    python = PEERS_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"creating {PEERS_VENV} (ministack, moto) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "-r", str(HERE / "requirements.txt")],
-            check=True,
-        )
-    return python
-
-
-@dataclass
-class Server:
-    name: str
-    command: list[str]
-    env: dict[str, str]
-    port: int
-    tmp: tempfile.TemporaryDirectory[str]
-    process: subprocess.Popen[bytes] | None = None
-    log: Any = None
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.log = open(Path(self.tmp.name) / "server.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            self.command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-            cwd=self.tmp.name,
-        )
-        client = sqs_client(self.endpoint)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.log_text()[-2000:]}")
-            try:
-                client.list_queues()
-                return
-            except (BotoCoreError, ClientError):  # not listening yet
-                time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not start: {self.log_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.log is not None:
-            self.log.close()
-        self.tmp.cleanup()
-
-    def log_text(self) -> str:
-        self.log.flush()
-        return (Path(self.tmp.name) / "server.log").read_text(errors="replace")
-
-
-def make_server(name: str, peers: Path | None) -> Server:
-    port = free_port()
-    tmp = tempfile.TemporaryDirectory(prefix=f"bench-sqs-{name}-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADWATER_", "AWS_"))}
-    if name == "headwater":
-        command = [sys.executable, "-m", "headwater", "serve", "--port", str(port),
-                   "--data-dir", str(Path(tmp.name) / "data"), "--log-level", "warning"]
-    elif name == "ministack":
-        assert peers is not None
-        # Loopback only, and no MQTT (8883) or SFTP listeners: see PEERS.md.
-        env.update(BIND_HOST="127.0.0.1", GATEWAY_PORT=str(port), IOT_MTLS_ENABLED="0",
-                   SFTP_ENABLED="0")
-        command = [str(peers.parent / "ministack")]
-    elif name == "moto":
-        assert peers is not None
-        command = [str(peers.parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
-    else:
-        raise ValueError(name)
-    return Server(name, command, env, port, tmp)
+# -- the scenarios (servers are started by servers.py, as every benchmark starts them) -------
 
 
 def sqs_client(endpoint: str) -> Any:
@@ -286,10 +185,6 @@ def run_server(server: Server, plan: Plan) -> dict[str, Any]:
 # -- reporting -------------------------------------------------------------------------------
 
 
-def ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a and b else None
-
-
 def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     hw = results.get("headwater", {})
     ratios: dict[str, Any] = {}
@@ -359,11 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         "benchmark": "bench_sqs",
         "body_bytes": len(BODY),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
+        "machine": machine(),
         "seconds": time.perf_counter() - began,
         "results": results,
         **summary,

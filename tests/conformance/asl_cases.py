@@ -129,11 +129,13 @@ class ApiRun:
                 Code={"ZipFile": buffer.getvalue()}, Timeout=90)
 
     def prepare_s3(self, cases: list[dict[str, Any]]) -> None:
-        """The buckets and objects the recorded S3 cases had: ``s3_objects``, and the bucket
-        an input names (unless the case is about a bucket that does not exist)."""
+        """The buckets and objects the recorded S3 cases had: ``s3_objects``, the bucket
+        an input names (unless the case is about a bucket that does not exist) and the bucket
+        a Distributed Map's ResultWriter writes to."""
         s3 = self.hw.client("s3")
         buckets: set[str] = set()
         for case in cases:
+            buckets.update(_result_buckets(case["definition"]))
             for item in case.get("s3_objects") or []:
                 buckets.add(item["bucket"])
             named = case["input"].get("Bucket") if isinstance(case["input"], dict) else None
@@ -177,6 +179,22 @@ class ApiRun:
             if not token:
                 break
         return _result(described, events)
+
+
+def _result_buckets(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        writer = node.get("ResultWriter")
+        if isinstance(writer, dict):
+            bucket = (writer.get("Parameters") or writer.get("Arguments") or {}).get("Bucket")
+            if isinstance(bucket, str) and "{%" not in bucket:
+                found.add(bucket)
+        for value in node.values():
+            found |= _result_buckets(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _result_buckets(value)
+    return found
 
 
 class _WallClock:

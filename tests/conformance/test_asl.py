@@ -6,7 +6,8 @@ One server per module: every case's state machine is created and started up fron
 of client threads (so the few cases that really wait overlap), then each test judges its case.
 Lambda cases deploy their handlers from ``asl/handlers.py`` through the Lambda service (or,
 where Lambda is not registered, register them in-process on the Step Functions facade). S3
-cases wait for the Distributed Map item reader. ``HEADWATER_CONFORMANCE_LANE=inprocess`` runs
+cases (Tasks, the Distributed Map's ItemReader and ResultWriter) get the buckets and objects
+their recording had. ``HEADWATER_CONFORMANCE_LANE=inprocess`` runs
 the cases through the in-process runner instead. The lane is skipped when the cases are not
 there. Known differences are listed in docs/stepfunctions.md and marked xfail (not strict).
 """
@@ -48,11 +49,11 @@ KNOWN_DIFFERENCES = {
 
 
 def _runnable(case: dict[str, Any]) -> bool:
-    """S3 cases run through the API when they call S3 from a Task (the Distributed Map item
-    reader and result writer are not there yet)."""
+    """S3 cases (S3 Tasks, the Distributed Map's ItemReader and ResultWriter) run through the
+    API, against headwater's S3; the in-process runner has no S3."""
     if case["needs"] != ["s3"]:
         return True
-    return not IN_PROCESS and "Map:DISTRIBUTED" not in case["features"]
+    return not IN_PROCESS
 
 
 def _params() -> list[object]:
@@ -60,8 +61,7 @@ def _params() -> list[object]:
     for index, case in enumerate(CASES):
         marks = []
         if not _runnable(case):
-            marks.append(pytest.mark.skip(reason="needs the Distributed Map S3 item reader "
-                                                 "(or, in-process, S3)"))
+            marks.append(pytest.mark.skip(reason="needs S3 (the in-process lane has none)"))
         reason = KNOWN_DIFFERENCES.get(case["id"])
         if reason:
             marks.append(pytest.mark.xfail(reason=reason, strict=False))

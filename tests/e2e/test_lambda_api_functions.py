@@ -43,17 +43,23 @@ def lam(hw: RunningHeadwater) -> Any:
     return hw.client("lambda")
 
 
-@pytest.fixture
-def fn(lam: Any) -> str:
+def create(lam: Any, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+    """A new function of the test handler: its name and CreateFunction's answer."""
     name = f"fn-{uuid.uuid4().hex[:10]}"
-    lam.create_function(
+    created = lam.create_function(
         FunctionName=name,
         Runtime="python3.12",
         Role=ROLE,
         Handler="app.handler",
         Code={"ZipFile": package()},
+        **kwargs,
     )
-    return name
+    return name, created
+
+
+@pytest.fixture
+def fn(lam: Any) -> str:
+    return create(lam)[0]
 
 
 def error(call: Callable[[], Any]) -> dict[str, Any]:
@@ -72,13 +78,8 @@ def invoke(lam: Any, name: str, **kwargs: Any) -> Any:
 
 
 def test_create_reports_pending_then_active(lam: Any) -> None:
-    name = f"fn-{uuid.uuid4().hex[:10]}"
-    created = lam.create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.handler",
-        Code={"ZipFile": package()},
+    name, created = create(
+        lam,
         Environment={"Variables": {"STAGE": "test"}},
         Tags={"team": "data"},
         Timeout=5,
@@ -99,15 +100,7 @@ def test_create_reports_pending_then_active(lam: Any) -> None:
 
 
 def test_create_with_publish_answers_version_1_under_the_unqualified_arn(lam: Any) -> None:
-    name = f"fn-{uuid.uuid4().hex[:10]}"
-    created = lam.create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.handler",
-        Code={"ZipFile": package()},
-        Publish=True,
-    )
+    name, created = create(lam, Publish=True)
     # As AWS answers: version 1's configuration, but the FunctionArn carries no qualifier.
     assert created["Version"] == "1"
     assert created["FunctionArn"] == f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
@@ -116,6 +109,7 @@ def test_create_with_publish_answers_version_1_under_the_unqualified_arn(lam: An
     assert versioned["FunctionArn"] == f"{created['FunctionArn']}:1"
     versions = lam.list_versions_by_function(FunctionName=name)["Versions"]
     assert [v["Version"] for v in versions] == ["$LATEST", "1"]
+
 
 def test_duplicate_and_missing_functions(lam: Any, fn: str) -> None:
     dup = error(

@@ -9,6 +9,9 @@ In order:
 
 The ``sync-`` host prefix botocore adds for some Step Functions calls needs no handling here:
 routing never looks at the host name except for S3's virtual-hosted style.
+
+References: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
+(credential scope), https://smithy.io/2.0/spec/http-bindings.html (REST request URIs).
 """
 
 from __future__ import annotations

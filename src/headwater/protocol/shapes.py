@@ -4,6 +4,8 @@ The botocore model says a member is a ``timestamp``; each protocol says how it i
 wire (epoch seconds in json, ISO 8601 in xml and query, RFC 7231 in headers).  Parsed timestamps
 become timezone-aware ``datetime`` objects; the domain may hand back ``datetime``, ``int`` or
 ``float`` epoch seconds, or an ISO string, and the serializers cope with each.
+
+Reference: https://smithy.io/2.0/spec/protocol-traits.html#timestampformat-trait
 """
 
 from __future__ import annotations

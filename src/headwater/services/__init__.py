@@ -58,4 +58,9 @@ class ServiceHandle:
 
 
 # The services the gateway builds, in dependency order.
-SERVICE_MODULES = ("headwater.services.sqs", "headwater.services.s3", "headwater.services.lambda_", "headwater.services.stepfunctions")
+SERVICE_MODULES = (
+    "headwater.services.sqs",
+    "headwater.services.s3",
+    "headwater.services.lambda_",
+    "headwater.services.stepfunctions",
+)

@@ -3,6 +3,8 @@
 Used by SQS, Step Functions, EventBridge and Kinesis.  The operation comes from the
 ``X-Amz-Target`` header (see ``protocol.detect``); the body maps one-to-one onto the input
 shape, with timestamps as epoch seconds and blobs base64-encoded.
+
+Protocol: https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html (1.1 alike)
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Domain code raises ``ServiceError`` with the botocore shape name (``ChangeSetNot
 or with the wire code itself (``ChangeSetNotFound``); both find the same error shape here.  The
 shape's ``error.code`` (a query-era service's legacy code) is what goes on the wire, so boto3
 maps the response back to the right exception class.
+
+Reference: https://smithy.io/2.0/aws/protocols/aws-query-protocol.html#aws-protocols-awsqueryerror-trait
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Errors are ``{"__type": CODE, "message": TEXT}`` with the HTTP status of the err
 ``awsQueryCompatible`` service (SQS) the ``x-amzn-query-error: CODE;Sender`` header also carries
 the legacy query error code, which botocore prefers, so boto3 users see codes such as
 ``AWS.SimpleQueueService.NonExistentQueue``.
+
+Protocol: https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html,
+https://smithy.io/2.0/aws/protocols/aws-query-protocol.html#aws-protocols-awsquerycompatible-trait
 """
 
 from __future__ import annotations

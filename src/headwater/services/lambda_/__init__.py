@@ -23,6 +23,8 @@ Layout:
     errors.py         every error Lambda answers with
 
 See docs/lambda.md for what is implemented and where headwater differs from AWS.
+
+API reference: https://docs.aws.amazon.com/lambda/latest/api/API_Operations.html
 """
 
 from __future__ import annotations

@@ -377,7 +377,7 @@ class ObjectOps:
         return out
 
     def put_object_acl(self, ctx: RequestContext, params: Params) -> Result:
-        bucket, version = self._tag_target(params)
+        _, version = self._tag_target(params)
         meta = dict(version.meta)
         meta["acl"] = params.get("ACL") or "private"
         self.s3.update_meta(version, meta)

@@ -17,6 +17,8 @@ Layout:
     errors.py      every error SQS answers with
 
 See docs/sqs.md for what is implemented and where headwater differs from AWS.
+
+API reference: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/Welcome.html
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@
 
 Neither loop is needed for correctness of a single request; both are plain asyncio tasks on the
 server's event loop, each iteration one short store transaction.
+
+AWS pages: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html
+(MessageRetentionPeriod), .../API_StartMessageMoveTask.html.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ Layout:
     replay.py        rebuilding an execution from its history
     driver.py        persists history before effects, resumes on boot, EXPRESS in memory
     workers.py       the timer scheduler (one heap, one asyncio task)
+    distributed/     Distributed Map: the engine's side (mapstate), map runs and their
+                     ledger (maprun, store), ItemReader, ItemBatcher, ResultWriter
     activities.py    activity tasks waiting for workers (GetActivityTask)
     integrations.py  Lambda, SQS, states:startExecution, aws-sdk:*; mocks.py: mocked responses
     model.py         state machines, versions, aliases, executions, activities, tags
@@ -30,8 +32,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from headwater.core.errors import ServiceError
 from headwater.services import ServiceEnv, ServiceHandle
 from headwater.services.stepfunctions.adapter import SfnAdapter
+from headwater.services.stepfunctions.distributed.maprun import MapRuns
+from headwater.services.stepfunctions.distributed.store import MapRunStore
 from headwater.services.stepfunctions.driver import Driver
 from headwater.services.stepfunctions.integrations import Integrations
 from headwater.services.stepfunctions.mocks import MockConfig
@@ -104,6 +109,16 @@ def create(env: ServiceEnv) -> ServiceHandle:
     sfn = StepFunctions(store, driver, env.clock, env.ids, settings.region, settings.account_id)
     holder.append(sfn)
     integrations.starter = _Starter(sfn)
+
+    def s3(operation: str, params: dict[str, Any]) -> Any:
+        """S3 for the ItemReader and ResultWriter, the way ``aws-sdk:s3:*`` tasks reach it."""
+        try:
+            return integrations.call("s3", operation, params)
+        except LookupError:
+            raise ServiceError("ServiceUnavailable", "headwater's S3 service is not running",
+                               503) from None
+
+    driver.map_runs = MapRuns(driver, MapRunStore(env.store), s3, env.clock, env.ids)
     return ServiceHandle(
         name="stepfunctions",
         adapter=SfnAdapter(sfn),

@@ -18,6 +18,7 @@ import orjson
 from headwater.protocol.context import RequestContext
 from headwater.services.stepfunctions import errors
 from headwater.services.stepfunctions.asl.parser import validate_definition
+from headwater.services.stepfunctions.distributed.api import MapRunApi
 from headwater.services.stepfunctions.driver import Live, describe_live
 from headwater.services.stepfunctions.model import (
     DEFAULT_LOGGING,
@@ -49,7 +50,7 @@ def _page(items: list[Any], params: Params, default: int = 100) -> tuple[list[An
     return chosen, (str(start + size) if start + size < len(items) else None)
 
 
-class SfnAdapter:
+class SfnAdapter(MapRunApi):
     def __init__(self, sfn: StepFunctions) -> None:
         self.sfn = sfn
         self.driver = sfn.driver
@@ -212,6 +213,11 @@ class SfnAdapter:
             out["cause"] = row.cause
         if row.trace_header:
             out["traceHeader"] = row.trace_header
+        if "/" in row.machine_arn.rsplit(":", 1)[-1] and self.driver.map_runs is not None:
+            # A distributed map's child (its state machine is MACHINE/LABEL): name its run.
+            map_run = self.driver.map_runs.store.child_map_run(row.arn)
+            if map_run is not None:
+                out["mapRunArn"] = map_run
         out["redriveCount"] = row.redrive_count
         if row.redrive_date is not None:
             out["redriveDate"] = row.redrive_date
@@ -228,7 +234,20 @@ class SfnAdapter:
 
     def list_executions(self, ctx: RequestContext, params: Params) -> Result:
         if params.get("mapRunArn"):
-            raise errors.resource_not_found(params["mapRunArn"])
+            if params.get("stateMachineArn"):
+                raise errors.validation("Only one of stateMachineArn or mapRunArn can be given")
+            found = [self.sfn.store.execution(a) for a in
+                     self.map_run_executions(params["mapRunArn"])]
+            children = [r for r in found if r is not None]
+            if params.get("statusFilter"):
+                children = [r for r in children if r.status == params["statusFilter"]]
+            children.sort(key=lambda r: (r.started, r.id), reverse=True)
+            page, next_token = _page(children, params)
+            listed: Result = {"executions": [
+                {**_execution(r), "mapRunArn": params["mapRunArn"]} for r in page]}
+            if next_token:
+                listed["nextToken"] = next_token
+            return listed
         arn = params.get("stateMachineArn")
         if not arn:
             raise errors.validation("Must provide a StateMachine ARN or MapRun ARN")

@@ -37,13 +37,16 @@ from headwater.services.stepfunctions.asl import errors as asl_errors
 from headwater.services.stepfunctions.asl.program import Program
 from headwater.services.stepfunctions.engine import Engine, Step
 from headwater.services.stepfunctions.execution import (
+    AbortMapRun,
     CancelTask,
     Effect,
     ExecutionInfo,
     ExecutionState,
     Input,
     InvokeTask,
+    MapRunEnded,
     Redrive,
+    StartMapRun,
     StartTimer,
     Stop,
     TaskFailed,
@@ -131,6 +134,8 @@ class Driver:
         self._started_tokens: set[str] = set()
         # What recently ended EXPRESS executions looked like (they have no row to read).
         self._express_ended: dict[str, dict[str, Any]] = {}
+        # Distributed map runs (``distributed.maprun.MapRuns``), wired by the service.
+        self.map_runs: Any = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -172,7 +177,9 @@ class Driver:
         recorded = self.store.events(row.id)
         ids = SeededIds(row.arn)
         replay_clock = ManualClock(0.0)
-        state = replay(Engine(program, replay_clock, ids), info, recorded, replay_clock)
+        outputs = self.map_runs.output_of if self.map_runs is not None else None
+        state = replay(Engine(program, replay_clock, ids), info, recorded, replay_clock,
+                       map_output=outputs)
         state.history.events.clear()  # persisted already; only new events are kept
         live = Live(state.info, Engine(program, self._clock, ids), state, row.id, row.input,
                     row.test_case, row.trace_header, row.version_arn, row.alias_arn)
@@ -216,9 +223,11 @@ class Driver:
     def start_execution(self, info: ExecutionInfo, program: Program, row: ExecutionRow | None,
                         execution_input: Any, input_text: str, *, test_case: str | None = None,
                         trace_header: str | None = None,
-                        overrides: dict[str, Any] | None = None) -> Live:
+                        overrides: dict[str, Any] | None = None,
+                        on_end: Callable[[Live], None] | None = None) -> Live:
         """Start an execution: STANDARD when ``row`` is given (it is inserted, with the first
-        events, in one commit), EXPRESS in memory otherwise."""
+        events, in one commit), EXPRESS in memory otherwise. ``on_end`` is called once it
+        ends (a distributed map's child; set before anything runs, so it cannot be missed)."""
         now = self.clock.now()
         self._clock.t = now
         ids = SeededIds(info.execution_arn) if row is not None else self.ids
@@ -229,6 +238,8 @@ class Driver:
                     row.version_arn if row else None, row.alias_arn if row else None)
         if overrides is not None:
             live.history, live.overrides = [], overrides
+        if on_end is not None:
+            live.watchers.append(on_end)
         if row is not None:
             row.started = now
             with self.store.transaction():
@@ -430,7 +441,26 @@ class Driver:
                 task = live.tasks.pop(effect.task_id, None)
                 if task is not None:
                     task.cancel()
+            elif isinstance(effect, StartMapRun):
+                self._start_map_run(live, effect)
+            elif isinstance(effect, AbortMapRun):
+                if self.map_runs is not None:
+                    self.map_runs.abort(effect.map_run_arn)
             # CancelTimer: nothing to do; the engine ignores a timer it no longer has.
+
+    def _start_map_run(self, live: Live, effect: StartMapRun) -> None:
+        if self.map_runs is None:
+            self._inbox.append((live.arn, MapRunEnded(
+                effect.task_id, None, asl_errors.RUNTIME,
+                "headwater runs distributed maps only inside its Step Functions service"), None))
+            return
+        try:
+            self.map_runs.start(live, effect)
+        except Exception as exc:  # a bug in the map run must fail this map, not the driver
+            log.exception("stepfunctions: map run %s of %s failed", effect.map_run_arn, live.arn)
+            self._inbox.append((live.arn, MapRunEnded(
+                effect.task_id, None, asl_errors.RUNTIME,
+                f"headwater failed internally while running the map run: {exc!r}"), None))
 
     def _invoke(self, live: Live, effect: InvokeTask | _Reissue) -> None:
         reissued = isinstance(effect, _Reissue)

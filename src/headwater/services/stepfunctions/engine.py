@@ -38,6 +38,7 @@ from headwater.services.stepfunctions.execution import (
     RUNNING,
     SUCCEEDED,
     TIMED_OUT,
+    AbortMapRun,
     CancelTask,
     CancelTimer,
     Effect,
@@ -46,6 +47,7 @@ from headwater.services.stepfunctions.execution import (
     Frame,
     Input,
     InvokeTask,
+    MapRunEnded,
     Redrive,
     Start,
     StartTimer,
@@ -56,6 +58,7 @@ from headwater.services.stepfunctions.execution import (
     TaskSucceeded,
     TimerFired,
 )
+from headwater.services.stepfunctions.distributed.mapstate import DistributedMixin
 from headwater.services.stepfunctions.fanout import FanoutMixin
 from headwater.services.stepfunctions.history import HistoryEvent
 from headwater.services.stepfunctions.scope import ContextInfo, RunScope, Variables
@@ -103,7 +106,7 @@ class _Runtime:
         return self._fraction()
 
 
-class Engine(FanoutMixin):
+class Engine(DistributedMixin, FanoutMixin):
     """Runs one program. One engine serves any number of executions of that program."""
 
     def __init__(self, program: Program, clock: Clock, ids: IdFactory) -> None:
@@ -153,6 +156,8 @@ class Engine(FanoutMixin):
             self._task_heartbeat(st, event.task_id)
         elif isinstance(event, Stop):
             self._stop(st, ABORTED, "ExecutionAborted", event.error, event.cause)
+        elif isinstance(event, MapRunEnded):
+            self._map_run_ended(st, event)
 
     def _begin(self, st: ExecutionState, execution_input: Any) -> None:
         now = self.clock.now()
@@ -576,6 +581,9 @@ class Engine(FanoutMixin):
             self._cancel_timer(st, timer_id)
         for task_id in list(st.tasks):
             self._effects.append(CancelTask(task_id))
+        for task_id, (_, run) in list(st.map_runs.items()):
+            self._effects.append(AbortMapRun(task_id, run.map_run_arn))
+        st.map_runs.clear()
         st.tasks.clear()
         st.invocations.clear()
         st.ready.clear()

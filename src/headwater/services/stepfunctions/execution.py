@@ -76,8 +76,20 @@ class Redrive:
     that did not succeed."""
 
 
+@dataclass(frozen=True, slots=True)
+class MapRunEnded:
+    """A distributed map's run is over: its output (the results, or the ResultWriter's
+    summary), or the error that failed it (``aborted``: it was stopped from outside)."""
+
+    task_id: int
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    aborted: bool = False
+
+
 Input = (Start | TaskStarted | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | Stop
-         | Redrive)
+         | Redrive | MapRunEnded)
 
 
 # ----- effects --------------------------------------------------------------------------
@@ -114,7 +126,34 @@ class CancelTimer:
     timer_id: int
 
 
-Effect = InvokeTask | CancelTask | StartTimer | CancelTimer
+@dataclass(frozen=True, slots=True)
+class StartMapRun:
+    """Run a distributed map's children as executions of their own (``distributed.maprun``);
+    report back with ``MapRunEnded``. Everything the engine evaluated is in here, so the run
+    needs nothing else from the parent's state except each item's ItemSelector
+    (``Engine.map_item_inputs``)."""
+
+    task_id: int
+    map_run_arn: str
+    state_name: str
+    processor_location: str  # the ItemProcessor's JSON pointer in the definition
+    execution_type: str
+    items: list[Any] | None  # inline items; None when an ItemReader reads them
+    reader: dict[str, Any] | None  # Resource, evaluated Parameters, ReaderConfig (MaxItems)
+    batcher: dict[str, Any] | None  # MaxItemsPerBatch, MaxInputBytesPerBatch, BatchInput
+    writer: dict[str, Any] | None  # Resource, evaluated Parameters, WriterConfig
+    max_concurrency: int
+    tolerated_percentage: float
+    tolerated_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AbortMapRun:
+    task_id: int
+    map_run_arn: str
+
+
+Effect = InvokeTask | CancelTask | StartTimer | CancelTimer | StartMapRun | AbortMapRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,11 +235,7 @@ class Fanout:
     running: dict[int, Frame] = field(default_factory=dict)
     next_index: int = 0
     finished: int = 0
-    failures: int = 0
     max_concurrency: int = 0
-    tolerated_count: int = -1  # distributed map: failures tolerated (-1: none)
-    tolerated_percentage: float = -1.0
-    map_run_arn: str | None = None
 
 
 class ExecutionState:
@@ -221,6 +256,8 @@ class ExecutionState:
         self.tasks: dict[int, Frame] = {}
         self.invocations: dict[int, InvokeTask] = {}  # tasks in flight, to re-issue on resume
         self.timers: dict[int, tuple[float, int, str]] = {}  # id -> (fire_at, frame id, kind)
+        # Distributed map runs in flight: task id -> (the Map's frame, what started it).
+        self.map_runs: dict[int, tuple[Frame, StartMapRun]] = {}
         self.ready: deque[Frame] = deque()
         self.next_key = 1
         self.transitions = 0

@@ -5,9 +5,8 @@ Implements the run-time behaviour of
 https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html and state-map.html as
 the history shows it: ``ParallelStateStarted``; ``MapStateStarted`` with the item count, one
 ``MapIterationStarted``/``Succeeded``/``Failed``/``Aborted`` per item (inline), at most
-MaxConcurrency iterations in flight; for a distributed map, ``MapRunStarted``/``Succeeded``/
-``Failed`` and child runs with their own histories, failures tolerated up to the configured
-threshold.
+MaxConcurrency iterations in flight. A distributed map is handed to ``distributed.mapstate``
+(its children are executions of their own, run by ``distributed.maprun``).
 
 A mixin of :class:`~headwater.services.stepfunctions.engine.Engine`, split out because it is
 its own concept.
@@ -53,6 +52,10 @@ class FanoutMixin:
 
         def _cancel_timer(self, st: ExecutionState, timer_id: int) -> None: ...
 
+        def _distributed_map(self, st: ExecutionState, f: Frame, state: Any) -> bool: ...
+
+        def _abort_map_run(self, st: ExecutionState, f: Frame) -> None: ...
+
     # ----- Parallel ---------------------------------------------------------------------
 
     def _parallel(self, st: ExecutionState, f: Frame, state: Any) -> bool:
@@ -71,33 +74,21 @@ class FanoutMixin:
     # ----- Map --------------------------------------------------------------------------
 
     def _map(self, st: ExecutionState, f: Frame, state: Any) -> bool:
+        if state.distributed:
+            return self._distributed_map(st, f, state)
         scope = self.scope(st, f, state)
         effective = f.input if state.jsonata else state.apply_input_path(scope, f.input)
         items = state.select_items(scope, effective)
         concurrency = state.concurrency(scope, f.input)
-        now = self.clock.now()
-        f.last_event = f.history.add("MapStateStarted", f.last_event, now,
+        f.last_event = f.history.add("MapStateStarted", f.last_event, self.clock.now(),
                                      {"length": len(items)})
         fan = Fanout(total=len(items), inputs=items, results=[None] * len(items),
                      max_concurrency=concurrency)
-        if state.distributed:
-            percentage, count = state.tolerance(scope, f.input)
-            fan.tolerated_percentage, fan.tolerated_count = percentage, count
-            fan.map_run_arn = self._map_run_arn(st, state)
-            f.last_event = f.history.add("MapRunStarted", f.last_event, now,
-                                         {"mapRunArn": fan.map_run_arn})
         f.children, f.waiting, f.effective = fan, "children", effective
         if not items:
             return self._complete(st, f)
         self._spawn(st, f)
         return False
-
-    def _map_run_arn(self, st: ExecutionState, state: Any) -> str:
-        parts = st.info.state_machine_arn.split(":")
-        region, account = (parts[3], parts[4]) if len(parts) >= 6 else ("us-east-1", "0")
-        label = state.label or state.name
-        return (f"arn:aws:states:{region}:{account}:mapRun:{st.info.state_machine_name}/"
-                f"{label}:{self.runtime.uuid()}")
 
     def _spawn(self, st: ExecutionState, f: Frame) -> None:
         """Start iterations until MaxConcurrency are in flight or none are left."""
@@ -110,17 +101,11 @@ class FanoutMixin:
             fan.next_index += 1
             scope = self.scope(st, f, state, map_item=(index, fan.inputs[index]))
             item_input = state.item_input(scope, f.effective)
-            if state.distributed:
-                # Each item is a child execution: its own history, no access to our variables.
-                child = self._child(st, f, state.processor, index, item_input, Variables(),
-                                    History(record=False))
-            else:
-                f.last_event = f.history.add("MapIterationStarted", f.last_event,
-                                             self.clock.now(), {"name": state.name,
-                                                                "index": index})
-                child = self._child(st, f, state.processor, index, item_input,
-                                    Variables(f.variables), f.history)
-                child.iteration_of = state.name
+            f.last_event = f.history.add("MapIterationStarted", f.last_event,
+                                         self.clock.now(), {"name": state.name, "index": index})
+            child = self._child(st, f, state.processor, index, item_input,
+                                Variables(f.variables), f.history)
+            child.iteration_of = state.name
             fan.running[index] = child
 
     def _child(self, st: ExecutionState, parent: Frame, branch: Any, slot: int,
@@ -169,8 +154,6 @@ class FanoutMixin:
         state: Any = f.state
         now = self.clock.now()
         if state.TYPE == "Map":
-            if fan.map_run_arn is not None:
-                f.last_event = f.history.add("MapRunSucceeded", f.last_event, now)
             f.last_event = f.history.add("MapStateSucceeded", f.last_event, now)
         f.children, f.waiting = None, None
         output, assigned = state.finish(self.scope(st, f, state), f.input, fan.results)
@@ -190,39 +173,14 @@ class FanoutMixin:
             parent.last_event = parent.history.add(
                 "MapIterationFailed", child.last_event, now,
                 {"name": child.iteration_of, "index": child.slot})
-        if fan.map_run_arn is not None:
-            fan.failures += 1
-            if self._tolerated(fan):
-                output: dict[str, Any] = {"Error": error}
-                if cause is not None:
-                    output["Cause"] = cause
-                fan.results[child.slot] = output
-                self._next_or_complete(st, parent)
-                return
-            error = errors.EXCEED_TOLERATED_FAILURE_THRESHOLD
-            cause = "The specified tolerance threshold for the Map Run was exceeded."
         self._abort_children(st, parent)
         if child.failed_in_task:
             # AWS quirk: the Task state whose error failed the branch is also recorded as
             # aborted when the Map/Parallel around it is torn down.
             parent.last_event = parent.history.add("TaskStateAborted", parent.last_event, now)
-        if fan.map_run_arn is not None:
-            details: dict[str, Any] = {}
-            if error is not None:
-                details["error"] = error
-            if cause is not None:
-                details["cause"] = cause
-            parent.last_event = parent.history.add("MapRunFailed", parent.last_event, now,
-                                                   details)
         parent.children, parent.waiting = None, None
         if self.handle_failure(st, parent, state, error or errors.BRANCH_FAILED, cause):
             st.ready.append(parent)
-
-    def _tolerated(self, fan: Fanout) -> bool:
-        if fan.failures <= fan.tolerated_count:
-            return True
-        return fan.total > 0 and fan.failures * 100.0 / fan.total <= fan.tolerated_percentage \
-            and fan.tolerated_percentage > 0
 
     # ----- tearing down -----------------------------------------------------------------
 
@@ -249,6 +207,8 @@ class FanoutMixin:
                 self._effects.append(CancelTask(f.task_id))
             if f.waiting == "children":
                 self._abort_children(st, f)
+            if f.waiting == "maprun":
+                self._abort_map_run(st, f)
             for timer in (f.timer_id, f.heartbeat_timer):
                 if timer:
                     self._cancel_timer(st, timer)

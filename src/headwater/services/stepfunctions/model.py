@@ -21,6 +21,7 @@ from headwater.core.clock import Clock
 from headwater.core.ids import IdFactory
 from headwater.services.stepfunctions import errors
 from headwater.services.stepfunctions.asl import Program, parse_definition
+from headwater.services.stepfunctions.distributed.maprun import child_program
 from headwater.services.stepfunctions.driver import Driver, Live
 from headwater.services.stepfunctions.execution import ExecutionInfo
 from headwater.services.stepfunctions.mocks import invalid_test_case
@@ -74,9 +75,16 @@ class StepFunctions:
         return f"arn:aws:states:{region or self.region}:{self.account}:stateMachine:{name}"
 
     def program(self, sha: str) -> Program:
+        """The program of a definition; ``SHA#LOCATION`` is the ItemProcessor a distributed
+        map's children run (their rows name it so a restart can resume them)."""
         found = self._programs.get(sha)
         if found is None:
-            found = self._programs[sha] = parse_definition(self.store.definition(sha))
+            base, _, location = sha.partition("#")
+            if location:
+                found = child_program(self.program(base), location)
+            else:
+                found = parse_definition(self.store.definition(sha))
+            self._programs[sha] = found
         return found
 
     def resolve(self, arn: str, *, allow_test_case: bool = False) -> Target:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from headwater.core.clock import ManualClock
 from headwater.services.stepfunctions.engine import Engine
@@ -25,7 +26,9 @@ from headwater.services.stepfunctions.execution import (
     ExecutionState,
     Input,
     InvokeTask,
+    MapRunEnded,
     Redrive,
+    StartMapRun,
     Start,
     StartTimer,
     Stop,
@@ -40,7 +43,8 @@ _SCHEDULED = {"TaskScheduled", "LambdaFunctionScheduled", "ActivityScheduled"}
 _STARTED = {"TaskStarted", "LambdaFunctionStarted", "ActivityStarted"}
 _SUCCEEDED = {"TaskSucceeded", "LambdaFunctionSucceeded", "ActivitySucceeded"}
 _FAILED = {"TaskFailed", "LambdaFunctionFailed", "ActivityFailed"}
-_INPUTS = _STARTED | _SUCCEEDED | _FAILED | {"ExecutionAborted", "ExecutionRedriven"}
+_INPUTS = _STARTED | _SUCCEEDED | _FAILED | {"ExecutionAborted", "ExecutionRedriven",
+                                              "MapRunSucceeded", "MapRunFailed"}
 
 
 class SeededIds:
@@ -66,9 +70,12 @@ class ReplayMismatch(Exception):
 
 
 def replay(engine: Engine, info: ExecutionInfo, history: Iterable[HistoryEvent],
-           clock: ManualClock) -> ExecutionState:
+           clock: ManualClock,
+           map_output: Callable[[str], Any] | None = None) -> ExecutionState:
     """Rebuild the state of an execution from its recorded events. ``engine`` must run on
-    ``clock`` and with the same kind of seeded ids as the original run."""
+    ``clock`` and with the same kind of seeded ids as the original run. ``map_output`` gives
+    the output of a finished distributed map run by its ARN (the history says only
+    ``MapRunSucceeded``; the map run's record holds the results)."""
     recorded = list(history)
     by_id = {e.id: e for e in recorded}
     state: ExecutionState | None = None
@@ -86,7 +93,7 @@ def replay(engine: Engine, info: ExecutionInfo, history: Iterable[HistoryEvent],
         # Timers that fell due before this event fired first (they may schedule tasks that
         # this very event reports on).
         _fire_due_timers(engine, state, clock, event.timestamp, task_of_scheduled)
-        incoming = _input(event, by_id, task_of_scheduled)
+        incoming = _input(event, by_id, task_of_scheduled, map_output)
         if incoming is None:
             continue
         clock.set(event.timestamp)
@@ -107,12 +114,26 @@ def resume_effects(state: ExecutionState) -> list[Effect]:
         effects.append(state.invocations[task_id])
     for timer_id, (fire_at, _, _) in sorted(state.timers.items()):
         effects.append(StartTimer(timer_id, fire_at))
+    for task_id in sorted(state.map_runs):
+        effects.append(state.map_runs[task_id][1])
     return effects
 
 
 def _input(event: HistoryEvent, by_id: dict[int, HistoryEvent],
-           task_of_scheduled: dict[int, int]) -> Input | None:
+           task_of_scheduled: dict[int, int],
+           map_output: Callable[[str], Any] | None = None) -> Input | None:
     details = event.details or {}
+    if event.type in ("MapRunSucceeded", "MapRunFailed"):
+        started = _map_run_started(event, by_id)
+        if started is None:
+            return None
+        arn = (started.details or {}).get("mapRunArn", "")
+        task_id = task_of_scheduled.get(started.id)
+        if task_id is None:
+            return None
+        if event.type == "MapRunFailed":
+            return MapRunEnded(task_id, None, details.get("error"), details.get("cause"))
+        return MapRunEnded(task_id, map_output(arn) if map_output is not None else None)
     if event.type == "ExecutionStarted":
         return Start(details.get("input"))
     if event.type == "ExecutionAborted":
@@ -141,11 +162,22 @@ def _task_id(event: HistoryEvent, by_id: dict[int, HistoryEvent],
     return None if current is None else task_of_scheduled.get(current.id)
 
 
+def _map_run_started(event: HistoryEvent, by_id: dict[int, HistoryEvent]) -> HistoryEvent | None:
+    current: HistoryEvent | None = event
+    while current is not None and current.type != "MapRunStarted":
+        current = by_id.get(current.previous_event_id)
+    return current
+
+
 def _note_tasks(events: list[HistoryEvent], effects: list[Effect],
                 task_of_scheduled: dict[int, int]) -> None:
     scheduled = [e.id for e in events if e.type in _SCHEDULED]
     invokes = [e.task_id for e in effects if isinstance(e, InvokeTask)]
     task_of_scheduled.update(zip(scheduled, invokes))
+    # A map run is keyed by its MapRunStarted event, like a task by its *Scheduled one.
+    started = [e.id for e in events if e.type == "MapRunStarted"]
+    runs = [e.task_id for e in effects if isinstance(e, StartMapRun)]
+    task_of_scheduled.update(zip(started, runs))
 
 
 def _fire_due_timers(engine: Engine, state: ExecutionState, clock: ManualClock, until: float,

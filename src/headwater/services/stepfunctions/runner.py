@@ -29,6 +29,7 @@ from headwater.services.stepfunctions.execution import (
     ExecutionState,
     Input,
     InvokeTask,
+    StartMapRun,
     StartTimer,
     TaskFailed,
     TaskStarted,
@@ -142,6 +143,10 @@ class Runner:
                     cancelled_timers.add(effect.timer_id)
                 elif isinstance(effect, CancelTask):
                     cancelled_tasks.add(effect.task_id)
+                elif isinstance(effect, StartMapRun):
+                    from headwater.services.stepfunctions.distributed.local import run_map
+
+                    push(self.clock.now(), run_map(self, st, effect))
 
         perform(effects)
         while not st.finished and queue:
