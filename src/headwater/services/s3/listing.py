@@ -61,7 +61,10 @@ def list_objects(store: S3Store, bucket_id: int, prefix: str, delimiter: str, af
     low, strict = _start(prefix, delimiter, after)
     count = 0
     while True:
-        rows = store.list_latest(bucket_id, low, strict, high, _BATCH)
+        # Without a delimiter every row is an entry: one more than the page needs tells
+        # whether it is truncated.  With one, rows may roll up, so read in batches.
+        limit = _BATCH if delimiter else max(1, min(_BATCH + 1, max_keys - count + 1))
+        rows = store.list_latest(bucket_id, low, strict, high, limit)
         jumped = False
         for row in rows:
             key = row[1]
@@ -87,7 +90,7 @@ def list_objects(store: S3Store, bucket_id: int, prefix: str, delimiter: str, af
             page.entries.append(Version.from_row(row))
             page.last = key
             count += 1
-        if not jumped and len(rows) < _BATCH:
+        if not jumped and len(rows) < limit:
             return page
 
 

@@ -234,8 +234,9 @@ class S3:
                 version_id = self.new_version_id(bucket)
                 replaced = None
                 if version_id == NULL_VERSION:
-                    null = self.find(bucket, key, NULL_VERSION)
-                    if null is not None:
+                    # Never versioned: every version is the null one, so the current is it.
+                    null = current if bucket.versioning is None else self.find(bucket, key, NULL_VERSION)
+                    if null is not None and null.version_id == NULL_VERSION:
                         replaced = null
                         released += self._drop(null)
                 self.store.clear_latest(bucket.id, key)

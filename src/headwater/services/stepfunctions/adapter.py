@@ -294,7 +294,7 @@ class SfnAdapter(MapRunApi):
         out: Result = {
             "stateMachineArn": row.version_arn or row.machine_arn,
             "name": row.machine_arn.split(":")[6],
-            "definition": self.sfn.store.definition(row.sha),
+            "definition": self._definition(row.sha),
             "roleArn": row.role_arn,
             "updateDate": machine.updated if machine else row.started,
             "loggingConfiguration": machine.logging if machine else DEFAULT_LOGGING,
@@ -303,6 +303,20 @@ class SfnAdapter(MapRunApi):
         if machine is not None:
             out["revisionId"] = machine.revision_id
         return out
+
+    def _definition(self, sha: str) -> str:
+        """A definition by SHA; ``SHA#LOCATION`` (a distributed map's child) is the
+        ItemProcessor at that JSON pointer, without its ProcessorConfig."""
+        base, _, location = sha.partition("#")
+        text = self.sfn.store.definition(base)
+        if not location or not text:
+            return text
+        node: Any = orjson.loads(text)
+        for part in location.strip("/").split("/"):
+            node = node[int(part)] if isinstance(node, list) else node.get(part, {})
+        if isinstance(node, dict):
+            node = {k: v for k, v in node.items() if k != "ProcessorConfig"}
+        return orjson.dumps(node).decode()
 
     def redrive_execution(self, ctx: RequestContext, params: Params) -> Result:
         row = self.sfn.execution(params["executionArn"])

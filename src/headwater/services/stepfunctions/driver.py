@@ -26,7 +26,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -61,6 +61,9 @@ from headwater.services.stepfunctions.replay import SeededIds, replay, resume_ef
 from headwater.services.stepfunctions.runner import Delayed, TaskFailure, TaskRequest
 from headwater.services.stepfunctions.store import ExecutionRow, SfnStore
 from headwater.services.stepfunctions.workers import Scheduler
+
+if TYPE_CHECKING:
+    from headwater.services.stepfunctions.distributed.maprun import MapRuns
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +138,7 @@ class Driver:
         # What recently ended EXPRESS executions looked like (they have no row to read).
         self._express_ended: dict[str, dict[str, Any]] = {}
         # Distributed map runs (``distributed.maprun.MapRuns``), wired by the service.
-        self.map_runs: Any = None
+        self.map_runs: MapRuns | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -443,9 +446,8 @@ class Driver:
                     task.cancel()
             elif isinstance(effect, StartMapRun):
                 self._start_map_run(live, effect)
-            elif isinstance(effect, AbortMapRun):
-                if self.map_runs is not None:
-                    self.map_runs.abort(effect.map_run_arn)
+            elif isinstance(effect, AbortMapRun) and self.map_runs is not None:
+                self.map_runs.abort(effect.map_run_arn)
             # CancelTimer: nothing to do; the engine ignores a timer it no longer has.
 
     def _start_map_run(self, live: Live, effect: StartMapRun) -> None:

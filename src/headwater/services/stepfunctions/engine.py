@@ -32,6 +32,7 @@ from headwater.services.stepfunctions.asl.states.base import JSONATA, State, app
 from headwater.services.stepfunctions.asl.states.task import DEFAULT_TIMEOUT_SECONDS, Task
 from headwater.services.stepfunctions.asl.timestamps import format_epoch
 from headwater.services.stepfunctions.asl.values import check_size, payload_size
+from headwater.services.stepfunctions.distributed.mapstate import DistributedMixin
 from headwater.services.stepfunctions.execution import (
     ABORTED,
     FAILED,
@@ -58,7 +59,6 @@ from headwater.services.stepfunctions.execution import (
     TaskSucceeded,
     TimerFired,
 )
-from headwater.services.stepfunctions.distributed.mapstate import DistributedMixin
 from headwater.services.stepfunctions.fanout import FanoutMixin
 from headwater.services.stepfunctions.history import HistoryEvent
 from headwater.services.stepfunctions.scope import ContextInfo, RunScope, Variables

@@ -15,6 +15,7 @@ from headwater.services.stepfunctions.distributed.store import MapRunRow
 
 if TYPE_CHECKING:
     from headwater.protocol.context import RequestContext
+    from headwater.services.stepfunctions.distributed.maprun import MapRuns
     from headwater.services.stepfunctions.driver import Driver
     from headwater.services.stepfunctions.model import StepFunctions
 
@@ -28,22 +29,28 @@ class MapRunApi:
         sfn: StepFunctions
         driver: Driver
 
+    @property
+    def _runs(self) -> MapRuns:
+        runs = self.driver.map_runs
+        if runs is None:  # only a driver built without the service has none
+            raise errors.validation("Map runs are not available in this run")
+        return runs
+
     def _map_run(self, arn: str) -> MapRunRow:
         parts = arn.split(":")
         if len(parts) != 8 or parts[0] != "arn" or parts[2] != "states" or \
                 parts[5] != "mapRun":
             raise errors.invalid_arn(arn)
-        runs = self.driver.map_runs
-        row = runs.store.run(arn) if runs is not None else None
+        row = self._runs.store.run(arn)
         if row is None:
             raise errors.resource_not_found(arn)
         return row
 
     def describe_map_run(self, ctx: RequestContext, params: Params) -> Result:
         row = self._map_run(params["mapRunArn"])
-        run = self.driver.map_runs.active.get(row.arn)
+        run = self._runs.active.get(row.arn)
         live = run.row if run is not None else row  # UpdateMapRun changes the live copy
-        items, executions = self.driver.map_runs.counts(row.arn)
+        items, executions = self._runs.counts(row.arn)
         out: Result = {
             "mapRunArn": row.arn, "executionArn": row.execution_arn, "status": row.status,
             "startDate": row.started, "maxConcurrency": live.max_concurrency,
@@ -57,7 +64,7 @@ class MapRunApi:
 
     def list_map_runs(self, ctx: RequestContext, params: Params) -> Result:
         execution = self.sfn.execution(params["executionArn"])
-        rows = self.driver.map_runs.store.runs(execution.arn) if self.driver.map_runs else []
+        rows = self._runs.store.runs(execution.arn)
         start = _offset(params.get("nextToken"))
         size = min(params.get("maxResults") or 100, MAX_PAGE)
         chosen = rows[start:start + size]
@@ -85,7 +92,7 @@ class MapRunApi:
             raise errors.validation("toleratedFailurePercentage must be between 0 and 100")
         if row.status != "RUNNING":
             raise errors.validation(f"Map Run is {row.status} and cannot be updated")
-        self.driver.map_runs.update(row.arn, concurrency,
+        self._runs.update(row.arn, concurrency,
                                     float(percentage) if percentage is not None else None,
                                     count)
         return {}
@@ -93,7 +100,7 @@ class MapRunApi:
     def map_run_executions(self, arn: str) -> list[str]:
         """The ARNs of a map run's child executions (ListExecutions with ``mapRunArn``)."""
         row = self._map_run(arn)
-        items = self.driver.map_runs.store.items(row.arn)
+        items = self._runs.store.items(row.arn)
         return [i.child_arn for i in items if i.child_arn is not None]
 
 

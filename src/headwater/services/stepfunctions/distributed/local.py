@@ -15,8 +15,8 @@ from headwater.services.stepfunctions.asl import errors
 from headwater.services.stepfunctions.asl.errors import StatesError
 from headwater.services.stepfunctions.distributed import resultwriter
 from headwater.services.stepfunctions.distributed.batching import batch_items, tolerance_exceeded
-from headwater.services.stepfunctions.distributed.mapstate import TOLERANCE_EXCEEDED
 from headwater.services.stepfunctions.distributed.maprun import child_program
+from headwater.services.stepfunctions.distributed.mapstate import TOLERANCE_EXCEEDED
 from headwater.services.stepfunctions.execution import ExecutionState, MapRunEnded, StartMapRun
 
 if TYPE_CHECKING:

@@ -127,11 +127,18 @@ class MapRuns:
         run = self.active.pop(map_run_arn, None)
         if run is None:
             return
-        run.done = True
         now = self.clock.now()
         with self.store.transaction():
             self.store.finish(map_run_arn, "ABORTED", None, None, None, now)
-        for child in list(run.running.values()):
+        self._stop_children(run)
+
+    def _stop_children(self, run: _Run) -> None:
+        """Stop what still runs; the ledger says ABORTED at once (their own ends, which come
+        later, are no longer counted: the run is over)."""
+        run.done = True
+        running, run.running = dict(run.running), {}
+        for index, child in sorted(running.items()):
+            self._record(run, index, "ABORTED", None, None, None)
             self.driver.stop_execution(child, None, None)
 
     def output_of(self, map_run_arn: str) -> Any:
@@ -196,8 +203,7 @@ class MapRuns:
             child = self.driver.live.get(item.child_arn)
             if child is not None:
                 run.running[item.index] = item.child_arn
-                index = item.index
-                child.watchers.append(lambda ended, i=index: self._child_ended(run, i, ended))
+                child.watchers.append(self._watcher(run, item.index))
                 continue
             finished = self.driver.store.execution(item.child_arn)
             if finished is not None and finished.status in _FINISHED:
@@ -262,10 +268,14 @@ class MapRuns:
                                run.role_arn, "RUNNING", text, None, None, None, now, None, 0,
                                None, None, None)
         run.running[item.index] = arn
-        index = item.index
-        self.driver.start_execution(
-            info, run.program, row, item.input, text,
-            on_end=lambda ended: self._child_ended(run, index, ended))
+        self.driver.start_execution(info, run.program, row, item.input, text,
+                                    on_end=self._watcher(run, item.index))
+
+    def _watcher(self, run: _Run, index: int) -> Callable[[Live], None]:
+        def ended(child: Live) -> None:
+            self._child_ended(run, index, child)
+
+        return ended
 
     def _child_ended(self, run: _Run, index: int, ended: Live) -> None:
         if run.done:
@@ -291,10 +301,7 @@ class MapRuns:
     # -- ending -------------------------------------------------------------------------
 
     def _fail(self, run: _Run, error: str, cause: str) -> None:
-        run.done = True
-        for child in list(run.running.values()):
-            self.driver.stop_execution(child, None, None)
-        run.running.clear()
+        self._stop_children(run)
         writer = run.effect.writer
         if resultwriter.writes_to_s3(writer):
             # AWS still exports what the children did when the run fails.
@@ -437,7 +444,5 @@ def _spec(effect: StartMapRun) -> dict[str, Any]:
     return {"stateName": effect.state_name, "executionType": effect.execution_type,
             "writer": effect.writer, "batcher": effect.batcher, "reader": effect.reader}
 
-
-Watcher = Callable[["Live"], None]
 
 __all__ = ["MapRuns", "child_program"]

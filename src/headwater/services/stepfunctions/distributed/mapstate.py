@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.services.stepfunctions.asl import errors
 from headwater.services.stepfunctions.asl.errors import StatesError
-from headwater.services.stepfunctions.asl.jsonpath import InvalidPath, compile_path
 from headwater.services.stepfunctions.asl.jsonata_ import is_expression
+from headwater.services.stepfunctions.asl.jsonpath import InvalidPath, compile_path
 from headwater.services.stepfunctions.asl.payload import (
     Node,
     TemplateError,

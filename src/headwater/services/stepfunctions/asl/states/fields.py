@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.services.stepfunctions.asl.jsonata_ import is_expression
 from headwater.services.stepfunctions.asl.states.base import JSONATA, Fields
 from headwater.services.stepfunctions.asl.states.composite import Map
+from headwater.services.stepfunctions.asl.states.distributed import check_distributed_fields
 
 if TYPE_CHECKING:
     from headwater.services.stepfunctions.asl.parser import _Parser
@@ -150,6 +151,7 @@ def build_map(parser: _Parser, f: Fields, name: str, language: str,
         f.problem("The value for the field 'Label' must be a STRING of at most 40 characters",
                   "Label")
         label = None
+    check_distributed_fields(raw, f.problem)
     return Map(name, language, processor=processor, mode=mode, execution_type=execution_type,
                label=label, item_reader=raw.get("ItemReader"),
                item_batcher=raw.get("ItemBatcher"), result_writer=raw.get("ResultWriter"),
