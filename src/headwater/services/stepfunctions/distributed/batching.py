@@ -42,14 +42,25 @@ def batch_items(inputs: list[Any], batcher: dict[str, Any]) -> list[dict[str, An
 
 
 def tolerance_exceeded(failures: int, total: int, percentage: float, count: int) -> bool:
-    """Whether ``failures`` of ``total`` children fail the map run. Either threshold
-    tolerates: the run fails only when the failures are above the count *and* above the
-    percentage (a percentage of 0 tolerates nothing)."""
-    if failures <= count:
+    """Whether ``failures`` of ``total`` children fail the map run.
+
+    Each threshold that is set (non-zero) tolerates failures up to it; AWS: "If you specify
+    both values, the workflow fails when it exceeds either value"
+    (https://docs.aws.amazon.com/step-functions/latest/dg/maprun-fail-threshold.html).
+    With neither set, the first failure fails the run.  A threshold of 0 reads as unset: the
+    defaults are 0, and 0 tolerates nothing either way.
+    """
+    if failures <= 0:
         return False
-    if percentage > 0 and total > 0 and failures * 100.0 / total <= percentage:
-        return False
-    return failures > 0
+    over_count = failures > count
+    over_percentage = total <= 0 or failures * 100.0 / total > percentage
+    if count > 0 and percentage > 0:
+        return over_count or over_percentage
+    if count > 0:
+        return over_count
+    if percentage > 0:
+        return over_percentage
+    return True
 
 
 __all__ = ["batch_items", "tolerance_exceeded"]

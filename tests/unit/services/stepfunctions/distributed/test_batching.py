@@ -26,3 +26,11 @@ def test_tolerance() -> None:
     assert not tolerance_exceeded(1, 10, 10.0, 0)
     assert tolerance_exceeded(2, 10, 10.0, 0)
     assert not tolerance_exceeded(0, 10, 0.0, 0)
+
+
+def test_tolerance_with_both_thresholds_fails_when_either_is_exceeded() -> None:
+    # 6 of 100 is within 10 % but over a count of 5: AWS fails the run.
+    assert tolerance_exceeded(6, 100, 10.0, 5)
+    # 3 of 10 is within a count of 5 but over 20 %.
+    assert tolerance_exceeded(3, 10, 20.0, 5)
+    assert not tolerance_exceeded(2, 10, 20.0, 5)
