@@ -11,6 +11,9 @@ process with their default integrity settings (CRC32 on every PUT, checksum vali
            ``download_file`` (the transfer manager: 8 MiB parts, 10 threads); MB/s each way;
 - rss      the server process's peak resident memory (VmHWM) after everything above.
 
+All servers run for the whole benchmark and each workload runs on each server in turn, so
+a change of load on the machine during the run affects every server alike.
+
 The peers come from the virtualenv bench_sqs.py creates (``benchmarks/.peers-venv``, from
 ``benchmarks/requirements.txt``) and are started as shared/design/PEERS.md says: loopback
 only, ministack without MQTT/SFTP and with ``S3_PERSIST=1`` so its objects go to disk as
@@ -35,7 +38,6 @@ import os
 import platform
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -152,25 +154,33 @@ def peak_rss_mib(server: Server) -> float | None:
     return None
 
 
-def run_server(server: Server, args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
-    moto = server.name == "moto"
-    ops = args.moto_ops if moto else args.ops
-    out: dict[str, Any] = {}
-    server.start()
+def run_all(servers: list[Server], args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """Every workload on every server, one after the other per workload, so a change in the
+    machine's load during the run touches all servers alike (they all run throughout)."""
+    results: dict[str, dict[str, Any]] = {s.name: {} for s in servers}
+    for server in servers:
+        server.start()
     try:
         for threads in (1, 4):
-            out[f"small_{threads}"] = small_ops(server.endpoint, ops, threads)
-            print(f"  {server.name} small x{threads}: {out[f'small_{threads}']}", flush=True)
-        keys = args.moto_list_keys if moto else args.list_keys
-        out["list"] = listing(server.endpoint, keys)
-        print(f"  {server.name} list: {out['list']}", flush=True)
-        if args.large_mib and not (moto and args.skip_moto_large):
-            out["large"] = large(server.endpoint, args.large_mib, scratch)
-            print(f"  {server.name} large: {out['large']}", flush=True)
-        out["peak_rss_mib"] = peak_rss_mib(server)
+            for server in servers:
+                ops = args.moto_ops if server.name == "moto" else args.ops
+                found = small_ops(server.endpoint, ops, threads)
+                results[server.name][f"small_{threads}"] = found
+                print(f"  {server.name} small x{threads}: {found}", flush=True)
+        for server in servers:
+            keys = args.moto_list_keys if server.name == "moto" else args.list_keys
+            results[server.name]["list"] = listing(server.endpoint, keys)
+            print(f"  {server.name} list: {results[server.name]['list']}", flush=True)
+        for server in servers:
+            if args.large_mib and not (server.name == "moto" and args.skip_moto_large):
+                results[server.name]["large"] = large(server.endpoint, args.large_mib, scratch)
+                print(f"  {server.name} large: {results[server.name]['large']}", flush=True)
+        for server in servers:
+            results[server.name]["peak_rss_mib"] = peak_rss_mib(server)
     finally:
-        server.stop()
-    return out
+        for server in servers:
+            server.stop()
+    return results
 
 
 def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -212,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = [n for n in args.servers.split(",") if n]
     peers = peers_python(args.peers_python) if set(names) - {"headwater"} else None
-    results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-s3-") as scratch:
+        servers = []
         for name in names:
             server = make_server(name, peers)
             if name == "ministack":
@@ -221,15 +231,14 @@ def main(argv: list[str] | None = None) -> int:
                 data = Path(server.tmp.name)
                 server.env.update(PERSIST_STATE="1", STATE_DIR=str(data / "state"),
                                   S3_PERSIST="1", S3_DATA_DIR=str(data / "s3"))
-            print(f"{name} ...", flush=True)
-            results[name] = run_server(server, args, Path(scratch))
+            servers.append(server)
+        results = run_all(servers, args, Path(scratch))
     ratios = report(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
         "args": vars(args), "results": results, "ratios": ratios,
-        "threads_note": threading.active_count(),
     }, indent=2))
     print(f"wrote {RESULTS}")
     return 0
