@@ -164,7 +164,8 @@ def test_invalid_requests(lam: Any) -> None:
             Code={"S3Bucket": "bucket", "S3Key": "key.zip"},
         )
     )
-    assert s3["Code"] == "InvalidParameterValueException" and "S3" in s3["Message"]
+    assert s3["Code"] == "InvalidParameterValueException"
+    assert "S3 Error Code: NoSuchBucket" in s3["Message"]
     runtime = error(
         lambda: lam.create_function(
             FunctionName="node",
@@ -350,3 +351,44 @@ def test_account_settings(lam: Any, fn: str) -> None:
     assert settings["AccountLimit"]["UnreservedConcurrentExecutions"] <= 990
     assert settings["AccountUsage"]["FunctionCount"] >= 1
     assert settings["AccountUsage"]["TotalCodeSize"] > 0
+
+
+def test_code_from_s3_bucket_and_key(hw: RunningHeadwater, lam: Any) -> None:
+    s3 = hw.client("s3")
+    bucket = f"code-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="builds/app.zip", Body=package("from-s3"))
+    name = f"fn-{uuid.uuid4().hex[:10]}"
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"S3Bucket": bucket, "S3Key": "builds/app.zip"},
+    )
+    assert invoke(lam, name)["tag"] == "from-s3"
+
+    s3.put_object(Bucket=bucket, Key="builds/app2.zip", Body=package("updated"))
+    lam.update_function_code(FunctionName=name, S3Bucket=bucket, S3Key="builds/app2.zip")
+    assert invoke(lam, name)["tag"] == "updated"
+
+
+def test_code_from_a_missing_s3_key_is_refused_as_aws_does(hw: RunningHeadwater, lam: Any) -> None:
+    s3 = hw.client("s3")
+    bucket = f"code-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    failure = error(
+        lambda: lam.create_function(
+            FunctionName=f"fn-{uuid.uuid4().hex[:10]}",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"S3Bucket": bucket, "S3Key": "nope.zip"},
+        )
+    )
+    assert failure["Code"] == "InvalidParameterValueException"
+    assert failure["status"] == 400
+    assert failure["Message"] == (
+        "Error occurred while GetObject. S3 Error Code: NoSuchKey. "
+        "S3 Error Message: The specified key does not exist."
+    )

@@ -108,9 +108,16 @@ def _inside(root: Path, path: Path) -> bool:
     return True
 
 
-def extract_zip(data: bytes, dest: Path, *, operation: str = "CreateFunction") -> CodeInfo:
-    """Check and unpack ``data`` into ``dest`` (replacing what was there).  Raises ServiceError."""
-    check_upload_size(data, operation)
+def extract_zip(
+    data: bytes, dest: Path, *, operation: str = "CreateFunction", check_upload: bool = True
+) -> CodeInfo:
+    """Check and unpack ``data`` into ``dest`` (replacing what was there).  Raises ServiceError.
+
+    ``check_upload=False`` for a package fetched from S3, which the 50 MB limit on direct
+    uploads does not cover (only the unzipped limit does).
+    """
+    if check_upload:
+        check_upload_size(data, operation)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()

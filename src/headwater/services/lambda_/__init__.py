@@ -38,7 +38,7 @@ from headwater.services.lambda_.adapter import LambdaAdapter
 from headwater.services.lambda_.aliases import Aliases
 from headwater.services.lambda_.async_invoke import AsyncInvocations
 from headwater.services.lambda_.eventconfig import EventConfigs
-from headwater.services.lambda_.functions import Functions
+from headwater.services.lambda_.functions import MAX_S3_PACKAGE_BYTES, Functions, ObjectFetcher
 from headwater.services.lambda_.invoke import Invoker, Tuning, check_payload
 from headwater.services.lambda_.mappings import Mappings
 from headwater.services.lambda_.names import parse_function
@@ -82,13 +82,26 @@ class LambdaFacade:
         return await self._invoker.invoke_sync(self._invoker.target(ref), body, wait=wait)
 
 
+def _s3_fetcher(env: ServiceEnv) -> ObjectFetcher | None:
+    """Code.S3Bucket/S3Key read through the S3 facade, when S3 is served."""
+    s3 = env.facades.get("s3")
+    if s3 is None:
+        return None
+
+    def fetch(bucket: str, key: str, version_id: str | None) -> bytes:
+        data: bytes = s3.get_object_bytes(bucket, key, version_id, limit=MAX_S3_PACKAGE_BYTES)
+        return data
+
+    return fetch
+
+
 def create(env: ServiceEnv) -> ServiceHandle:
     settings = env.settings
     tuning = Tuning.from_environment()
     store = LambdaStore(env.store)
     # Absolute: workers start in the code folder and import from LAMBDA_TASK_ROOT.
     code_root = (settings.data_dir / "lambda" / "code").absolute()
-    functions = Functions(store, env.clock, env.ids, code_root)
+    functions = Functions(store, env.clock, env.ids, code_root, _s3_fetcher(env))
     aliases = Aliases(functions, env.ids, random.Random().random)
     executor = LocalExecutor(
         concurrency_per_function=tuning.concurrency, idle_timeout=tuning.idle_timeout

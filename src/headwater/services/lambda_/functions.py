@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from headwater.core.clock import Clock
+from headwater.core.errors import ServiceError
 from headwater.core.ids import IdFactory
 from headwater.runtime.code import check_upload_size, code_sha256, extract_zip
 from headwater.services.lambda_ import errors, names
@@ -43,8 +44,23 @@ ACCOUNT_CONCURRENCY = 1000
 UNRESERVED_MINIMUM = 100
 
 
+# (bucket, key, version id or None) -> the object's bytes; raises S3's ServiceErrors.
+ObjectFetcher = Callable[[str, str, "str | None"], bytes]
+
+# A package fetched from S3 skips the 50 MB upload limit; what bounds it is the unzipped limit.
+MAX_S3_PACKAGE_BYTES = 262_144_000
+
+
 class Functions:
-    def __init__(self, store: LambdaStore, clock: Clock, ids: IdFactory, code_root: Path) -> None:
+    def __init__(
+        self,
+        store: LambdaStore,
+        clock: Clock,
+        ids: IdFactory,
+        code_root: Path,
+        fetch_object: ObjectFetcher | None = None,
+    ) -> None:
+        self.fetch_object = fetch_object
         self.store = store
         self.clock = clock
         self.ids = ids
@@ -285,11 +301,31 @@ class Functions:
                 )
             return Code(code_sha256(str(folder).encode()), 0, "", str(folder))
         if bucket or code.get("S3Key"):
-            raise errors.not_supported(
-                "function code from S3 (S3Bucket/S3Key)",
-                "send the zip as ZipFile, or run a folder with "
-                f"S3Bucket='{HOT_RELOAD_BUCKET}' and S3Key=<absolute folder path>",
+            if not bucket or not code.get("S3Key"):
+                raise errors.invalid_parameter("Please provide a source for function code.")
+            if self.fetch_object is None:
+                raise errors.not_supported(
+                    "function code from S3 (S3Bucket/S3Key)",
+                    "headwater's S3 service is not running; send the zip as ZipFile",
+                )
+            try:
+                package = self.fetch_object(
+                    str(bucket), str(code["S3Key"]), code.get("S3ObjectVersion")
+                )
+            except ServiceError as error:
+                # AWS quirk: S3's failure is reported inside Lambda's own error.
+                raise errors.invalid_parameter(
+                    f"Error occurred while GetObject. S3 Error Code: {error.code}. "
+                    f"S3 Error Message: {error.message}"
+                ) from None
+            code_id = self.ids.uuid()
+            info = extract_zip(
+                package,
+                self.code_root / ref.account / ref.region / ref.name / code_id,
+                operation=operation,
+                check_upload=False,
             )
+            return Code(info.sha256, info.size, code_id)
         if code.get("ImageUri"):
             raise errors.not_supported("container images (ImageUri)", "send the zip as ZipFile")
         raise errors.invalid_parameter("Please provide a source for function code.")

@@ -34,8 +34,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from headwater.core.errors import ServiceError
 from headwater.protocol.http import HttpRequest, HttpResponse
 from headwater.services import ServiceEnv, ServiceHandle
+from headwater.services.s3 import errors, restore
 from headwater.services.s3.adapter import S3Adapter
 from headwater.services.s3.blobs import Blobs
 from headwater.services.s3.cors import Cors
@@ -60,6 +62,23 @@ class S3Facade:
 
     def bucket_exists(self, name: str) -> bool:
         return self._s3.store.bucket(name) is not None
+
+    def get_object_bytes(
+        self, bucket: str, key: str, version_id: str | None = None, *, limit: int | None = None
+    ) -> bytes:
+        """A whole object's bytes, each block verified as it is read, for services that
+        consume small objects (Lambda code packages).  Raises S3's own errors: NoSuchBucket,
+        NoSuchKey, NoSuchVersion, InvalidObjectState for an unrestored archive object, and
+        EntityTooLarge when the object is over ``limit`` bytes."""
+        found = self._s3.bucket(bucket)
+        version = self._s3.resolve(found, key, version_id)
+        if not restore.is_readable(version, self._s3.clock.now()):
+            raise errors.invalid_object_state(version.storage_class)
+        if limit is not None and version.size > limit:
+            raise ServiceError(
+                "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400
+            )
+        return b"".join(self._s3.read(version, 0, version.size))
 
 
 def _ignore_violations(violations: list[Any]) -> Exception | None:

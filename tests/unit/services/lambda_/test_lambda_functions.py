@@ -110,10 +110,30 @@ def test_folder_mode(functions: Functions, tmp_path: Path) -> None:
     assert "absolute path" in caught.value.message
 
 
-def test_code_from_s3_is_not_supported_yet(functions: Functions) -> None:
+def test_code_from_s3_needs_the_s3_service(functions: Functions) -> None:
     with pytest.raises(ServiceError) as caught:
         functions.create(ref(), create_params(Code={"S3Bucket": "b", "S3Key": "k.zip"}))
     assert "headwater does not support function code from S3" in caught.value.message
+
+
+def test_code_from_s3_is_fetched_and_s3_errors_are_wrapped(functions: Functions) -> None:
+    objects = {("b", "k.zip"): create_params()["Code"]["ZipFile"]}
+
+    def fetch(bucket: str, key: str, version_id: str | None) -> bytes:
+        if (bucket, key) not in objects:
+            raise ServiceError("NoSuchKey", "The specified key does not exist.", 404)
+        return objects[(bucket, key)]
+
+    functions.fetch_object = fetch
+    created = functions.create(ref(), create_params(Code={"S3Bucket": "b", "S3Key": "k.zip"}))
+    assert created is not None
+    with pytest.raises(ServiceError) as caught:
+        functions.create(ref("x"), create_params(Code={"S3Bucket": "b", "S3Key": "gone.zip"}))
+    assert caught.value.code == "InvalidParameterValueException"
+    assert caught.value.message == (
+        "Error occurred while GetObject. S3 Error Code: NoSuchKey. "
+        "S3 Error Message: The specified key does not exist."
+    )
 
 
 def test_reserved_concurrency_keeps_100_unreserved(functions: Functions) -> None:
