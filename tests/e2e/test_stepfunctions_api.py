@@ -426,6 +426,18 @@ def test_test_state(hw: RunningHeadwater, sfn: Any) -> None:
                             inspectionLevel="DEBUG")
     assert mocked["status"] == "SUCCEEDED"
     assert json.loads(mocked["inspectionData"]["result"]) == {"Payload": {"ok": 1}}
+    staged = {**task, "InputPath": "$.order", "ResultSelector": {"ok.$": "$.Payload.ok"},
+              "ResultPath": "$.r", "Assign": {"seen.$": "$.ok"}}
+    traced = sfn.test_state(definition=json.dumps(staged), roleArn=ROLE,
+                            input='{"order": {"id": 1}}', variables='{"who": "ann"}',
+                            mock={"result": '{"Payload": {"ok": 1}}'},
+                            inspectionLevel="TRACE", revealSecrets=True)
+    data = {key: json.loads(value) for key, value in traced["inspectionData"].items()}
+    assert data == {"input": {"order": {"id": 1}}, "afterInputPath": {"id": 1},
+                    "afterParameters": {"FunctionName": "f", "Payload": {"id": 1}},
+                    "result": {"Payload": {"ok": 1}}, "afterResultSelector": {"ok": 1},
+                    "afterResultPath": {"order": {"id": 1}, "r": {"ok": 1}},
+                    "variables": {"who": "ann", "seen": 1}}
     caught = sfn.test_state(definition=json.dumps(task), roleArn=ROLE,
                             mock={"errorOutput": {"error": "Boom", "cause": "bad"}})
     assert (caught["status"], caught["nextState"]) == ("CAUGHT_ERROR", "Handle")

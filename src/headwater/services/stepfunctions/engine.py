@@ -188,8 +188,8 @@ class Engine(DistributedMixin, FanoutMixin):
     def _redrive(self, st: ExecutionState) -> None:
         """Go on from the top-level state that did not succeed, with the input and variables
         it had (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html).
-        A Map or Parallel state runs again as a whole (AWS re-runs only the iterations and
-        branches that did not succeed)."""
+        An inline Map or Parallel state runs again only the iterations and branches that did
+        not succeed (``fanout``)."""
         root = st.root
         if root is None:
             return
@@ -205,6 +205,8 @@ class Engine(DistributedMixin, FanoutMixin):
         root.done, root.waiting, root.children = False, None, None
         root.task_id = root.timer_id = root.heartbeat_timer = 0
         root.retry_counts = None
+        kept, root.kept = root.kept, None
+        root.redriven = kept[1] if kept is not None and kept[0] == root.state.name else None
         st.frames[root.id] = root
         st.ready.append(root)
 

@@ -187,9 +187,11 @@ class Frame:
         "id",
         "input",
         "iteration_of",
+        "kept",
         "last_event",
         "map_item",
         "parent",
+        "redriven",
         "retry_counts",
         "slot",
         "state",
@@ -223,6 +225,11 @@ class Frame:
         self.failed_in_task = False  # AWS records TaskStateAborted for it at teardown
         self.map_item: tuple[int, Any] | None = None
         self.iteration_of: str | None = None  # the Map state's name, for MapIteration events
+        # The children of the last Map/Parallel this frame ran that failed or was aborted, by
+        # state name: what a redrive keeps (the children that succeeded) and re-runs.
+        self.kept: tuple[str, Fanout] | None = None
+        # Set by a redrive for the state it goes on from; the Map/Parallel takes it once.
+        self.redriven: Fanout | None = None
 
 
 @dataclass(slots=True)
@@ -236,6 +243,7 @@ class Fanout:
     next_index: int = 0
     finished: int = 0
     max_concurrency: int = 0
+    succeeded: set[int] = field(default_factory=set)  # children that succeeded, by index
 
 
 class ExecutionState:

@@ -8,6 +8,14 @@ the history shows it: ``ParallelStateStarted``; ``MapStateStarted`` with the ite
 MaxConcurrency iterations in flight. A distributed map is handed to ``distributed.mapstate``
 (its children are executions of their own, run by ``distributed.maprun``).
 
+RedriveExecution (https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html):
+"for an Inline Map or Parallel state, only the iterations and branches that failed or
+aborted" run again.  When a Map or Parallel fails or is aborted, the frame keeps its children
+(``Frame.kept``); a redrive that goes on from that state hands them back (``Frame.redriven``)
+and the state, entered again, starts only the children that did not succeed and reuses the
+others' results.  A retry or a later entry of the state runs every child, as before.  A
+redriven child starts again at its branch's first state.
+
 A mixin of :class:`~headwater.services.stepfunctions.engine.Engine`, split out because it is
 its own concept.
 """
@@ -63,13 +71,26 @@ class FanoutMixin:
         f.last_event = f.history.add("ParallelStateStarted", f.last_event, self.clock.now())
         branches = state.branches
         fan = Fanout(total=len(branches), results=[None] * len(branches))
+        self._keep_succeeded(f, fan)
         f.children, f.waiting, f.effective = fan, "children", effective
         for i, branch in enumerate(branches):
+            if i in fan.succeeded:
+                continue
             child = self._child(st, f, branch, i, effective, Variables(f.variables), f.history)
             fan.running[i] = child
-        if not branches:
+        if fan.finished == fan.total:
             return self._complete(st, f)
         return False
+
+    def _keep_succeeded(self, f: Frame, fan: Fanout) -> None:
+        """On a redrive, take over the children of the last attempt that succeeded."""
+        before, f.redriven, f.kept = f.redriven, None, None
+        if before is None or before.total != fan.total:
+            return
+        for index in sorted(before.succeeded):
+            fan.results[index] = before.results[index]
+        fan.succeeded = set(before.succeeded)
+        fan.finished = len(fan.succeeded)
 
     # ----- Map --------------------------------------------------------------------------
 
@@ -84,8 +105,9 @@ class FanoutMixin:
                                      {"length": len(items)})
         fan = Fanout(total=len(items), inputs=items, results=[None] * len(items),
                      max_concurrency=concurrency)
+        self._keep_succeeded(f, fan)
         f.children, f.waiting, f.effective = fan, "children", effective
-        if not items:
+        if fan.finished == fan.total:
             return self._complete(st, f)
         self._spawn(st, f)
         return False
@@ -99,6 +121,8 @@ class FanoutMixin:
         while fan.next_index < fan.total and len(fan.running) < limit:
             index = fan.next_index
             fan.next_index += 1
+            if index in fan.succeeded:
+                continue  # a redrive keeps what the last attempt's iteration returned
             scope = self.scope(st, f, state, map_item=(index, fan.inputs[index]))
             item_input = state.item_input(scope, f.effective)
             f.last_event = f.history.add("MapIterationStarted", f.last_event,
@@ -127,6 +151,7 @@ class FanoutMixin:
         st.frames.pop(child.id, None)
         fan.running.pop(child.slot, None)
         fan.results[child.slot] = output
+        fan.succeeded.add(child.slot)
         fan.finished += 1
         if child.iteration_of is not None:
             parent.last_event = parent.history.add(
@@ -174,6 +199,7 @@ class FanoutMixin:
                 "MapIterationFailed", child.last_event, now,
                 {"name": child.iteration_of, "index": child.slot})
         self._abort_children(st, parent)
+        parent.kept = (state.name, fan)
         if child.failed_in_task:
             # AWS quirk: the Task state whose error failed the branch is also recorded as
             # aborted when the Map/Parallel around it is torn down.
@@ -206,6 +232,8 @@ class FanoutMixin:
                 st.invocations.pop(f.task_id, None)
                 self._effects.append(CancelTask(f.task_id))
             if f.waiting == "children":
+                if f.children is not None:
+                    f.kept = (state.name, f.children)
                 self._abort_children(st, f)
             if f.waiting == "maprun":
                 self._abort_map_run(st, f)

@@ -11,9 +11,17 @@ the driver, so a Task really calls its integration (or the ``mock`` answers for 
 The state's ``Retry`` is left out: AWS does not retry in TestState but reports ``RETRIABLE``
 when a retrier would have caught the error.  A Wait does not wait.  From the execution's
 history come ``status`` (SUCCEEDED, FAILED, RETRIABLE, CAUGHT_ERROR), ``output``, ``nextState``
-and, at DEBUG/TRACE, ``inspectionData`` (input, afterParameters/afterArguments, result,
-afterResultPath).  Not here: ``afterInputPath``/``afterResultSelector`` (the engine does not
-expose those stages), ``stateConfiguration``, Map and Parallel specifics.
+and, at DEBUG/TRACE, ``inspectionData``
+(https://docs.aws.amazon.com/step-functions/latest/apireference/API_InspectionData.html):
+``input``, ``afterInputPath``, ``afterParameters`` (``afterArguments`` for JSONata), ``result``,
+``afterResultSelector``, ``afterResultPath`` and ``variables``.  The engine does not record
+the InputPath and ResultSelector stages, so they are evaluated here again from the compiled
+state, the state's input and its result (both pure: no effect runs twice).
+
+TRACE adds the HTTP ``request``/``response`` of an HTTP Task; headwater has no HTTP Task, so
+TRACE reports what DEBUG does.  ``revealSecrets`` only concerns what an EventBridge connection
+adds to an HTTP Task's request; it is accepted and has nothing to reveal.  Not here:
+``stateConfiguration``, ``errorDetails`` and the Map specifics (``afterItemsPath``, ...).
 """
 
 from __future__ import annotations
@@ -25,11 +33,14 @@ import orjson
 
 from headwater.services.stepfunctions import errors
 from headwater.services.stepfunctions.asl import parse_definition
-from headwater.services.stepfunctions.asl.errors import matches
+from headwater.services.stepfunctions.asl.errors import StatesError, matches
+from headwater.services.stepfunctions.asl.program import Program
+from headwater.services.stepfunctions.asl.states.base import State
 from headwater.services.stepfunctions.driver import Live
 from headwater.services.stepfunctions.execution import ExecutionInfo
 from headwater.services.stepfunctions.model import StepFunctions
 from headwater.services.stepfunctions.runner import TaskFailure, TaskRequest
+from headwater.services.stepfunctions.scope import ContextInfo, RunScope, Variables
 
 _INIT = "HeadwaterTestStateInit"
 _TESTED = "HeadwaterTestStateUnderTest"
@@ -75,7 +86,7 @@ def _machine(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], st
     states: dict[str, Any] = {name: state}
     for target in _targets(state):
         states.setdefault(target, {"Type": "Succeed"})
-    variables = orjson.loads(params["variables"]) if params.get("variables") else {}
+    variables = _variables(params)
     start = name
     if variables:
         states[_INIT] = {"Type": "Pass", "QueryLanguage": "JSONPath", "Assign": variables,
@@ -85,6 +96,16 @@ def _machine(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], st
     if language:
         machine["QueryLanguage"] = language
     return machine, original, name
+
+
+def _variables(params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        variables = orjson.loads(params["variables"]) if params.get("variables") else {}
+    except orjson.JSONDecodeError as exc:
+        raise errors.validation(f"Invalid variables: {exc}") from None
+    if not isinstance(variables, dict):
+        raise errors.validation("The variables must be a JSON object")
+    return variables
 
 
 def _mocked(mock: dict[str, Any]) -> Any:
@@ -125,7 +146,49 @@ async def test_state(sfn: StepFunctions, params: dict[str, Any]) -> dict[str, An
 
         live.watchers.append(end)
         await ended
-    return _report(live, state, name, params.get("inspectionLevel") or "INFO")
+    level = params.get("inspectionLevel") or "INFO"
+    out = _report(live, state, name, level)
+    if level in ("DEBUG", "TRACE"):
+        _stages(out["inspectionData"], live, program, name, _variables(params))
+    return out
+
+
+def _stages(inspection: dict[str, Any], live: Live, program: Program, name: str,
+            given: dict[str, Any]) -> None:
+    """Add afterInputPath, afterResultSelector and variables to what the history told."""
+    compiled: State = program.states[name]
+    variables = dict(given)
+    entered = 0.0
+    for event in live.history or []:
+        details = event.details or {}
+        if event.type.endswith("StateEntered") and details.get("name") == name:
+            entered = event.timestamp
+        elif event.type.endswith("StateExited") and details.get("name") == name:
+            variables.update(details.get("assignedVariables") or {})
+    if variables:
+        inspection["variables"] = orjson.dumps(variables).decode()
+    if compiled.jsonata:
+        # AWS: the InputPath, ResultSelector and ResultPath stages are not populated for JSONata.
+        inspection.pop("afterResultPath", None)
+        return
+    if "input" not in inspection:
+        return
+    st = live.state
+    scope = RunScope(orjson.loads(inspection["input"]), Variables(values=dict(given)),
+                     live.engine.runtime, ContextInfo(st.context_execution,
+                                                      st.context_state_machine),
+                     name, entered)
+    try:
+        inspection["afterInputPath"] = orjson.dumps(
+            compiled.apply_input_path(scope, scope.raw)).decode()
+        if "result" in inspection:
+            result = orjson.loads(inspection["result"])
+            if compiled.result_selector is not None:
+                scope.input = result
+                result = compiled.result_selector.evaluate(scope)
+            inspection["afterResultSelector"] = orjson.dumps(result).decode()
+    except StatesError:
+        pass  # the run itself failed at that stage and says so in error/cause
 
 
 def _report(live: Live, state: dict[str, Any], name: str, level: str) -> dict[str, Any]:

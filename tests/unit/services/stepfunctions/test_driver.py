@@ -245,3 +245,92 @@ def test_redrive_goes_on_from_the_failed_state(world: World) -> None:
     again = world.driver()
     again.recover()
     assert not again.live  # replay ends SUCCEEDED: nothing left to run
+
+
+def _fail_when(flag: str) -> Any:
+    def outcome(request: TaskRequest) -> Any:
+        if request.parameters.get(flag):
+            raise TaskFailure("Broken", f"{request.parameters} first run")
+        return {"done": request.parameters}
+    return outcome
+
+
+def test_redrive_of_a_map_runs_only_the_iterations_that_did_not_succeed(world: World) -> None:
+    world.outcome = _fail_when("bad")
+    driver = world.driver()
+    arn = world.start(driver, {"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "MaxConcurrency": 1, "End": True,
+        "ItemProcessor": {"StartAt": "Work", "States": {
+            "Work": {"Type": "Task", "Resource": FN, "End": True}}}}}},
+        execution_input=[{"i": 0}, {"i": 1, "bad": True}, {"i": 2}])
+    assert world.row(arn).status == "FAILED"
+    assert [c["i"] for c in world.calls] == [0, 1]  # item 2 never started
+    world.calls.clear()
+    world.outcome = _fail_when("never")
+    driver.redrive(world.row(arn))
+    row = world.row(arn)
+    assert (row.status, row.redrive_count) == ("SUCCEEDED", 1)
+    assert [c["i"] for c in world.calls] == [1, 2]  # item 0 kept its result
+    assert orjson.loads(row.output or "null") == [
+        {"done": {"i": 0}}, {"done": {"i": 1, "bad": True}}, {"done": {"i": 2}}]
+    events = world.store.events(row.id)
+    redriven = [e.type for e in events][[e.type for e in events].index("ExecutionRedriven"):]
+    assert redriven[:3] == ["ExecutionRedriven", "MapStateEntered", "MapStateStarted"]
+    started = [e.details["index"] for e in events[len(events) - len(redriven):]
+               if e.type == "MapIterationStarted" and e.details]
+    assert started == [1, 2]
+    assert redriven[-3:] == ["MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"]
+    # Rebuilt from its history after a restart, the execution ends the same way.
+    world.store.store.execute("UPDATE sfn_executions SET status='RUNNING' WHERE id=?",
+                              (row.id,))
+    again = world.driver()
+    again.recover()
+    assert not again.live and world.row(arn).status == "SUCCEEDED"
+
+
+def test_redrive_of_a_parallel_runs_only_the_failed_branch(world: World) -> None:
+    world.outcome = _fail_when("bad")
+    driver = world.driver()
+
+    def branch(name: str, bad: bool) -> dict[str, Any]:
+        return {"StartAt": name, "States": {name: {
+            "Type": "Task", "Resource": FN, "Parameters": {"b": name, "bad": bad},
+            "End": True}}}
+
+    arn = world.start(driver, {"StartAt": "Both", "States": {"Both": {
+        "Type": "Parallel", "End": True,
+        "Branches": [branch("Left", False), branch("Right", True)]}}})
+    assert world.row(arn).status == "FAILED"
+    world.calls.clear()
+    world.outcome = lambda request: {"fixed": request.parameters["b"]}
+    world.clock.advance(5)
+    driver.redrive(world.row(arn))
+    row = world.row(arn)
+    assert (row.status, row.redrive_count) == ("SUCCEEDED", 1)
+    assert [c["b"] for c in world.calls] == ["Right"]
+    assert orjson.loads(row.output or "null") == [
+        {"done": {"b": "Left", "bad": False}}, {"fixed": "Right"}]
+
+
+def test_a_retried_map_runs_every_iteration_again(world: World) -> None:
+    attempts: list[int] = []
+
+    def outcome(request: TaskRequest) -> Any:
+        attempts.append(request.parameters["i"])
+        if request.parameters["i"] == 1 and attempts.count(1) == 1:
+            raise TaskFailure("Broken", "once")
+        return request.parameters["i"]
+
+    world.outcome = outcome
+    driver = world.driver()
+    arn = world.start(driver, {"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "MaxConcurrency": 1, "End": True,
+        "Retry": [{"ErrorEquals": ["Broken"], "IntervalSeconds": 1}],
+        "ItemProcessor": {"StartAt": "Work", "States": {
+            "Work": {"Type": "Task", "Resource": FN, "End": True}}}}}},
+        execution_input=[{"i": 0}, {"i": 1}])
+    world.clock.advance(2)
+    driver.scheduler.run_due()
+    row = world.row(arn)
+    assert (row.status, orjson.loads(row.output or "null")) == ("SUCCEEDED", [0, 1])
+    assert attempts == [0, 1, 0, 1]  # only a redrive keeps the iterations that succeeded
