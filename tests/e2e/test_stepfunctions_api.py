@@ -390,6 +390,53 @@ def test_redrive_execution(hw: RunningHeadwater, sfn: Any) -> None:
     assert [e["executionArn"] for e in listed] == [run]
 
 
+def test_redrive_reruns_only_the_failed_map_iterations_and_parallel_branches(
+        hw: RunningHeadwater, sfn: Any) -> None:
+    sqs = hw.client("sqs")
+    sqs.create_queue(QueueName="there-first")
+    find = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sqs:getQueueUrl",
+            "Parameters": {"QueueName.$": "$"}, "OutputPath": "$.QueueUrl", "End": True}
+    arn = machine(sfn, "redriven-fanout", {"StartAt": "Each", "States": {
+        "Each": {"Type": "Map", "Next": "Both", "ItemsPath": "$.map", "ResultPath": "$.found",
+                 "MaxConcurrency": 1,
+                 "ItemProcessor": {"StartAt": "Find", "States": {"Find": find}}},
+        "Both": {"Type": "Parallel", "End": True, "Branches": [
+            {"StartAt": "First", "States": {"First": {**find, "InputPath": "$.par[0]"}}},
+            {"StartAt": "Second", "States": {"Second": {**find, "InputPath": "$.par[1]"}}}]}}})
+    names = {"map": ["there-first", "map-later", "there-first"],
+             "par": ["there-first", "parallel-later"]}
+    run = sfn.start_execution(stateMachineArn=arn, input=json.dumps(names))["executionArn"]
+    assert finished(sfn, run)["status"] == "FAILED"  # the Map: "map-later" is missing
+
+    def since_last_redrive() -> list[dict[str, Any]]:
+        events = sfn.get_execution_history(executionArn=run)["events"]
+        last = max(i for i, e in enumerate(events) if e["type"] == "ExecutionRedriven")
+        return list(events[last:])
+
+    sqs.create_queue(QueueName="map-later")
+    sfn.redrive_execution(executionArn=run)
+    assert finished(sfn, run)["status"] == "FAILED"  # now the Parallel's second branch
+    events = since_last_redrive()
+    assert [e["mapIterationStartedEventDetails"]["index"] for e in events
+            if e["type"] == "MapIterationStarted"] == [1, 2]  # 0 kept; 2 never ran
+    assert [e["type"] for e in events if e["type"].startswith("Map")][:3] == [
+        "MapStateEntered", "MapStateStarted", "MapIterationStarted"]
+
+    sqs.create_queue(QueueName="parallel-later")
+    sfn.redrive_execution(executionArn=run)
+    described = finished(sfn, run)
+    assert (described["status"], described["redriveCount"]) == ("SUCCEEDED", 2)
+    assert described["redriveStatus"] == "NOT_REDRIVABLE" and described["redriveDate"]
+    urls = json.loads(described["output"])
+    assert [u.rsplit("/", 1)[1] for u in urls] == ["there-first", "parallel-later"]
+    events = since_last_redrive()
+    assert events[0]["executionRedrivenEventDetails"]["redriveCount"] == 2
+    # Only the second branch ran again: one task, the "Second" state.
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events
+               if e["type"] == "TaskStateEntered"]
+    assert entered == ["Second"]
+
+
 def test_start_execution_sync_with_an_express_child(sfn: Any) -> None:
     child = machine(sfn, "express-child", type="EXPRESS")
     parent = machine(sfn, "express-parent", {"StartAt": "Run", "States": {"Run": {

@@ -248,3 +248,38 @@ def test_update_map_run_and_express_children(hw: Any) -> None:
     assert json.loads(done["output"]) == ["a", "b"]
     run = sfn.describe_map_run(mapRunArn=_map_run(sfn, done["executionArn"]))
     assert run["executionCounts"]["succeeded"] == 2
+
+
+def test_redriving_the_parent_redrives_the_map_run(hw: Any) -> None:
+    sfn, sqs = hw.client("stepfunctions"), hw.client("sqs")
+    sqs.create_queue(QueueName="dm-there")
+    find = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sqs:getQueueUrl",
+            "Parameters": {"QueueName.$": "$"}, "OutputPath": "$.QueueUrl", "End": True}
+    machine = _machine(sfn, "dist-redrive", {"MaxConcurrency": 1,
+                                             "ItemProcessor": _processor({"F": find}, "F")})
+    failed = _run(sfn, machine, ["dm-there", "dm-later", "dm-there"])
+    assert failed["status"] == "FAILED"
+    run_arn = _map_run(sfn, failed["executionArn"])
+    before = sfn.describe_map_run(mapRunArn=run_arn)
+    assert before["redriveCount"] == 0 and before["executionCounts"]["succeeded"] == 1
+    sqs.create_queue(QueueName="dm-later")
+    sfn.redrive_execution(executionArn=failed["executionArn"])
+    deadline = time.monotonic() + 30
+    while sfn.describe_execution(executionArn=failed["executionArn"])["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    described = sfn.describe_execution(executionArn=failed["executionArn"])
+    assert described["status"] == "SUCCEEDED"
+    assert [u.rsplit("/", 1)[1] for u in json.loads(described["output"])] == [
+        "dm-there", "dm-later", "dm-there"]
+    assert _map_run(sfn, failed["executionArn"]) == run_arn  # the same map run goes on
+    after = sfn.describe_map_run(mapRunArn=run_arn)
+    assert (after["status"], after["redriveCount"]) == ("SUCCEEDED", 1)
+    assert after["redriveDate"] and after["executionCounts"]["succeeded"] == 3
+    # One child per item: the failed one was replaced by the one that ran on the redrive.
+    listed = sfn.list_executions(mapRunArn=run_arn)["executions"]
+    assert [e["status"] for e in listed] == ["SUCCEEDED"] * 3
+    events = sfn.get_execution_history(executionArn=failed["executionArn"])["events"]
+    redriven = [e for e in events if e["type"] == "MapRunRedriven"]
+    assert [e["mapRunRedrivenEventDetails"] for e in redriven] == [
+        {"mapRunArn": run_arn, "redriveCount": 1}]

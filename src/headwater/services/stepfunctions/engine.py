@@ -207,6 +207,9 @@ class Engine(DistributedMixin, FanoutMixin):
         root.retry_counts = None
         kept, root.kept = root.kept, None
         root.redriven = kept[1] if kept is not None and kept[0] == root.state.name else None
+        run, root.kept_run = root.kept_run, None
+        root.redriven_run = (run[1], run[2]) if run is not None and run[0] == root.state.name \
+            else None
         st.frames[root.id] = root
         st.ready.append(root)
 

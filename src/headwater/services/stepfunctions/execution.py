@@ -145,6 +145,8 @@ class StartMapRun:
     max_concurrency: int
     tolerated_percentage: float
     tolerated_count: int
+    # 0 for a new run; n for the n-th redrive of the run ``map_run_arn`` names.
+    redrive_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +190,12 @@ class Frame:
         "input",
         "iteration_of",
         "kept",
+        "kept_run",
         "last_event",
         "map_item",
         "parent",
         "redriven",
+        "redriven_run",
         "retry_counts",
         "slot",
         "state",
@@ -230,6 +234,10 @@ class Frame:
         self.kept: tuple[str, Fanout] | None = None
         # Set by a redrive for the state it goes on from; the Map/Parallel takes it once.
         self.redriven: Fanout | None = None
+        # The same for a distributed Map: (state name, map run ARN, the run's redrive count)
+        # of the run that failed or was aborted; a redrive hands (ARN, count) back.
+        self.kept_run: tuple[str, str, int] | None = None
+        self.redriven_run: tuple[str, int] | None = None
 
 
 @dataclass(slots=True)

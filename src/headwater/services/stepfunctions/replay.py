@@ -164,7 +164,7 @@ def _task_id(event: HistoryEvent, by_id: dict[int, HistoryEvent],
 
 def _map_run_started(event: HistoryEvent, by_id: dict[int, HistoryEvent]) -> HistoryEvent | None:
     current: HistoryEvent | None = event
-    while current is not None and current.type != "MapRunStarted":
+    while current is not None and current.type not in ("MapRunStarted", "MapRunRedriven"):
         current = by_id.get(current.previous_event_id)
     return current
 
@@ -174,8 +174,9 @@ def _note_tasks(events: list[HistoryEvent], effects: list[Effect],
     scheduled = [e.id for e in events if e.type in _SCHEDULED]
     invokes = [e.task_id for e in effects if isinstance(e, InvokeTask)]
     task_of_scheduled.update(zip(scheduled, invokes))
-    # A map run is keyed by its MapRunStarted event, like a task by its *Scheduled one.
-    started = [e.id for e in events if e.type == "MapRunStarted"]
+    # A map run is keyed by its MapRunStarted (or MapRunRedriven) event, like a task by its
+    # *Scheduled one.
+    started = [e.id for e in events if e.type in ("MapRunStarted", "MapRunRedriven")]
     runs = [e.task_id for e in effects if isinstance(e, StartMapRun)]
     task_of_scheduled.update(zip(started, runs))
 

@@ -334,3 +334,51 @@ def test_a_retried_map_runs_every_iteration_again(world: World) -> None:
     row = world.row(arn)
     assert (row.status, orjson.loads(row.output or "null")) == ("SUCCEEDED", [0, 1])
     assert attempts == [0, 1, 0, 1]  # only a redrive keeps the iterations that succeeded
+
+
+def test_redrive_after_an_abort_keeps_the_iterations_that_had_succeeded(world: World) -> None:
+    world.outcome = lambda request: (Delayed(60, "slow") if request.parameters["i"] == 1
+                                     else request.parameters["i"])
+    driver = world.driver()
+    arn = world.start(driver, {"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "MaxConcurrency": 1, "End": True,
+        "ItemProcessor": {"StartAt": "Work", "States": {
+            "Work": {"Type": "Task", "Resource": FN, "End": True}}}}}},
+        execution_input=[{"i": 0}, {"i": 1}, {"i": 2}])
+    assert driver.stop_execution(arn, "Halt", "test")
+    assert world.row(arn).status == "ABORTED"
+    assert "MapIterationAborted" in world.types(arn)
+    world.calls.clear()
+    world.outcome = lambda request: request.parameters["i"] * 10
+    driver.redrive(world.row(arn))
+    row = world.row(arn)
+    assert (row.status, orjson.loads(row.output or "null")) == ("SUCCEEDED", [0, 10, 20])
+    assert [c["i"] for c in world.calls] == [1, 2]
+
+
+def test_a_caught_map_failure_is_not_reused_when_the_map_runs_again(world: World) -> None:
+    failed_once: list[int] = []
+
+    def outcome(request: TaskRequest) -> Any:
+        i = request.parameters["i"]
+        if i == 1 and not failed_once:
+            failed_once.append(i)
+            raise TaskFailure("Broken", "once")
+        return i + 100 * len(world.calls)
+
+    world.outcome = outcome
+    driver = world.driver()
+    arn = world.start(driver, {"StartAt": "Each", "States": {
+        "Each": {"Type": "Map", "MaxConcurrency": 1, "Next": "Done",
+                 "Catch": [{"ErrorEquals": ["Broken"], "ResultPath": "$.error",
+                            "Next": "Again"}],
+                 "ItemsPath": "$.items",
+                 "ItemProcessor": {"StartAt": "Work", "States": {
+                     "Work": {"Type": "Task", "Resource": FN, "End": True}}}},
+        "Again": {"Type": "Pass", "Parameters": {"items.$": "$.items"}, "Next": "Each"},
+        "Done": {"Type": "Succeed"}}},
+        execution_input={"items": [{"i": 0}, {"i": 1}]})
+    row = world.row(arn)
+    assert row.status == "SUCCEEDED"
+    # The second entry ran both items again: nothing kept from the caught attempt.
+    assert [c["i"] for c in world.calls] == [0, 1, 0, 1]

@@ -56,8 +56,11 @@ class MapRunApi:
             "startDate": row.started, "maxConcurrency": live.max_concurrency,
             "toleratedFailurePercentage": live.tolerated_percentage,
             "toleratedFailureCount": live.tolerated_count,
-            "itemCounts": items, "executionCounts": executions, "redriveCount": 0,
+            "itemCounts": items, "executionCounts": executions,
+            "redriveCount": row.redrive_count,
         }
+        if row.redrive_date is not None:
+            out["redriveDate"] = row.redrive_date
         if row.stopped is not None:
             out["stopDate"] = row.stopped
         return out

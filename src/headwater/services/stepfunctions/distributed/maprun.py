@@ -116,6 +116,21 @@ class MapRuns:
 
     def start(self, live: Live, effect: StartMapRun) -> None:
         existing = self.store.run(effect.map_run_arn)
+        if (existing is not None and existing.status != "RUNNING"
+                and effect.redrive_count > existing.redrive_count):
+            # The parent was redriven: the same run goes on with the children that did not
+            # succeed (the ones that did keep their results in the ledger).
+            if not self.store.items(existing.arn):
+                # It failed before it had a ledger (the ItemReader): it starts now, as AWS
+                # starts a map run that did not start in the first attempt.
+                with self.store.transaction():
+                    self.store.forget(existing.arn)
+                existing = None
+            else:
+                with self.store.transaction():
+                    self.store.redriven(existing.arn, effect.redrive_count, self.clock.now())
+                existing = self.store.run(existing.arn)
+                assert existing is not None
         if existing is not None:
             self._resume(live, effect, existing)
         elif effect.reader is None:
@@ -173,7 +188,8 @@ class MapRuns:
         now = self.clock.now()
         row = MapRunRow(effect.map_run_arn, live.arn, _spec(effect), "RUNNING",
                         effect.max_concurrency, effect.tolerated_percentage,
-                        effect.tolerated_count, now)
+                        effect.tolerated_count, now, redrive_count=effect.redrive_count,
+                        redrive_date=now if effect.redrive_count else None)
         with self.store.transaction():
             self.store.insert(row, inputs)
         run = _Run(row, live.arn, effect, [ItemRow(i, "PENDING", v) for i, v in
@@ -359,7 +375,10 @@ class MapRuns:
                 self.store.insert(MapRunRow(effect.map_run_arn, parent_arn, _spec(effect),
                                             "RUNNING", effect.max_concurrency,
                                             effect.tolerated_percentage,
-                                            effect.tolerated_count, now), [])
+                                            effect.tolerated_count, now,
+                                            redrive_count=effect.redrive_count,
+                                            redrive_date=now if effect.redrive_count
+                                            else None), [])
             self.store.finish(effect.map_run_arn, status, output, error, cause, now)
         self._tell(parent_arn, effect, output, error, cause)
 

@@ -13,6 +13,12 @@ ResultWriter Parameters, tolerance, MaxConcurrency). The only evaluation that ha
 is each item's ItemSelector, because the items may still have to be read from S3:
 :meth:`DistributedMixin.map_item_inputs` does it, purely, when the driver asks.
 
+RedriveExecution of the parent goes on with the same map run
+(https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html): the Map that
+failed or was aborted remembers its run (``Frame.kept_run``); entered again by a redrive it
+records ``MapRunRedriven`` (the run's ARN and redrive count) instead of ``MapRunStarted``, and
+``distributed.maprun`` runs again only the children that did not succeed.
+
 A mixin of :class:`~headwater.services.stepfunctions.engine.Engine`.
 """
 
@@ -70,6 +76,7 @@ class DistributedMixin:
     # ----- starting ---------------------------------------------------------------------
 
     def _distributed_map(self, st: ExecutionState, f: Frame, state: Any) -> bool:
+        again, f.redriven_run, f.kept_run = f.redriven_run, None, None
         scope = self.scope(st, f, state)
         effective = f.input if state.jsonata else state.apply_input_path(scope, f.input)
         reader = None
@@ -88,12 +95,18 @@ class DistributedMixin:
         batcher = _evaluate_batcher(scope, state, effective, f.input) \
             if state.item_batcher else None
         writer = _evaluate_writer(scope, state, effective) if state.result_writer else None
-        arn = self._map_run_arn(st, state)
-        f.last_event = f.history.add("MapRunStarted", f.last_event, now, {"mapRunArn": arn})
+        if again is None:
+            arn, redrives = self._map_run_arn(st, state), 0
+            f.last_event = f.history.add("MapRunStarted", f.last_event, now,
+                                         {"mapRunArn": arn})
+        else:
+            arn, redrives = again[0], again[1] + 1
+            f.last_event = f.history.add("MapRunRedriven", f.last_event, now,
+                                         {"mapRunArn": arn, "redriveCount": redrives})
         task_id = st.key()
         effect = StartMapRun(task_id, arn, state.name, state.processor.location,
                              state.execution_type, items, reader, batcher, writer, concurrency,
-                             percentage, count)
+                             percentage, count, redrives)
         f.waiting, f.task_id, f.effective = "maprun", task_id, effective
         st.map_runs[task_id] = (f, effect)
         st.frames[f.id] = f
@@ -139,6 +152,8 @@ class DistributedMixin:
             f.last_event = f.history.add("MapRunAborted", f.last_event, now)
             return
         if event.error is not None:
+            run = found[1]
+            f.kept_run = (state.name, run.map_run_arn, run.redrive_count)
             details: dict[str, Any] = {"error": event.error}
             if event.cause is not None:
                 details["cause"] = event.cause
@@ -160,7 +175,9 @@ class DistributedMixin:
         """The Map is torn down (the execution stopped, a sibling branch failed)."""
         found = st.map_runs.pop(f.task_id, None)
         if found is not None:
-            self._effects.append(AbortMapRun(f.task_id, found[1].map_run_arn))
+            run = found[1]
+            f.kept_run = (run.state_name, run.map_run_arn, run.redrive_count)
+            self._effects.append(AbortMapRun(f.task_id, run.map_run_arn))
             f.last_event = f.history.add("MapRunAborted", f.last_event, self.clock.now())
 
 

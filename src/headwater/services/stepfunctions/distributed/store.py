@@ -54,6 +54,10 @@ MIGRATIONS = [
     ) WITHOUT ROWID;
     CREATE INDEX sfn_map_items_child ON sfn_map_items (child_arn);
     """,
+    """
+    ALTER TABLE sfn_map_runs ADD COLUMN redrive_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sfn_map_runs ADD COLUMN redrive_date REAL;
+    """,
 ]
 
 
@@ -71,6 +75,8 @@ class MapRunRow:
     output: str | None = None
     error: str | None = None
     cause: str | None = None
+    redrive_count: int = 0
+    redrive_date: float | None = None
 
 
 @dataclass(slots=True)
@@ -87,7 +93,7 @@ class ItemRow:
 
 
 _RUN = ("arn, execution_arn, spec, status, max_concurrency, tolerated_percentage, "
-        "tolerated_count, started, stopped, output, error, cause")
+        "tolerated_count, started, stopped, output, error, cause, redrive_count, redrive_date")
 
 
 def _run(row: Sequence[Any]) -> MapRunRow:
@@ -104,10 +110,10 @@ class MapRunStore:
 
     def insert(self, run: MapRunRow, items: list[Any]) -> None:
         self.store.execute(
-            f"INSERT INTO sfn_map_runs({_RUN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO sfn_map_runs({_RUN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run.arn, run.execution_arn, orjson.dumps(run.spec).decode(), run.status,
              run.max_concurrency, run.tolerated_percentage, run.tolerated_count, run.started,
-             None, None, None, None))
+             None, None, None, None, run.redrive_count, run.redrive_date))
         self.store.executemany(
             "INSERT INTO sfn_map_items(map_run_arn, idx, status, input) VALUES (?, ?, ?, ?)",
             [(run.arn, i, "PENDING", orjson.dumps(v).decode()) for i, v in enumerate(items)])
@@ -154,6 +160,21 @@ class MapRunStore:
             "UPDATE sfn_map_runs SET status=?, output=?, error=?, cause=?, stopped=? "
             "WHERE arn=?", (status, orjson.dumps(output).decode() if status == "SUCCEEDED"
                             else None, error, cause, when, arn))
+
+    def redriven(self, arn: str, redrive_count: int, when: float) -> None:
+        """The run goes on: RUNNING again, and every child that did not succeed is PENDING."""
+        self.store.execute(
+            "UPDATE sfn_map_runs SET status='RUNNING', output=NULL, error=NULL, cause=NULL, "
+            "stopped=NULL, redrive_count=?, redrive_date=? WHERE arn=?",
+            (redrive_count, when, arn))
+        self.store.execute(
+            "UPDATE sfn_map_items SET status='PENDING', child_arn=NULL, output=NULL, "
+            "error=NULL, cause=NULL, started=NULL, stopped=NULL "
+            "WHERE map_run_arn=? AND status!='SUCCEEDED'", (arn,))
+
+    def forget(self, arn: str) -> None:
+        self.store.execute("DELETE FROM sfn_map_items WHERE map_run_arn=?", (arn,))
+        self.store.execute("DELETE FROM sfn_map_runs WHERE arn=?", (arn,))
 
     def child_map_run(self, child_arn: str) -> str | None:
         row = self.store.execute("SELECT map_run_arn FROM sfn_map_items WHERE child_arn=?",

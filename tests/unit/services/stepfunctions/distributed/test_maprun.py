@@ -18,6 +18,7 @@ from headwater.services.stepfunctions.distributed.store import MapRunStore
 from headwater.services.stepfunctions.driver import Driver
 from headwater.services.stepfunctions.execution import ExecutionInfo
 from headwater.services.stepfunctions.integrations import Integrations
+from headwater.services.stepfunctions.runner import TaskFailure, TaskRequest
 from headwater.services.stepfunctions.store import ExecutionRow, SfnStore
 from headwater.store import open_store
 
@@ -290,3 +291,67 @@ def test_express_children_and_batches(world: World) -> None:
         {"BatchInput": {"t": "x"}, "Items": [1, 2]}, {"BatchInput": {"t": "x"}, "Items": [3]}]
     items, executions = driver.map_runs.counts(world.run_arn(driver, arn))
     assert items["succeeded"] == 3 and executions["succeeded"] == 2
+
+
+def test_redriving_the_parent_reruns_only_the_children_that_did_not_succeed(
+        world: World) -> None:
+    fn = "arn:aws:lambda:us-east-1:000000000000:function:work"
+    calls: list[Any] = []
+    fixed: list[bool] = []
+
+    def work(request: TaskRequest) -> Any:
+        calls.append(request.parameters)
+        if request.parameters == 0 and not fixed:
+            raise TaskFailure("Zero", "not yet")
+        return request.parameters * 10
+
+    driver = world.driver()
+    driver.integrations.handlers[fn] = work
+    arn = world.start(driver, {"ItemsPath": "$", "MaxConcurrency": 1, "ItemProcessor": processor(
+        {"T": {"Type": "Task", "Resource": fn, "End": True}}, "T")}, [5, 0, 6])
+    assert (world.row(arn).status, world.row(arn).error) == (
+        "FAILED", "States.ExceedToleratedFailureThreshold")
+    run_arn = world.run_arn(driver, arn)
+    assert [i.status for i in driver.map_runs.store.items(run_arn)] == [
+        "SUCCEEDED", "FAILED", "PENDING"]
+    first_child = driver.map_runs.store.items(run_arn)[0].child_arn
+    calls.clear()
+    fixed.append(True)
+    world.clock.advance(3)
+    driver.redrive(world.row(arn))
+    row = world.row(arn)
+    assert (row.status, row.redrive_count) == ("SUCCEEDED", 1)
+    assert orjson.loads(row.output or "null") == [50, 0, 60]
+    assert calls == [0, 6]  # item 5 kept its result
+    run = driver.map_runs.store.run(run_arn)
+    assert run is not None and (run.status, run.redrive_count) == ("SUCCEEDED", 1)
+    assert run.redrive_date == world.clock.now()
+    assert driver.map_runs.store.runs(arn) == [run]  # the same map run, not a new one
+    assert driver.map_runs.store.items(run_arn)[0].child_arn == first_child
+    types = world.types(arn)
+    assert types[types.index("ExecutionRedriven"):][:4] == [
+        "ExecutionRedriven", "MapStateEntered", "MapStateStarted", "MapRunRedriven"]
+    assert types.count("MapRunStarted") == 1 and types[-1] == "ExecutionSucceeded"
+    # Rebuilt from its history after a restart, it ends with the same output.
+    world.raw.execute("UPDATE sfn_executions SET status='RUNNING' WHERE id=?", (row.id,))
+    again = world.driver()
+    again.recover()
+    assert not again.live and world.row(arn).status == "SUCCEEDED"
+    assert orjson.loads(world.row(arn).output or "null") == [50, 0, 60]
+
+
+def test_a_map_run_whose_items_could_not_be_read_starts_on_redrive(world: World) -> None:
+    world.s3.objects[("in", "obj.json")] = b'{"not": "a list"}'
+    driver = world.driver()
+    arn = world.start(driver, {
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                       "ReaderConfig": {"InputType": "JSON"},
+                       "Parameters": {"Bucket": "in", "Key": "obj.json"}},
+        "ItemProcessor": processor({"P": {"Type": "Pass", "End": True}}, "P")})
+    assert world.row(arn).status == "FAILED"
+    world.s3.objects[("in", "obj.json")] = b'[1, 2]'
+    driver.redrive(world.row(arn))
+    row = world.row(arn)
+    assert (row.status, orjson.loads(row.output or "null")) == ("SUCCEEDED", [1, 2])
+    [run] = driver.map_runs.store.runs(arn)
+    assert (run.status, run.redrive_count) == ("SUCCEEDED", 1)
