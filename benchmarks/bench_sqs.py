@@ -6,8 +6,9 @@ this process, with 1 KiB messages:
 - single   SendMessage, then ReceiveMessage (1 message) + DeleteMessage, message by message;
 - batch    SendMessageBatch of 10, then ReceiveMessage (MaxNumberOfMessages=10) +
            DeleteMessageBatch until the queue is empty;
-- wake-up  a thread blocked in ReceiveMessage(WaitTimeSeconds=20) while another sends one
-           message; the time from the start of the send to the return of the receive.
+- wake-up  a consumer process blocked in ReceiveMessage(WaitTimeSeconds=20) while this
+           process sends one message; the time from the start of the send to the return of
+           the receive.
 
 Throughput is messages per second, where a message counts once it has been sent, received
 and deleted.  The peers run from their own virtualenv (``benchmarks/.peers-venv``, created on
@@ -30,7 +31,6 @@ import argparse
 import json
 import statistics
 import sys
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -119,31 +119,54 @@ def batch(client: Any, messages: int) -> dict[str, float]:
     }
 
 
-def wake_latency(endpoint: str, samples: int, park: float = 0.03) -> dict[str, float]:
-    """Send-start to receive-return, with a receiver already parked in a 20 s long poll."""
-    sender = sqs_client(endpoint)
+def _receiver(endpoint: str, url: str, requests: Any, replies: Any) -> None:
+    """The consumer, in its own process: on each request, one 20 s long poll; replies with the
+    monotonic time the receive returned and the message's receipt handle."""
     receiver = sqs_client(endpoint)
+    while requests.recv():
+        reply = receiver.receive_message(QueueUrl=url, WaitTimeSeconds=20)
+        returned = time.perf_counter()
+        messages = reply.get("Messages", [])
+        replies.send((returned, messages[0]["ReceiptHandle"] if messages else None))
+
+
+def wake_latency(endpoint: str, samples: int, park: float = 0.03) -> dict[str, float]:
+    """Send-start to receive-return, with a receiver already parked in a 20 s long poll.
+
+    The receiver runs in a separate process, as a consumer does.  In a thread of this process
+    it would wait for the GIL while this thread parses the send's response, and CPython hands
+    the GIL over only every 5 ms (``sys.getswitchinterval``): the figure would measure the
+    interpreter's switch interval, not the server.  ``time.perf_counter`` is CLOCK_MONOTONIC on
+    Linux, so the two processes' readings compare directly.
+    """
+    import multiprocessing
+
+    sender = sqs_client(endpoint)
     url = new_queue(sender)
+    context = multiprocessing.get_context("spawn")
+    requests, their_requests = context.Pipe()
+    their_replies, replies = context.Pipe()
+    process = context.Process(
+        target=_receiver, args=(endpoint, url, their_requests, their_replies), daemon=True
+    )
+    process.start()
     latencies: list[float] = []
-    for _ in range(samples + 5):  # the first few warm the connections
-        returned: list[float] = []
-        got: list[Any] = []
-
-        def poll(returned: list[float] = returned, got: list[Any] = got) -> None:
-            reply = receiver.receive_message(QueueUrl=url, WaitTimeSeconds=20)
-            returned.append(time.perf_counter())
-            got.extend(reply.get("Messages", []))
-
-        thread = threading.Thread(target=poll)
-        thread.start()
-        time.sleep(park)  # let the receive reach the server and park
-        began = time.perf_counter()
-        sender.send_message(QueueUrl=url, MessageBody=BODY)
-        thread.join(timeout=30)
-        if not got:
-            raise RuntimeError("the long poll returned without the message")
-        sender.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
-        latencies.append(returned[0] - began)
+    try:
+        for _ in range(samples + 5):  # the first few warm the connections
+            requests.send(True)
+            time.sleep(park)  # let the receive reach the server and park
+            began = time.perf_counter()
+            sender.send_message(QueueUrl=url, MessageBody=BODY)
+            if not replies.poll(30):
+                raise RuntimeError("the long poll did not return")
+            returned, handle = replies.recv()
+            if handle is None:
+                raise RuntimeError("the long poll returned without the message")
+            sender.delete_message(QueueUrl=url, ReceiptHandle=handle)
+            latencies.append(returned - began)
+    finally:
+        requests.send(False)
+        process.join(timeout=30)
     latencies = sorted(latencies[5:])
     return {
         "samples": len(latencies),
