@@ -105,3 +105,40 @@ def test_the_validator_never_raises(definition: Any) -> None:
         parse_definition(json.dumps(definition))
     except InvalidDefinition:
         pass
+
+
+def _codes_and_messages(definition: Any) -> list[tuple[str, str]]:
+    from headwater.services.stepfunctions.asl.parser import validate_definition
+
+    return [(d.code, d.message) for d in validate_definition(definition)]
+
+
+def test_deeply_nested_jsonata_is_a_diagnostic_not_a_crash() -> None:
+    expression = "{% " + "(" * 3000 + "1" + ")" * 3000 + " %}"
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Output": expression, "End": True}},
+    }
+    found = _codes_and_messages(definition)
+    assert found and found[0][0] == "SCHEMA_VALIDATION_FAILED"
+    assert "nested too deeply" in found[0][1]
+
+
+def test_deeply_nested_definition_json_is_a_diagnostic_not_a_crash() -> None:
+    text = (
+        '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true, "Result": '
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}}}"
+    )
+    assert _codes_and_messages(text)
+
+
+def test_deeply_nested_intrinsic_is_a_diagnostic_not_a_crash() -> None:
+    call = "States.Array(" * 2000 + "1" + ")" * 2000
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Parameters": {"x.$": call}, "End": True}},
+    }
+    assert _codes_and_messages(definition)
