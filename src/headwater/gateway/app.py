@@ -257,7 +257,7 @@ class Gateway:
                 request_id=request_id,
                 service=route.spec.name,
                 operation=route.operation_name,
-                region=identity.region if identity else self.settings.region,
+                region=(identity.region if identity else "") or self.settings.region,
                 account_id=self.settings.account_id,
                 access_key=identity.access_key if identity else "",
                 endpoint=f"{request.scheme}://{request.host}" if request.host else self.settings.endpoint,

@@ -31,6 +31,7 @@ from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.credentials import Credentials
 
 from headwater.core.clock import Clock
+from headwater.protocol import sigv2
 from headwater.protocol.http import HttpRequest
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -131,7 +132,25 @@ def verify(request: HttpRequest, secrets: Mapping[str, str], clock: Clock) -> Id
     query = request.query
     if any(name in query for name in ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")):
         return _verify_presigned(request, secrets, clock)
+    if sigv2.is_presigned_v2(query):
+        return _verify_presigned_v2(request, secrets, clock)
     raise AuthFailure("missing")
+
+
+def _verify_presigned_v2(request: HttpRequest, secrets: Mapping[str, str], clock: Clock) -> Identity:
+    """S3's legacy presigned URLs, which boto3 still makes by default in us-east-1."""
+    try:
+        access_key, matches = sigv2.verify_presigned(request, secrets, clock)
+    except ValueError as exc:
+        raise AuthFailure("malformed", str(exc), presigned=True) from None
+    except LookupError:
+        raise AuthFailure("unknown_key", presigned=True) from None
+    if not matches:
+        raise AuthFailure("bad_signature", presigned=True)
+    if sigv2.expired(request, clock):
+        raise AuthFailure("expired", presigned=True)
+    # SigV2 names no region; the caller falls back to the server's own.
+    return Identity(access_key, "", "s3", presigned=True)
 
 
 # -- Authorization header ------------------------------------------------------------------

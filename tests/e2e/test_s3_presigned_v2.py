@@ -1,0 +1,57 @@
+"""boto3's default S3 presigned URLs (SigV2 in us-east-1) work against headwater."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from headwater.testing import RunningHeadwater, running_headwater
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def hw() -> Iterator[RunningHeadwater]:
+    with running_headwater() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def s3(hw: RunningHeadwater) -> Any:
+    client = hw.client("s3")
+    client.create_bucket(Bucket="presigned")
+    return client
+
+
+def test_default_presigned_get_and_put(s3: Any) -> None:
+    s3.put_object(Bucket="presigned", Key="dir/a b+c.txt", Body=b"hello")
+    url = s3.generate_presigned_url(
+        "get_object",
+        Params={"Bucket": "presigned", "Key": "dir/a b+c.txt", "ResponseContentType": "text/plain"},
+    )
+    assert "AWSAccessKeyId=" in url and "Signature=" in url  # the SigV2 form
+    with urllib.request.urlopen(url) as reply:
+        assert reply.read() == b"hello"
+        assert reply.headers["Content-Type"] == "text/plain"
+
+    put = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": "presigned", "Key": "up.csv", "ContentType": "text/csv"}
+    )
+    request = urllib.request.Request(
+        put, data=b"a,b", method="PUT", headers={"Content-Type": "text/csv"}
+    )
+    with urllib.request.urlopen(request) as reply:
+        assert reply.status == 200
+    assert s3.get_object(Bucket="presigned", Key="up.csv")["Body"].read() == b"a,b"
+
+
+def test_tampered_presigned_url_is_refused(s3: Any) -> None:
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "presigned", "Key": "x"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(url.replace("Signature=", "Signature=x"))
+    assert caught.value.code == 403
+    assert b"<Code>SignatureDoesNotMatch</Code>" in caught.value.read()
