@@ -43,9 +43,7 @@ class _Verifier(HmacV1QueryAuth):
         return self._expires_value
 
 
-def verify_presigned(
-    request: HttpRequest, secrets: Mapping[str, str], clock: Clock
-) -> tuple[str, bool]:
+def verify_presigned(request: HttpRequest, secrets: Mapping[str, str]) -> tuple[str, bool]:
     """(access key, signature matches) for a SigV2 presigned request.
 
     Raises ``ValueError`` with the reason for a malformed URL and ``LookupError`` for an

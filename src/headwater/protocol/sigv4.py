@@ -140,7 +140,7 @@ def verify(request: HttpRequest, secrets: Mapping[str, str], clock: Clock) -> Id
 def _verify_presigned_v2(request: HttpRequest, secrets: Mapping[str, str], clock: Clock) -> Identity:
     """S3's legacy presigned URLs, which boto3 still makes by default in us-east-1."""
     try:
-        access_key, matches = sigv2.verify_presigned(request, secrets, clock)
+        access_key, matches = sigv2.verify_presigned(request, secrets)
     except ValueError as exc:
         raise AuthFailure("malformed", str(exc), presigned=True) from None
     except LookupError:
