@@ -2,7 +2,7 @@
 
     read the HTTP request
     -> detect service and operation            (protocol.detect)
-    -> authenticate                            (protocol.sigv4, AWS's 403s on failure)
+    -> authenticate                            (protocol.sigv4; AWS's auth errors on failure)
     -> parse into a parameter dict             (protocol.parse, from the botocore model)
     -> validate against the model              (protocol.validate)
     -> call the adapter method                 (protocol.dispatch; 501 when missing)
