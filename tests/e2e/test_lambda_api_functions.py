@@ -6,13 +6,13 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from headwater.testing import RunningHeadwater, running_headwater
+from headwater.testing import RunningHeadwater
 
 pytestmark = pytest.mark.e2e
 
@@ -30,12 +30,6 @@ def package(tag: str = "one") -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", HANDLER.format(tag=tag))
     return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def hw() -> Iterator[RunningHeadwater]:
-    with running_headwater() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

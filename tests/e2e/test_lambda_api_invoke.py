@@ -10,14 +10,14 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from headwater.testing import RunningHeadwater, running_headwater
+from headwater.testing import RunningHeadwater
 
 pytestmark = pytest.mark.e2e
 
@@ -66,12 +66,6 @@ def package(source: str = SOURCE) -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", source)
     return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def hw() -> Iterator[RunningHeadwater]:
-    with running_headwater() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

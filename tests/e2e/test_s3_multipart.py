@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import uuid
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,28 +13,8 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
-from headwater.testing import RunningHeadwater, running_headwater
-
 pytestmark = pytest.mark.e2e
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def hw() -> Iterator[RunningHeadwater]:
-    with running_headwater() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def s3(hw: RunningHeadwater) -> Any:
-    return hw.client("s3")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    name = f"mp-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return name
 
 
 def code(error: pytest.ExceptionInfo[ClientError]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,24 +13,6 @@ from botocore.exceptions import ClientError
 from headwater.testing import RunningHeadwater, running_headwater
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def hw() -> Iterator[RunningHeadwater]:
-    with running_headwater() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def s3(hw: RunningHeadwater) -> Any:
-    return hw.client("s3")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    name = f"bk-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return name
 
 
 def code(error: pytest.ExceptionInfo[ClientError]) -> str:

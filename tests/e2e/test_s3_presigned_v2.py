@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from headwater.testing import RunningHeadwater, running_headwater
+from headwater.testing import RunningHeadwater
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def hw() -> Iterator[RunningHeadwater]:
-    with running_headwater() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

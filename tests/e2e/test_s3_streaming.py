@@ -6,9 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
-import uuid
 import zlib
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,27 +17,9 @@ from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import ProtocolError
 
-from headwater.testing import RunningHeadwater, running_headwater
+from headwater.testing import RunningHeadwater
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def hw() -> Iterator[RunningHeadwater]:
-    with running_headwater() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def s3(hw: RunningHeadwater) -> Any:
-    return hw.client("s3")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    name = f"st-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return name
 
 
 class _Signer(S3SigV4Auth):

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from headwater.testing import RunningHeadwater, running_headwater
+from headwater.testing import RunningHeadwater
 
 s3fs = pytest.importorskip("s3fs")
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def hw() -> Iterator[RunningHeadwater]:
-    with running_headwater() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from headwater.testing import RunningHeadwater, running_headwater
+from headwater.testing import RunningHeadwater
 
 pytestmark = pytest.mark.e2e
 
@@ -30,12 +29,6 @@ COUNTER = {
     },
 }
 WAIT = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
-
-
-@pytest.fixture(scope="module")
-def hw() -> Iterator[RunningHeadwater]:
-    with running_headwater() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
