@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from headwater.core.ids import SequentialIds
 from headwater.services.s3.blobs import BLOCK, Blobs, CorruptBlob
 
 
@@ -53,7 +54,20 @@ def test_a_failed_stream_leaves_no_file(blobs: Blobs, tmp_path: Path) -> None:
 
     with pytest.raises(ConnectionError):
         asyncio.run(blobs.stage(body(), ("CRC32",)))
-    assert list((tmp_path / "s3" / "tmp").iterdir()) == []
+    assert [p for p in (tmp_path / "s3").rglob("*") if p.is_file()] == []
+
+
+def test_parts_left_by_an_earlier_run_are_swept_at_start(tmp_path: Path) -> None:
+    first = Blobs(tmp_path / "s3", SequentialIds(), fsync=False, clean=False)
+    stager = first.stager(("CRC32",))
+    stager.write(b"cut short")  # the process dies here: finish() never runs
+    os.utime(stager.temp, (0, 0))
+    kept = first.publish(first.stage_bytes(b"kept", ("CRC32",)))
+    second = Blobs(tmp_path / "s3", SequentialIds(), fsync=False)
+    assert second.sweeper is not None
+    second.sweeper.join(5)
+    assert not stager.temp.exists()
+    assert second.verify(kept) is None
 
 
 def test_streamed_and_buffered_stages_agree(blobs: Blobs) -> None:
