@@ -98,7 +98,8 @@ def test_lifecycle_transition_and_expiration(s3: Any, bucket: str) -> None:
 
 
 def test_scrub_command(hw: RunningHeadwater, s3: Any, bucket: str) -> None:
-    s3.put_object(Bucket=bucket, Key="fine", Body=b"all good")
+    # Big enough for a file of its own (smaller objects live in the store).
+    s3.put_object(Bucket=bucket, Key="fine", Body=b"all good" * 8192)
     command = [sys.executable, "-m", "headwater", "s3", "scrub", "--data-dir", str(hw.data_dir)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -135,7 +135,7 @@ def _blob_files(hw: RunningHeadwater) -> list[Any]:
 
 def test_corrupt_file_is_never_served(hw: RunningHeadwater, s3: Any, bucket: str,
                                       caplog: pytest.LogCaptureFixture) -> None:
-    small = b"precious" * 100
+    small = b"precious" * 5000  # one block, in a file of its own (past INLINE_MAX)
     s3.put_object(Bucket=bucket, Key="small", Body=small)
     path = [p for p in _blob_files(hw) if p.is_file()][-1]
     damaged = bytearray(path.read_bytes())

@@ -9,6 +9,12 @@ An upload is received next to where it will live and renamed within that directo
 a rename across directories made the next file creation in the source directory cost ~0.6 ms,
 more than the rest of a small PUT together.
 
+Small objects (up to ``INLINE_MAX`` bytes) never get a file: their bytes travel in the
+``Segment`` and the store keeps them in the same transaction as the metadata.  Creating,
+renaming and later deleting a file costs more than everything else a 4 KiB PUT does, and an
+inode per tiny object wastes the disk.  Everything else -- hashing, per-block CRC32C, the
+checks on every read -- is the same for both kinds.
+
 A key never becomes a path: blobs are named by tokens from the id factory, so no key (``..``,
 runs of ``/``, 1,024 bytes of anything) can reach outside the data directory.  An object is a
 sequence of blobs (one for a PUT, its parts for a completed multipart upload, so completing a
@@ -54,6 +60,9 @@ BLOCK = 1 << 20  # bytes covered by one at-rest CRC32C
 _BATCH = 1 << 20  # bytes handed to the writer thread at a time
 _READ = 1 << 20
 _PART = ".part"  # suffix of a blob still being received
+# Largest blob kept in the store rather than in a file.  Past a few tens of KiB SQLite's
+# overflow pages make a row dearer to write and read than a file.
+INLINE_MAX = 32 * 1024
 
 
 class CorruptBlob(Exception):
@@ -69,11 +78,12 @@ class Staged:
     """A fully received upload, not yet published."""
 
     name: str
-    temp: Path
+    temp: Path | None  # None: small enough to stay in memory (``data``)
     size: int
     md5: bytes
     checksums: dict[str, str]  # algorithm -> base64 value
     blocks: bytes  # big-endian CRC32C of each BLOCK-sized block
+    data: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +93,21 @@ class Segment:
     name: str
     size: int
     blocks: bytes = field(repr=False)
+    data: bytes | None = field(default=None, repr=False)  # the bytes of an inline blob
 
 
 class Stager:
-    """Writes one upload to a temp file, hashing as it goes (synchronous; see ``stage``)."""
+    """Receives one upload, hashing as it goes (synchronous; see ``stage``).  The bytes stay
+    in memory until they pass ``INLINE_MAX``; only then is the temp file created."""
 
-    def __init__(self, name: str, temp: Path, algorithms: tuple[str, ...]) -> None:
+    def __init__(
+        self, name: str, temp: Path, algorithms: tuple[str, ...], inline_max: int = INLINE_MAX
+    ) -> None:
         self.name = name
         self.temp = temp
-        # A raw descriptor: no buffering layer to build per object (small PUTs are many).
-        self._fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._inline_max = inline_max
+        self._fd: int | None = None
+        self._held = bytearray()  # bytes not yet in the file (all of them, for a small blob)
         self._md5 = hashlib.md5()
         self._hashers = {a: checksums.hasher(a) for a in algorithms}
         self._blocks = bytearray()
@@ -101,10 +116,10 @@ class Stager:
         self.size = 0
 
     def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        if self._fd is None and len(self._held) + len(data) <= self._inline_max:
+            self._held += data
+        else:
+            self._write_file(data)
         self._md5.update(data)
         for h in self._hashers.values():
             h.update(data)
@@ -122,34 +137,57 @@ class Stager:
                 self._block_fill = 0
         self.size += len(data)
 
+    def _write_file(self, data: bytes) -> None:
+        if self._fd is None:
+            # A raw descriptor: no buffering layer to build per object.
+            self._fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            if self._held:
+                held, self._held = self._held, bytearray()
+                self._write_all(held)
+        self._write_all(data)
+
+    def _write_all(self, data: bytes | bytearray) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
     def finish(self, fsync: bool) -> Staged:
         if self._block_fill:
             self._blocks += self._block_crc.to_bytes(4, "big")
-        if fsync:
-            os.fsync(self._fd)
-        os.close(self._fd)
+        inline = self._fd is None
+        if not inline:
+            assert self._fd is not None
+            if fsync:
+                os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1  # closed; abort() must not close it again
         return Staged(
             self.name,
-            self.temp,
+            None if inline else self.temp,
             self.size,
             self._md5.digest(),
             {a: checksums.encode(h.digest()) for a, h in self._hashers.items()},
             bytes(self._blocks),
+            bytes(self._held) if inline else None,
         )
 
     def abort(self) -> None:
-        try:
-            os.close(self._fd)
-        except OSError:
-            pass  # already closed by finish()
+        if self._fd is not None and self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self._fd = -1
         self.temp.unlink(missing_ok=True)
 
 
 class Blobs:
-    def __init__(self, root: Path, ids: IdFactory, *, fsync: bool = True, clean: bool = True) -> None:
+    def __init__(self, root: Path, ids: IdFactory, *, fsync: bool = True, clean: bool = True,
+                 inline_max: int = INLINE_MAX) -> None:
         self.root = root
         self.ids = ids
         self.fsync = fsync
+        self.inline_max = inline_max
         self._data = root / "data"
         self._data.mkdir(parents=True, exist_ok=True)
         self._made: set[str] = set()  # data/<ab> directories known to exist
@@ -174,7 +212,7 @@ class Blobs:
         if directory.name not in self._made:
             directory.mkdir(exist_ok=True)
             self._made.add(directory.name)
-        return Stager(name, directory / (name + _PART), algorithms)
+        return Stager(name, directory / (name + _PART), algorithms, self.inline_max)
 
     def _sweep_parts(self, older_than: float) -> None:
         for directory in self._data.iterdir():
@@ -236,6 +274,8 @@ class Blobs:
 
     def publish(self, staged: Staged) -> Segment:
         """Move a staged upload into place; the caller commits its metadata next."""
+        if staged.temp is None:
+            return Segment(staged.name, staged.size, staged.blocks, staged.data)
         target = self.path(staged.name)
         os.replace(staged.temp, target)
         if self.fsync:
@@ -243,7 +283,8 @@ class Blobs:
         return Segment(staged.name, staged.size, staged.blocks)
 
     def discard(self, staged: Staged) -> None:
-        staged.temp.unlink(missing_ok=True)
+        if staged.temp is not None:
+            staged.temp.unlink(missing_ok=True)
 
     def remove(self, name: str) -> None:
         try:
@@ -266,6 +307,9 @@ class Blobs:
             yield from self._read_segment(segment, lo - seg_start, hi - seg_start)
 
     def _read_segment(self, segment: Segment, start: int, end: int) -> Iterator[bytes]:
+        if segment.data is not None:
+            yield _checked_inline(segment)[start:end]
+            return
         first = start // BLOCK
         try:
             handle = open(self.path(segment.name), "rb")  # noqa: SIM115
@@ -296,6 +340,8 @@ class Blobs:
                 pass
         except CorruptBlob as exc:
             return str(exc)
+        if segment.data is not None:
+            return None
         try:
             actual = self.path(segment.name).stat().st_size
         except FileNotFoundError:
@@ -303,6 +349,19 @@ class Blobs:
         if actual != segment.size:
             return f"blob {segment.name}: file has {actual} bytes, {segment.size} expected"
         return None
+
+
+def _checked_inline(segment: Segment) -> bytes:
+    """An inline blob's bytes after the same checks a file's blocks get (it is below BLOCK)."""
+    data = segment.data
+    assert data is not None
+    if len(data) != segment.size:
+        raise CorruptBlob(segment.name, f"has {len(data)} bytes, {segment.size} expected")
+    if not data and not segment.blocks:
+        return data  # an empty object: no blocks to check
+    if google_crc32c.value(data).to_bytes(4, "big") != segment.blocks[:4]:
+        raise CorruptBlob(segment.name, "block 0 fails its CRC32C")
+    return data
 
 
 def _fsync_dir(path: Path) -> None:

@@ -251,7 +251,8 @@ class S3:
         except BaseException:
             if fresh:
                 for segment in segments:
-                    self.blobs.remove(segment.name)
+                    if segment.data is None:
+                        self.blobs.remove(segment.name)
             raise
         self._release(released)
         version = Version(row_id, key, version_id, True, False, size, etag, now,

@@ -122,7 +122,8 @@ class Multipart:
                 if old is not None:
                     released = self.store.ref_blobs([old], -1)
         except BaseException:
-            self.s3.blobs.remove(segment.name)
+            if segment.data is None:
+                self.s3.blobs.remove(segment.name)
             raise
         for name in released:
             self.s3.blobs.remove(name)

@@ -9,8 +9,9 @@ Tables (all prefixed ``s3_``):
   millions of keys.  ``meta`` is the JSON of everything a GET/HEAD returns that no query
   filters on (content headers, user metadata, tags, checksums, parts, restore state);
   ``segments`` the blob names the bytes are in.  The null version's ``version_id`` is 'null'.
-- ``blobs``: one row per file on disk: size, per-block CRC32Cs, and how many versions and
-  upload parts refer to it (CopyObject shares blobs instead of copying bytes).
+- ``blobs``: one row per blob: size, per-block CRC32Cs, and how many versions and upload parts
+  refer to it (CopyObject shares blobs instead of copying bytes).  ``data`` holds the bytes of
+  a small blob (see ``blobs.INLINE_MAX``); NULL means they are in a file.
 - ``uploads`` and ``parts``: multipart uploads in progress.
 
 SQLite compares TEXT with memcmp over UTF-8, which is the order S3 lists keys in.
@@ -79,6 +80,7 @@ MIGRATIONS = [
         PRIMARY KEY (upload_id, number)
     ) WITHOUT ROWID;
     """,
+    "ALTER TABLE s3_blobs ADD COLUMN data BLOB;",
 ]
 
 OBJECT_COLUMNS = (
@@ -234,39 +236,43 @@ class S3Store:
 
     def add_blob(self, segment: Segment, refs: int = 1) -> None:
         self.db.execute(
-            "INSERT INTO s3_blobs (name, size, blocks, refs) VALUES (?,?,?,?)",
-            (segment.name, segment.size, segment.blocks, refs),
+            "INSERT INTO s3_blobs (name, size, blocks, refs, data) VALUES (?,?,?,?,?)",
+            (segment.name, segment.size, segment.blocks, refs, segment.data),
         )
 
     def segments(self, names: Sequence[str]) -> list[Segment]:
         if not names:
             return []
         if len(names) == 1:
-            row = self.db.query_one("SELECT name, size, blocks FROM s3_blobs WHERE name=?", (names[0],))
-            return [Segment(row[0], row[1], row[2])] if row else []
+            row = self.db.query_one(
+                "SELECT name, size, blocks, data FROM s3_blobs WHERE name=?", (names[0],))
+            return [Segment(*row)] if row else []
         found: dict[str, Segment] = {}
         for start in range(0, len(names), 500):
             batch = list(names[start : start + 500])
             marks = ",".join("?" * len(batch))
-            for name, size, blocks in self.db.query(
-                f"SELECT name, size, blocks FROM s3_blobs WHERE name IN ({marks})", batch
+            for row in self.db.query(
+                f"SELECT name, size, blocks, data FROM s3_blobs WHERE name IN ({marks})", batch
             ):
-                found[name] = Segment(name, size, blocks)
+                found[row[0]] = Segment(*row)
         return [found[n] for n in names if n in found]
 
     def ref_blobs(self, names: Sequence[str], delta: int) -> list[str]:
-        """Add ``delta`` references to each blob; returns the names no longer referenced."""
+        """Add ``delta`` references to each blob; returns the names of files no longer
+        referenced (an inline blob goes with its row)."""
         gone: list[str] = []
         for name in names:
             self.db.execute("UPDATE s3_blobs SET refs = refs + ? WHERE name=?", (delta, name))
-            row = self.db.query_one("SELECT refs FROM s3_blobs WHERE name=?", (name,))
+            row = self.db.query_one(
+                "SELECT refs, data IS NOT NULL FROM s3_blobs WHERE name=?", (name,))
             if row is not None and row[0] <= 0:
                 self.db.execute("DELETE FROM s3_blobs WHERE name=?", (name,))
-                gone.append(name)
+                if not row[1]:
+                    gone.append(name)
         return gone
 
     def all_blobs(self) -> list[Segment]:
-        return [Segment(n, s, b) for n, s, b in self.db.query("SELECT name, size, blocks FROM s3_blobs")]
+        return [Segment(*row) for row in self.db.query("SELECT name, size, blocks, data FROM s3_blobs")]
 
     # -- multipart ----------------------------------------------------------------------
 

@@ -22,7 +22,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def blobs(tmp_path: Path) -> Blobs:
-    return Blobs(tmp_path / "s3", SequentialIds(), fsync=False)
+    # Every blob in a file, as these tests look at the files; test_s3_inline.py covers the
+    # small blobs the store keeps.
+    return Blobs(tmp_path / "s3", SequentialIds(), fsync=False, inline_max=0)
 
 
 @pytest.fixture

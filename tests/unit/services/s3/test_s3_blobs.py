@@ -58,7 +58,7 @@ def test_a_failed_stream_leaves_no_file(blobs: Blobs, tmp_path: Path) -> None:
 
 
 def test_parts_left_by_an_earlier_run_are_swept_at_start(tmp_path: Path) -> None:
-    first = Blobs(tmp_path / "s3", SequentialIds(), fsync=False, clean=False)
+    first = Blobs(tmp_path / "s3", SequentialIds(), fsync=False, clean=False, inline_max=0)
     stager = first.stager(("CRC32",))
     stager.write(b"cut short")  # the process dies here: finish() never runs
     os.utime(stager.temp, (0, 0))
