@@ -101,14 +101,31 @@ class S3:
         self.blobs = blobs
         self.clock = clock
         self.ids = ids
+        # Every request names a bucket, so its row (with the configuration JSON) is cached.
+        # Only this model writes bucket rows; each write drops the entry and bumps the
+        # generation, so a read racing a write (the lifecycle worker runs on a thread) is
+        # never cached.  Callers must not mutate a Bucket's ``config``.
+        self._buckets: dict[str, Bucket] = {}
+        self._generation = 0
 
     # -- buckets ------------------------------------------------------------------------
 
     def bucket(self, name: str) -> Bucket:
+        cached = self._buckets.get(name)
+        if cached is not None:
+            return cached
+        generation = self._generation
         row = self.store.bucket(name)
         if row is None:
             raise errors.no_such_bucket(name)
-        return Bucket.from_row(row)
+        bucket = Bucket.from_row(row)
+        if generation == self._generation:
+            self._buckets[name] = bucket
+        return bucket
+
+    def _changed(self, name: str) -> None:
+        self._generation += 1
+        self._buckets.pop(name, None)
 
     def create_bucket(self, name: str, account: str, region: str, config: dict[str, Any]) -> Bucket:
         check_bucket_name(name)
@@ -122,6 +139,7 @@ class S3:
                         return Bucket.from_row(existing)
                     raise errors.bucket_owned(name)
                 raise errors.bucket_exists(name)
+            self._changed(name)
             self.store.insert_bucket(name, account, region, self.clock.now(), orjson.dumps(config).decode())
             row = self.store.bucket(name)
         assert row is not None
@@ -132,7 +150,9 @@ class S3:
             bucket = self.bucket(name)
             if not self.store.bucket_is_empty(bucket.id):
                 raise errors.bucket_not_empty(name)
+            self._changed(name)
             self.store.delete_bucket(bucket.id)
+        self._changed(name)
 
     def list_buckets(self, account: str, prefix: str, after: str, limit: int) -> list[Bucket]:
         rows = self.store.buckets(account, prefix, after, limit)
@@ -141,15 +161,20 @@ class S3:
     def set_config(self, bucket: Bucket, name: str, value: Any) -> None:
         """Store (or, with None, remove) one bucket configuration document."""
         with self.store.transaction():
-            current = self.bucket(bucket.name).config
+            self._changed(bucket.name)
+            current = dict(self.bucket(bucket.name).config)  # a copy: cached buckets are shared
             if value is None:
                 current.pop(name, None)
             else:
                 current[name] = value
+            self._changed(bucket.name)
             self.store.set_bucket_config(bucket.id, orjson.dumps(current).decode())
+        self._changed(bucket.name)
 
     def set_versioning(self, bucket: Bucket, status: str) -> None:
+        self._changed(bucket.name)
         self.store.set_versioning(bucket.id, status)
+        self._changed(bucket.name)
 
     # -- reading versions ---------------------------------------------------------------
 
