@@ -32,7 +32,7 @@ import orjson
 from headwater import __version__
 from headwater.config import Settings
 from headwater.core.clock import Clock, SystemClock
-from headwater.core.errors import ServiceError, internal_failure
+from headwater.core.errors import ServiceError
 from headwater.core.ids import IdFactory, RandomIds
 from headwater.protocol import sigv4
 from headwater.protocol.auth_errors import auth_error
@@ -42,7 +42,9 @@ from headwater.protocol.detect import Route, detect
 from headwater.protocol.dispatch import Dispatcher, not_implemented
 from headwater.protocol.http import HttpRequest, HttpResponse
 from headwater.protocol.parse import RequestParser, parser_for
+from headwater.protocol.rest_router import RestRouter, router_for
 from headwater.protocol.serialize import ResponseSerializer, serializer_for
+from headwater.protocol.serialize.errors import unexpected_error
 from headwater.protocol.specs import ServiceSpec, get_spec
 from headwater.protocol.validate import find_violations, validation_exception
 from headwater.services import SERVICE_MODULES, ServiceEnv, ServiceHandle
@@ -64,6 +66,7 @@ class _Served:
     dispatcher: Dispatcher
     parser: RequestParser
     serializer: ResponseSerializer
+    router: RestRouter | None  # for the rest protocols: which operation a request is for
 
 
 @dataclass
@@ -90,6 +93,7 @@ class Gateway:
             Dispatcher(handle.name, handle.adapter),
             parser_for(spec.protocol),
             serializer_for(spec, handle.query_error_codes),
+            router_for(spec) if spec.protocol in ("rest-json", "rest-xml") else None,
         )
 
     async def startup(self) -> None:
@@ -280,7 +284,8 @@ class Gateway:
                 request_id,
                 route.operation_name if route else request.path,
             )
-            return self._error(request, route, served, internal_failure(request_id), request_id)
+            failure = unexpected_error(_error_service(request, route, served), request_id)
+            return self._error(request, route, served, failure, request_id)
 
     def _authenticate(self, request: HttpRequest, spec: ServiceSpec) -> sigv4.Identity | None:
         if not self.settings.verify_signatures:
@@ -295,11 +300,9 @@ class Gateway:
 
     def _match_rest(self, spec: ServiceSpec, request: HttpRequest) -> Any:
         served = self.services.get(spec.name)
-        if served is None:
+        if served is None or served.router is None:
             return None
-        from headwater.protocol.rest_router import router_for
-
-        return router_for(spec).match(request)
+        return served.router.match(request)
 
     def _error(
         self,
@@ -344,6 +347,15 @@ class Gateway:
         return HttpResponse(200, [("Content-Type", "application/json")], orjson.dumps(body))
 
 
+def _error_service(request: HttpRequest, route: Route | None, served: _Served | None) -> str:
+    """The service whose error format a failed request is answered in (see ``_error``)."""
+    if served is not None:
+        return served.spec.name
+    if route is not None:
+        return route.spec.name
+    return "" if "x-amz-target" in request.headers else "s3"
+
+
 def _plain_error(error: ServiceError, request_id: str) -> HttpResponse:
     """The error in the JSON shape every AWS SDK's json parsers read."""
     body = orjson.dumps({"__type": error.code, "message": error.message})
@@ -353,11 +365,17 @@ def _plain_error(error: ServiceError, request_id: str) -> HttpResponse:
 
 def _request_head(scope: Scope) -> HttpRequest:
     """The request line and headers; the body is read (or streamed) afterwards."""
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    raw_headers = scope["headers"]
+    if not isinstance(raw_headers, (list, tuple)):
+        raw_headers = list(raw_headers)  # ASGI allows any iterable
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw_headers}
+    if len(headers) != len(raw_headers):
+        # A repeated header (rare): its values joined with commas, in the order they came.
+        headers = {}
+        for raw_name, raw_value in raw_headers:
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope["path"]
     return HttpRequest(

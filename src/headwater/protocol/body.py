@@ -1,8 +1,9 @@
 """Request bodies read as they arrive, for operations that stream their input.
 
 ``AsgiBody`` reads the ASGI ``http.request`` messages one by one; nothing accumulates in
-memory beyond the chunk in hand.  Two things a buffered body gets checked for are checked on
-the fly instead, and fail at the end of the stream (before the consumer commits anything):
+memory beyond a batch of about ``BATCH`` bytes.  Two things a buffered body gets checked for
+are checked on the fly instead, and fail at the end of the stream (before the consumer commits
+anything):
 
 - the SHA-256 the client announced in ``x-amz-content-sha256`` (the signature covered the
   announcement, so the bytes must match it: ``XAmzContentSHA256Mismatch`` for S3);
@@ -17,6 +18,12 @@ and exposes the trailing headers (``x-amz-checksum-crc32`` and friends) once it 
 With a ``ChunkSigner`` (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]``), each chunk's
 signature is checked when the chunk ends, chained from the seed signature of the
 Authorization header, and so is the trailer's ``x-amz-trailer-signature``.
+
+Throughput: a large body is handled in batches of about ``BATCH`` bytes, each joined, hashed
+and (for aws-chunked) unframed in one hop to a worker thread.  The copy and the hashes release
+the GIL at that size, so the event loop keeps receiving meanwhile and parallel uploads use
+every core; the per-batch Python work is a handful of calls, not one per network read.  A body
+smaller than a batch is handled inline, since a thread hop costs more than the work.
 
 References: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html and
 https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html
@@ -35,8 +42,8 @@ from headwater.core.errors import ServiceError
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 INCOMPLETE_BODY = "You did not provide the number of bytes specified by the Content-Length HTTP header."
-_MAX_LINE = 4096
-_HASH_BATCH = 256 * 1024  # a chunk header or trailer line longer than this is not aws-chunked
+BATCH = 1 << 20  # bytes gathered before a worker thread joins and hashes them
+_MAX_LINE = 4096  # a chunk header or trailer line longer than this is not aws-chunked
 
 
 class ClientDisconnected(Exception):
@@ -47,8 +54,19 @@ def incomplete_body() -> ServiceError:
     return ServiceError("IncompleteBody", INCOMPLETE_BODY, 400)
 
 
+def _join_and_hash(batch: list[bytes], digest: Any) -> bytes:
+    joined = batch[0] if len(batch) == 1 else b"".join(batch)
+    digest.update(joined)
+    return joined
+
+
 class AsgiBody:
-    """The raw request body, chunk by chunk, from the ASGI receive channel."""
+    """The raw request body, chunk by chunk, from the ASGI receive channel.
+
+    Without a SHA-256 to check, the network's chunks are passed on as they come; with one,
+    they are passed on in batches of at least ``BATCH`` bytes (the last one shorter), each
+    hashed on a worker thread.
+    """
 
     def __init__(
         self,
@@ -81,8 +99,6 @@ class AsgiBody:
             async for chunk in self._messages():
                 yield chunk
         else:
-            # Hash in batches on a worker thread (hashlib releases the GIL): SHA-256 of a large
-            # upload would otherwise hold the event loop at a few hundred MB/s.
             digest = hashlib.sha256()
             loop = asyncio.get_running_loop()
             batch: list[bytes] = []
@@ -90,15 +106,12 @@ class AsgiBody:
             async for chunk in self._messages():
                 batch.append(chunk)
                 size += len(chunk)
-                if size >= _HASH_BATCH:
-                    joined = b"".join(batch)
-                    await loop.run_in_executor(None, digest.update, joined)
+                if size >= BATCH:
+                    joined = await loop.run_in_executor(None, _join_and_hash, batch, digest)
                     batch, size = [], 0
                     yield joined
             if batch:
-                joined = b"".join(batch)
-                digest.update(joined)
-                yield joined
+                yield _join_and_hash(batch, digest)
             actual = digest.hexdigest()
             if self._length is not None and self.received < self._length:
                 raise incomplete_body()
@@ -162,16 +175,21 @@ def _chunk_signature(header: bytes) -> str | None:
 
 
 class AwsChunkedBody:
-    """The decoded payload of an aws-chunked body, and its trailers."""
+    """The decoded payload of an aws-chunked body, and its trailers.
+
+    Decoded data comes out in batches of about ``BATCH`` bytes (the framing of a large body
+    is taken apart on a worker thread, see the module docstring)."""
 
     def __init__(self, raw: AsyncIterator[bytes] | Any, decoded_length: int | None = None,
                  signer: ChunkSigner | None = None) -> None:
         self._raw = raw
         self._decoded_length = decoded_length
-        self._signer = signer
-        self._trailers: dict[str, str] = {}
+        self._framing = _Framing(signer)
         self._used = False
-        self.decoded = 0
+
+    @property
+    def decoded(self) -> int:
+        return self._framing.decoded
 
     @property
     def complete(self) -> bool:
@@ -179,7 +197,7 @@ class AwsChunkedBody:
 
     @property
     def trailers(self) -> dict[str, str]:
-        return self._trailers
+        return self._framing.trailers
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         if self._used:
@@ -188,96 +206,133 @@ class AwsChunkedBody:
         return self._chunks()
 
     async def _chunks(self) -> AsyncIterator[bytes]:
-        reader = _Reader(self._raw.__aiter__())
-        while True:
-            header = await reader.line()
-            size_text = header.split(b";", 1)[0].strip()
+        loop = asyncio.get_running_loop()
+        batch: list[bytes] = []
+        size = 0
+        async for chunk in self._raw:
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= BATCH:
+                data = await loop.run_in_executor(None, self._framing.decode, batch)
+                batch, size = [], 0
+                if data:
+                    yield data
+        data = self._framing.decode(batch)
+        if data:
+            yield data
+        self._framing.finish()
+        if self._decoded_length is not None and self.decoded != self._decoded_length:
+            raise incomplete_body()
+
+
+# What ``_Framing`` expects next.
+_HEADER, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
+
+
+class _Framing:
+    """The aws-chunked framing as a state machine: encoded bytes in, payload bytes out.
+
+    Synchronous and without I/O, so a worker thread can run it over a whole batch.  Data is
+    sliced out of the encoded bytes through memoryviews and joined once per batch; only a
+    header or trailer line cut by a batch boundary is carried over (at most ``_MAX_LINE``).
+    """
+
+    def __init__(self, signer: ChunkSigner | None) -> None:
+        self._signer = signer
+        self._state = _HEADER
+        self._line = b""  # the start of a line the previous batch ended in
+        self._remaining = 0  # data bytes left in the current chunk
+        self._signature: str | None = None  # the current chunk's, when signed
+        self._digest: Any = None  # SHA-256 of the current chunk's data, when signed
+        self._signed_trailer = b""
+        self._trailer_signature: str | None = None
+        self.trailers: dict[str, str] = {}
+        self.decoded = 0
+
+    def decode(self, encoded: list[bytes]) -> bytes:
+        pieces: list[memoryview] = []
+        for chunk in encoded:
+            self._feed(chunk if isinstance(chunk, bytes) else bytes(chunk), pieces)
+        if len(pieces) == 1:
+            return pieces[0].tobytes()
+        return b"".join(pieces)
+
+    def finish(self) -> None:
+        """The encoded stream has ended: it must have ended where the framing allows."""
+        if self._state == _TRAILER and not self._line:
+            self._end_trailers()  # the blank line after the trailers may be left out
+        if self._state != _DONE:
+            raise incomplete_body()
+
+    def _feed(self, data: bytes, pieces: list[memoryview]) -> None:
+        view = memoryview(data)
+        pos, end = 0, len(data)
+        while pos < end:
+            if self._state == _DATA:
+                take = min(self._remaining, end - pos)
+                piece = view[pos : pos + take]
+                pieces.append(piece)
+                if self._digest is not None:
+                    self._digest.update(piece)
+                self._remaining -= take
+                self.decoded += take
+                pos += take
+                if not self._remaining:
+                    self._state = _DATA_END
+                continue
+            if self._state == _DONE:
+                return  # anything after the final blank line is ignored, as before
+            newline = data.find(b"\n", pos)
+            if newline < 0:
+                self._line += view[pos:].tobytes()
+                if len(self._line) > _MAX_LINE:
+                    raise incomplete_body()
+                return
+            line = self._line + view[pos : newline + 1].tobytes()
+            self._line = b""
+            pos = newline + 1
+            if len(line) > _MAX_LINE or not line.endswith(b"\r\n"):
+                raise incomplete_body()
+            self._on_line(line[:-2])
+
+    def _on_line(self, line: bytes) -> None:
+        if self._state == _HEADER:
             try:
-                size = int(size_text, 16)
+                size = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
                 raise incomplete_body() from None
             if size < 0:
                 raise incomplete_body()
-            signer = self._signer
-            digest = hashlib.sha256() if signer is not None else None
+            if self._signer is not None:
+                self._signature = _chunk_signature(line)
+                self._digest = hashlib.sha256()
             if size == 0:
-                if signer is not None:
-                    signer.check_chunk(EMPTY_SHA256, _chunk_signature(header))
-                break
-            remaining = size
-            while remaining:
-                piece = await reader.take(remaining)
-                remaining -= len(piece)
-                self.decoded += len(piece)
-                if digest is not None:
-                    digest.update(piece)
-                yield piece
-            if await reader.line() != b"":
+                if self._signer is not None:
+                    self._signer.check_chunk(EMPTY_SHA256, self._signature)
+                self._state = _TRAILER
+            else:
+                self._remaining = size
+                self._state = _DATA
+        elif self._state == _DATA_END:
+            if line:
                 raise incomplete_body()  # the data was not followed by its CRLF
-            if signer is not None and digest is not None:
-                signer.check_chunk(digest.hexdigest(), _chunk_signature(header))
-        signed_trailer = b""
-        trailer_signature: str | None = None
-        while True:
-            line = await reader.line(eof_ok=True)
-            if not line:
-                break
+            if self._signer is not None:
+                self._signer.check_chunk(self._digest.hexdigest(), self._signature)
+            self._state = _HEADER
+        elif not line:  # _TRAILER: a blank line ends the trailers
+            self._end_trailers()
+        else:
             name, sep, value = line.decode("latin-1").partition(":")
             if not sep:
                 raise incomplete_body()
             name = name.strip().lower()
             if name == "x-amz-trailer-signature":
-                trailer_signature = value.strip()
-                continue
-            signed_trailer += f"{name}:{value.strip()}\n".encode("latin-1")
-            self._trailers[name] = value.strip()
-        if self._signer is not None and (signed_trailer or trailer_signature is not None):
-            self._signer.check_trailer(signed_trailer, trailer_signature)
-        if self._decoded_length is not None and self.decoded != self._decoded_length:
-            raise incomplete_body()
+                self._trailer_signature = value.strip()
+                return
+            self._signed_trailer += f"{name}:{value.strip()}\n".encode("latin-1")
+            self.trailers[name] = value.strip()
 
-
-class _Reader:
-    """Lines and counted reads over an async iterator of byte chunks."""
-
-    def __init__(self, source: AsyncIterator[bytes]) -> None:
-        self._source = source
-        self._buffer = bytearray()
-        self._eof = False
-
-    async def _fill(self) -> bool:
-        if self._eof:
-            return False
-        try:
-            chunk = await self._source.__anext__()
-        except StopAsyncIteration:
-            self._eof = True
-            return False
-        self._buffer += chunk
-        return True
-
-    async def line(self, eof_ok: bool = False) -> bytes:
-        while True:
-            end = self._buffer.find(b"\r\n")
-            if end >= 0:
-                found = bytes(self._buffer[:end])
-                del self._buffer[: end + 2]
-                return found
-            if len(self._buffer) > _MAX_LINE:
-                raise incomplete_body()
-            if not await self._fill():
-                if eof_ok and not self._buffer:
-                    return b""
-                raise incomplete_body()
-
-    async def take(self, most: int) -> bytes:
-        """Up to ``most`` bytes (at least one)."""
-        if not self._buffer and not await self._fill():
-            raise incomplete_body()
-        if len(self._buffer) <= most:
-            found = bytes(self._buffer)
-            self._buffer.clear()
-            return found
-        found = bytes(self._buffer[:most])
-        del self._buffer[:most]
-        return found
+    def _end_trailers(self) -> None:
+        if self._signer is not None and (self._signed_trailer or self._trailer_signature is not None):
+            self._signer.check_trailer(self._signed_trailer, self._trailer_signature)
+        self._state = _DONE

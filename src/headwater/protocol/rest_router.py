@@ -55,7 +55,42 @@ class _Route:
     query: tuple[tuple[str, str | None], ...]  # (key, required value or None for "any")
     required: tuple[tuple[str, str], ...]  # ("querystring" | "header", name) of required members
     known_query: frozenset[str]  # query keys the operation binds to members
-    score: tuple[int, int, int, int]
+    score: tuple[int, int, int, int, int]  # the last: -(position in the model), see _best
+
+
+@dataclass(frozen=True, slots=True)
+class _MethodRoutes:
+    """The routes of one HTTP method, indexed by the query keys they cannot match without.
+
+    A route whose template requires a query key (``?uploads``, ``?list-type=2``) is filed
+    under one such key: a request lacking that key cannot match it, so it is never tried.
+    Only the routes without required keys (``plain``) are tried for every request.
+    """
+
+    plain: tuple[_Route, ...]
+    by_key: dict[str, tuple[_Route, ...]]
+
+    @classmethod
+    def of(cls, routes: list[_Route]) -> _MethodRoutes:
+        plain: list[_Route] = []
+        by_key: dict[str, list[_Route]] = {}
+        for route in routes:
+            keys = [key for key, _ in route.query if key not in _OPTIONAL_LITERALS]
+            if keys:
+                by_key.setdefault(keys[0], []).append(route)
+            else:
+                plain.append(route)
+        return cls(tuple(plain), {key: tuple(found) for key, found in by_key.items()})
+
+    def candidates(self, query: dict[str, list[str]]) -> list[_Route] | tuple[_Route, ...]:
+        if not query:
+            return self.plain
+        found = list(self.plain)
+        for key in query:
+            filed = self.by_key.get(key)
+            if filed is not None:
+                found.extend(filed)
+        return found
 
 
 class RestRouter:
@@ -63,31 +98,37 @@ class RestRouter:
 
     def __init__(self, model: ServiceModel, virtual_hosts: bool = False) -> None:
         self.virtual_hosts = virtual_hosts
-        self._routes: dict[str, list[_Route]] = {}
-        for name in model.operation_names:
+        by_method: dict[str, list[_Route]] = {}
+        for position, name in enumerate(model.operation_names):
             operation = model.operation_model(name)
-            route = _compile(operation)
-            self._routes.setdefault(route_method(operation), []).append(route)
+            route = _compile(operation, position)
+            by_method.setdefault(route_method(operation), []).append(route)
+        self._routes = {method: _MethodRoutes.of(routes) for method, routes in by_method.items()}
 
     def match(self, request: HttpRequest) -> tuple[OperationModel, dict[str, str]] | None:
-        routes = self._routes.get(request.method.upper())
-        if not routes:
+        indexed = self._routes.get(request.method.upper())
+        if indexed is None:
             return None
+        query = request.query if request.query_string else {}
+        routes = indexed.candidates(query)
         path = request.path or "/"
         if self.virtual_hosts:
             bucket = virtual_host_bucket(request.host or request.headers.get("host", ""))
             if bucket is not None:
                 hosted = f"/{bucket}" if path == "/" else f"/{bucket}{path}"
-                found = _best(routes, hosted, request.query, request.headers)
+                found = _best(routes, hosted, query, request.headers)
                 # A host that only looks virtual-hosted (an endpoint named "x.localhost")
                 # still routes path style when nothing matches the bucket reading.
                 if found is not None:
                     return found
-        return _best(routes, path, request.query, request.headers)
+        return _best(routes, path, query, request.headers)
 
 
 def _best(
-    routes: list[_Route], path: str, query: dict[str, list[str]], headers: dict[str, str]
+    routes: list[_Route] | tuple[_Route, ...],
+    path: str,
+    query: dict[str, list[str]],
+    headers: dict[str, str],
 ) -> tuple[OperationModel, dict[str, str]] | None:
     best: tuple[tuple[int, ...], _Route, re.Match[str]] | None = None
     for route in routes:
@@ -102,7 +143,9 @@ def _best(
             for where, key in route.required
             if (key in query if where == "querystring" else key in headers)
         )
-        known = sum(1 for key in query if key in route.known_query)
+        known = sum(1 for key in query if key in route.known_query) if query else 0
+        # Equal ranks go to the operation listed first in the model, whatever order the
+        # candidates came in (the score's last part).
         rank = (present == len(route.required), matched, present, known, *route.score)
         if best is None or rank > best[0]:
             best = (rank, route, found)
@@ -117,7 +160,7 @@ def route_method(operation: OperationModel) -> str:
     return str(operation.http.get("method", "POST")).upper()
 
 
-def _compile(operation: OperationModel) -> _Route:
+def _compile(operation: OperationModel, position: int = 0) -> _Route:
     uri = operation.http.get("requestUri", "/")
     path, _, query = uri.partition("?")
     parts: list[str] = []
@@ -171,7 +214,7 @@ def _compile(operation: OperationModel) -> _Route:
         known_query=frozenset(known_query),
         # Identical routes exist (S3's deprecated GetBucketLifecycle and its successor
         # GetBucketLifecycleConfiguration): the current operation wins.
-        score=(literal, -greedy, len(labels), 0 if operation.deprecated else 1),
+        score=(literal, -greedy, len(labels), 0 if operation.deprecated else 1, -position),
     )
 
 
@@ -190,8 +233,13 @@ def _query_matches(route: _Route, query: dict[str, list[str]]) -> int:
     return matched
 
 
+@lru_cache(maxsize=256)
 def virtual_host_bucket(host: str) -> str | None:
-    """The bucket named by an S3 virtual-hosted style Host header, or None for path style."""
+    """The bucket named by an S3 virtual-hosted style Host header, or None for path style.
+
+    Kept per host: a client sends the same Host on every request, and telling an IP address
+    from a name is a good part of the work.
+    """
     name = host.strip().lower()
     if name.startswith("["):
         return None  # an IPv6 literal

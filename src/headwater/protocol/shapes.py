@@ -73,7 +73,22 @@ def iso8601(value: Any) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def rfc7231(value: Any) -> str:
+    if type(value) in (int, float) and 0 <= value < _YEAR_10000:
+        # Epoch seconds (S3's Last-Modified on every GET and HEAD) without a datetime and
+        # email.utils; the seconds round as datetime.fromtimestamp rounds them, then truncate.
+        whole = int(value)
+        if round((value - whole) * 1_000_000) >= 1_000_000:
+            whole += 1
+        t = time.gmtime(whole)
+        return (
+            f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+        )
     return format_datetime(to_datetime(value).astimezone(UTC), usegmt=True)
 
 

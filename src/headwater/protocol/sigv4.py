@@ -1,11 +1,13 @@
 """SigV4 verification, for the Authorization header and for presigned query strings.
 
-We do not re-implement the algorithm: the expected signature is computed by botocore's own
-signer (``SigV4Auth``, or ``S3SigV4Auth`` whose paths are not double-encoded) over the request
-as received, restricted to the headers the client says it signed.  What differs on the server
-side is small and lives here: which headers count, the path and canonical query exactly as
-they arrived (re-encoded from the decoded pairs, so any client's escaping verifies), what the
-payload hash is, and the checks around the signature (credential scope, dates, expiry).
+The expected signature is computed over the request as received, restricted to the headers
+the client says it signed: the path and canonical query exactly as they arrived (the query
+re-encoded from the decoded pairs, so any client's escaping verifies), the payload hash the
+client announced or the body's own, and the checks around the signature (credential scope,
+dates, expiry).  The canonical request and string to sign are built here rather than through
+botocore's signer classes, whose generic request handling cost more than the rest of a
+request's authentication; ``tests/unit/protocol/test_sigv4_canonical.py`` holds them to
+botocore's for random requests.
 
 AWS's answers when verification fails depend on the protocol family; ``AuthFailure`` carries
 the kind of failure and ``protocol.auth_errors`` picks the code, message and status.
@@ -24,11 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import Any
 from urllib.parse import quote
-
-from botocore.auth import S3SigV4Auth, SigV4Auth
-from botocore.credentials import Credentials
 
 from headwater.core.clock import Clock
 from headwater.protocol import sigv2
@@ -50,6 +48,10 @@ _PRESIGN_PARAMS = (
     "X-Amz-Expires",
 )
 _HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+# The Authorization header as SDKs write it: the three parts in order, no stray white space.
+_USUAL_AUTHORIZATION = re.compile(
+    ALGORITHM + r" Credential=([^,\s]+), ?SignedHeaders=([^,\s]+), ?Signature=([^,\s]+)"
+)
 _AMZ_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
 _CREDENTIAL_HINT = (
     'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
@@ -117,7 +119,9 @@ def credential_scope(request: HttpRequest) -> Scope | None:
     return None
 
 
+@lru_cache(maxsize=256)
 def _scope(text: str) -> Scope | None:
+    # Kept per credential text: a client signs every request of a day with the same one.
     parts = text.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts[:4]):
         return None
@@ -158,6 +162,14 @@ def _verify_presigned_v2(request: HttpRequest, secrets: Mapping[str, str], clock
 
 def _header_fields(auth: str) -> dict[str, str]:
     """The key=value parts after the algorithm, with AWS's IncompleteSignature wording."""
+    usual = _USUAL_AUTHORIZATION.fullmatch(auth)
+    if usual is not None:
+        # What every SDK sends; the loop below reads it the same, only slower.
+        return {
+            "Credential": usual.group(1),
+            "SignedHeaders": usual.group(2),
+            "Signature": usual.group(3),
+        }
     _, _, rest = auth.strip().partition(" ")
     fields: dict[str, str] = {}
     for part in rest.split(","):
@@ -365,19 +377,28 @@ def _check_presign_window(signed_at: datetime, expires: int, now: float) -> None
 
 
 def _parse_amz_date(text: str, *, presigned: bool) -> datetime:
-    # A regular expression rather than strptime, which costs a tenth of a verification.
-    match = _AMZ_DATE.fullmatch(text)
-    try:
-        if match is None:
-            raise ValueError(text)
-        year, month, day, hour, minute, second = map(int, match.groups())
-        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    except ValueError:
+    found = _amz_datetime(text)
+    if found is None:
         raise AuthFailure(
             "malformed",
             "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
             presigned=presigned,
-        ) from None
+        )
+    return found
+
+
+@lru_cache(maxsize=64)
+def _amz_datetime(text: str) -> datetime | None:
+    # A regular expression rather than strptime, which costs a tenth of a verification; kept,
+    # since the requests of one second share their X-Amz-Date.
+    match = _AMZ_DATE.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = map(int, match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def _stamp(moment: datetime) -> str:
@@ -386,6 +407,8 @@ def _stamp(moment: datetime) -> str:
 
 def _check_skew(signed_at: datetime, now: float, *, presigned: bool = False) -> None:
     """AWS's 15-minute window around the server's clock, with its messages."""
+    if abs(signed_at.timestamp() - now) < MAX_SKEW_SECONDS - 1:
+        return  # well inside the window: spare the datetime arithmetic below
     server = datetime.fromtimestamp(now, tz=UTC)
     window = timedelta(seconds=MAX_SKEW_SECONDS)
     if signed_at < server - window:
@@ -432,81 +455,62 @@ def _same(expected: str, provided: str) -> bool:
     return hmac.compare_digest(expected.encode(), provided.encode("utf-8", "replace"))
 
 
-class _Headers(dict[str, str]):
-    """The signed headers, in the one shape botocore's ``canonical_headers`` reads
-    (iteration and ``get_all``), without the cost of its email.message based HTTPHeaders."""
-
-    def get_all(self, name: str) -> list[str]:
-        return [self[name]]
-
-
-class _Request:
-    """What botocore's SigV4 steps read of a request (method, url, headers, context): an
-    AWSRequest costs more to build than the rest of a verification."""
-
-    __slots__ = ("context", "headers", "method", "url")
-
-    def __init__(self, method: str, headers: dict[str, str], amz_date: str) -> None:
-        self.method = method
-        self.url = "http://localhost/"  # the path comes from _normalize_url_path
-        self.headers = headers
-        # botocore derives the scope date and the string-to-sign timestamp from this.
-        self.context = {"timestamp": amz_date}
-
-
 @lru_cache(maxsize=256)
 def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    """The derived key of SigV4 (as botocore's ``SigV4Auth.signature`` derives it), kept:
-    it only changes with the day, and deriving it is four HMACs per request."""
+    """The derived key of SigV4, kept: it only changes with the day, and deriving it is four
+    HMACs per request."""
     key = f"AWS4{secret}".encode()
     for part in (date, region, service, "aws4_request"):
         key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
     return key
 
 
-class _ServerSide:
-    """Mixin that points botocore's signer at the request as received."""
+def canonical_path(raw_path: str, service: str) -> str:
+    """The path line of the canonical request, from the path exactly as the client sent it.
 
-    signed: list[str]
-    payload_hash: str
-    canonical_query: str
-    raw_path: str
-    credentials: Credentials
-    _region_name: str
-    _service_name: str
-
-    def headers_to_sign(self, request: _Request) -> _Headers:
-        return _Headers((name, request.headers.get(name, "")) for name in self.signed)
-
-    def canonical_query_string(self, request: _Request) -> str:
-        return self.canonical_query
-
-    def payload(self, request: _Request) -> str:
-        return self.payload_hash
-
-    def _normalize_url_path(self, path: str) -> str:
-        # The path as the client sent it, never re-parsed out of a URL (a raw '#', '?' or an
-        # odd Host would change what urlsplit returns).  SigV4Auth then normalises and encodes
-        # it once more; S3SigV4Auth uses it as is.
-        normalize: Any = super()._normalize_url_path  # type: ignore[misc]
-        return str(normalize(self.raw_path))
-
-    def signature(self, string_to_sign: str, request: _Request) -> str:
-        key = _signing_key(
-            self.credentials.secret_key,
-            request.context["timestamp"][0:8],
-            self._region_name,
-            self._service_name,
-        )
-        return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    S3 signs the path as sent.  Every other service signs it normalised (dot segments and
+    empty segments removed) and percent-encoded once more, so ``%2F`` becomes ``%252F``.
+    """
+    if service == "s3":
+        return raw_path
+    return quote(_remove_dot_segments(raw_path) if raw_path else "/", safe="/~")
 
 
-class _Signer(_ServerSide, SigV4Auth):
-    pass
+def _remove_dot_segments(path: str) -> str:
+    # RFC 3986 section 5.2.4, as AWS applies it: consecutive slashes collapse too.
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment == ".." and segments:
+            segments.pop()
+        elif segment and segment not in (".", ".."):
+            segments.append(segment)
+    first = "/" if path[0] == "/" else ""
+    last = "/" if path[-1] == "/" and segments else ""
+    return first + "/".join(segments) + last
 
 
-class _S3Signer(_ServerSide, S3SigV4Auth):
-    pass
+def canonical_request(
+    method: str,
+    path: str,
+    canonical_query: str,
+    headers: Mapping[str, str],
+    payload: str,
+) -> str:
+    """SigV4's canonical request.
+
+    ``path`` is the canonical path (``canonical_path``), ``headers`` the signed headers (names
+    lower-case) with their values as received; values are trimmed and inner runs of white
+    space collapsed to one space, as the signing clients do.
+    """
+    names = sorted(headers)
+    lines = "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in names)
+    return f"{method.upper()}\n{path}\n{canonical_query}\n{lines}\n{';'.join(names)}\n{payload}"
+
+
+def string_to_sign(amz_date: str, region: str, service: str, canonical: str) -> str:
+    # The scope's date is the signing time's day (as the signing clients derive it).
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return f"{ALGORITHM}\n{amz_date}\n{amz_date[0:8]}/{region}/{service}/aws4_request\n{digest}"
 
 
 def _signature(
@@ -518,20 +522,20 @@ def _signature(
     payload: str,
     canonical_query: str,
 ) -> str:
-    cls = _S3Signer if scope.service == "s3" else _Signer
-    signer = cls(Credentials(scope.access_key, secret), scope.service, scope.region)
-    signer.signed = signed
-    signer.payload_hash = payload
-    signer.canonical_query = canonical_query
-    signer.raw_path = request.path
     headers = {name: request.headers.get(name, "") for name in signed}
-    if "host" in signed and not headers.get("host"):
+    if "host" in headers and not headers["host"]:
         headers["host"] = request.host
-    server_request = _Request(request.method, headers, amz_date)
     try:
-        canonical = signer.canonical_request(server_request)
-        string_to_sign = signer.string_to_sign(server_request, canonical)
-        return signer.signature(string_to_sign, server_request)
+        canonical = canonical_request(
+            request.method,
+            canonical_path(request.path, scope.service),
+            canonical_query,
+            headers,
+            payload,
+        )
+        text = string_to_sign(amz_date, scope.region, scope.service, canonical)
+        key = _signing_key(secret, amz_date[0:8], scope.region, scope.service)
+        return hmac.digest(key, text.encode("utf-8"), "sha256").hex()
     except UnicodeError:
         # Text no HTTP client could have signed (only reachable by calling the gateway
         # directly with lone surrogates): it cannot match any signature.

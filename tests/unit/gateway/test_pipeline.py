@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import orjson
 import pytest
@@ -109,3 +110,24 @@ def test_service_errors_are_rendered_and_bugs_become_internal_failures(
     assert bug.status == 500
     assert document(bug)["__type"].endswith("InternalFailure")
     assert "a bug" not in document(bug)["message"]  # the bug stays in the log
+
+
+class BrokenS3:
+    """An S3 adapter with a bug in GetObject."""
+
+    def get_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("a bug")
+
+
+def test_an_s3_bug_is_s3s_internal_error(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, verify_signatures=False)
+    gateway = Gateway(settings, open_store(None), ids=SequentialIds())
+    gateway.add_service(ServiceHandle(name="s3", adapter=BrokenS3()))
+    request = HttpRequest("GET", "/bucket/key", "", {"host": "localhost:4566"}, host="localhost:4566")
+    response = asyncio.run(gateway.handle(request))
+    assert response.status == 500
+    assert isinstance(response.body, bytes)
+    error = ElementTree.fromstring(response.body)
+    assert error.findtext("Code") == "InternalError"
+    assert error.findtext("Message") == "We encountered an internal error. Please try again."
+    assert "a bug" not in response.body.decode()

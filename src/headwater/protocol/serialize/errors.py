@@ -6,13 +6,14 @@ shape's ``error.code`` (a query-era service's legacy code) is what goes on the w
 maps the response back to the right exception class.
 
 Reference: https://smithy.io/2.0/aws/protocols/aws-query-protocol.html#aws-protocols-awsqueryerror-trait
+and, for S3's codes, https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
 """
 
 from __future__ import annotations
 
 from botocore.model import NoShapeFoundError, ServiceModel, Shape
 
-from headwater.core.errors import ServiceError
+from headwater.core.errors import ServiceError, internal_failure
 
 
 def error_shape(model: ServiceModel, code: str) -> Shape | None:
@@ -42,3 +43,20 @@ def error_message(error: ServiceError, shape: Shape | None) -> str:
         if key.lower() == "message" and isinstance(item, str):
             return item
     return ""
+
+
+def unexpected_error(service: str, request_id: str) -> ServiceError:
+    """What a request that failed on a bug answers, in the words of ``service``.
+
+    AWS quirk: S3 reports its own failures as ``InternalError`` with one fixed message (its
+    error reference lists no ``InternalFailure``); the services of the Coral stack say
+    ``InternalFailure``.  The details stay in the log under the request id either way.
+    """
+    if service == "s3":
+        return ServiceError(
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+            500,
+            sender_fault=False,
+        )
+    return internal_failure(request_id)

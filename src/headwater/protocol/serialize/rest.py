@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -34,6 +35,25 @@ def has_body_members(shape: Shape) -> bool:
     return any(m.serialization.get("location") not in _BOUND for m in shape.members.values())
 
 
+@dataclass(frozen=True, slots=True)
+class _Binding:
+    """An output member that goes in a header, a prefix map of headers or the status code."""
+
+    position: int  # in the model's member order, which is the order headers are written in
+    wire: str
+    location: str  # "header" | "headers" | "statusCode"
+    shape: Shape
+    plain: bool  # a string whose header text is itself
+
+
+@dataclass(frozen=True, slots=True)
+class _Bindings:
+    """The bound members of an output shape by member name; whether any goes in the body."""
+
+    members: dict[str, _Binding]
+    has_body: bool
+
+
 class RestSerializer:
     """Serializes results of rest operations; subclasses supply the document format."""
 
@@ -41,6 +61,9 @@ class RestSerializer:
 
     def __init__(self, spec: ServiceSpec) -> None:
         self.spec = spec
+        # Shape -> its bindings.  botocore hands out the same Shape objects for the life of a
+        # ServiceModel, so each output (and error) shape is read once.
+        self._bindings: dict[Shape, _Bindings] = {}
 
     # -- the document format: protocol specific -------------------------------------------
 
@@ -72,7 +95,7 @@ class RestSerializer:
             if payload is not None:
                 member = shape.members[payload]
                 body = self._payload(operation, member, result.get(payload), headers)
-            elif has_body_members(shape):
+            elif self._bound(shape).has_body:
                 body = self.document(operation, shape, result, payload=False)
                 _set_default(headers, "Content-Type", self.content_type)
         return HttpResponse(status, headers, body)
@@ -81,24 +104,50 @@ class RestSerializer:
         self, shape: Shape, value: Mapping[str, Any], headers: list[tuple[str, str]], status: int
     ) -> int:
         """Put header- and status-bound members of ``value`` in place; returns the status."""
-        for name, member in shape.members.items():
-            location = member.serialization.get("location")
-            if location not in _BOUND:
-                continue
-            item = value.get(name)
-            if item is None:
-                continue
-            wire = member.serialization.get("name", name)
-            if location == "statusCode":
-                status = int(item)
-            elif location == "header":
+        # A result sets a handful of the members an output shape may bind (S3's GetObject
+        # binds fifty), so the result's keys are looked up, then put back in model order.
+        bindings = self._bound(shape).members
+        found = [
+            (binding, item)
+            for name, item in value.items()
+            if item is not None and (binding := bindings.get(name)) is not None
+        ]
+        if len(found) > 1:
+            found.sort(key=_model_order)
+        for binding, item in found:
+            location = binding.location
+            if location == "header":
+                if binding.plain:
+                    headers.append((binding.wire, item if type(item) is str else str(item)))
+                    continue
+                member = binding.shape
                 if member.type_name == "list" and not item:
                     continue  # an empty list is no header at all
-                headers.append((wire, header_text(member, item)))
+                headers.append((binding.wire, header_text(member, item)))
+            elif location == "statusCode":
+                status = int(item)
             else:
+                value_shape = binding.shape.value
                 for key, entry in item.items():
-                    headers.append((f"{wire}{key}", header_text(member.value, entry)))
+                    headers.append((f"{binding.wire}{key}", header_text(value_shape, entry)))
         return status
+
+    def _bound(self, shape: Shape) -> _Bindings:
+        """The bindings of ``shape``, read from the model once per shape (see ``_Bindings``)."""
+        try:
+            return self._bindings[shape]
+        except KeyError:
+            pass
+        members: dict[str, _Binding] = {}
+        for position, (name, member) in enumerate(shape.members.items()):
+            ser = member.serialization
+            location = ser.get("location")
+            if location in _BOUND:
+                plain = member.type_name == "string" and not ser.get("jsonvalue")
+                wire = str(ser.get("name", name))
+                members[name] = _Binding(position, wire, location, member, plain)
+        found = self._bindings[shape] = _Bindings(members, has_body_members(shape))
+        return found
 
     def _payload(
         self, operation: OperationModel, member: Shape, value: Any, headers: list[tuple[str, str]]
@@ -131,6 +180,10 @@ class RestSerializer:
             status = self.bind(shape, error.fields, headers, status)
         headers.extend(error.headers.items())
         return headers, status
+
+
+def _model_order(found: tuple[_Binding, Any]) -> int:
+    return found[0].position
 
 
 def header_text(shape: Shape, value: Any) -> str:

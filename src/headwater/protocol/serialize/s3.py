@@ -11,6 +11,9 @@
   RestoreObject answers 202 when a restore starts, 200 when it extends one) under the
   result key ``STATUS_KEY``.
 - 304 Not Modified (a conditional GET/HEAD) carries headers and no body at all.
+- The listings (``LISTINGS``) carry up to a thousand entries a page: their documents are
+  written by plans compiled once from the output shape (``xml_plan``), the same bytes as the
+  generic tree walk at a fraction of its cost.
 
 Reference: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
 """
@@ -25,12 +28,15 @@ from botocore.model import OperationModel, Shape
 
 from headwater.core.errors import ServiceError
 from headwater.protocol.http import HttpResponse
+from headwater.protocol.serialize import xml_plan
 from headwater.protocol.serialize.rest_xml import RestXmlSerializer
 from headwater.protocol.serialize.xml_ import to_bytes
 from headwater.protocol.specs import ServiceSpec
 
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 STATUS_KEY = "__http_status__"
+# Operations whose documents are written by compiled plans: the ones with long lists.
+LISTINGS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
 
 # Operation -> root element of its output document, as S3 sends it (from the S3 API reference).
 ROOT_NAMES = {
@@ -65,6 +71,8 @@ class S3Serializer(RestXmlSerializer):
     def __init__(self, spec: ServiceSpec) -> None:
         super().__init__(spec)
         self.namespace = self.namespace or S3_NAMESPACE
+        # Operation name -> its compiled document writer (None: the shape does not compile).
+        self._plans: dict[str, xml_plan.Write | None] = {}
 
     def serialize(
         self, operation: OperationModel, result: Mapping[str, Any], request_id: str
@@ -96,4 +104,14 @@ class S3Serializer(RestXmlSerializer):
             root = Element("LocationConstraint", {"xmlns": self.namespace or S3_NAMESPACE})
             root.text = value.get("LocationConstraint") or None
             return to_bytes(root)
+        if not payload and operation.name in LISTINGS:
+            plan = self._plan(operation, shape)
+            if plan is not None:
+                return xml_plan.render(plan, value)
         return super().document(operation, shape, value, payload)
+
+    def _plan(self, operation: OperationModel, shape: Shape) -> xml_plan.Write | None:
+        if operation.name not in self._plans:
+            self._plans[operation.name] = xml_plan.compile_document(
+                shape, self.root_name(operation, shape), self.namespace)
+        return self._plans[operation.name]

@@ -11,7 +11,7 @@ Layout:
     configuration.py  a version's configuration and code, checks, FunctionConfiguration
     functions.py      create / update / delete / publish, code folders, concurrency, tags
     aliases.py        aliases and weighted routing
-    policy.py         resource policies (stored, returned, not evaluated)
+    policy.py         resource policies (stored, returned; evaluated for AWS services)
     eventconfig.py    event invoke configs (retries, age, destinations)
     invoke.py         running a version through the executor; Invoke's HTTP mapping
     async_invoke.py   the durable asynchronous queue, retries, destinations, DLQ
@@ -32,6 +32,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from headwater.core.errors import ServiceError
 from headwater.runtime.local import LocalExecutor
 from headwater.services import ServiceEnv, ServiceHandle
 from headwater.services.lambda_.adapter import LambdaAdapter
@@ -41,7 +42,7 @@ from headwater.services.lambda_.eventconfig import EventConfigs
 from headwater.services.lambda_.functions import MAX_S3_PACKAGE_BYTES, Functions, ObjectFetcher
 from headwater.services.lambda_.invoke import Invoker, Tuning, check_payload
 from headwater.services.lambda_.mappings import Mappings
-from headwater.services.lambda_.names import parse_function
+from headwater.services.lambda_.names import parse_function, parse_resource_arn
 from headwater.services.lambda_.policy import Policies
 from headwater.services.lambda_.pollers import Pollers
 from headwater.services.lambda_.store import LambdaStore
@@ -52,14 +53,46 @@ __all__ = ["LambdaFacade", "create"]
 class LambdaFacade:
     """What other services use in-process: invoke a function as the Invoke API would."""
 
-    def __init__(self, invoker: Invoker, queue: AsyncInvocations, env: ServiceEnv) -> None:
+    def __init__(
+        self,
+        invoker: Invoker,
+        queue: AsyncInvocations,
+        env: ServiceEnv,
+        policies: Policies | None = None,
+    ) -> None:
         self._invoker = invoker
         self._queue = queue
         self._env = env
+        self._policies = policies or Policies(invoker.functions, env.ids)
 
     def function_arn(self, function: str) -> str:
         settings = self._env.settings
         return parse_function(function, settings.account_id, settings.region).arn
+
+    def service_may_invoke(
+        self, function_arn: str, service: str, *, source_arn: str, source_account: str
+    ) -> bool:
+        """Whether the function a full ARN names (with its version or alias, if any) exists
+        and its resource policy lets the AWS service principal ``service``
+        (``s3.amazonaws.com``) invoke it on behalf of ``source_arn``, as AddPermission grants."""
+        ref = parse_resource_arn(function_arn)
+        if ref is None:
+            return False
+        try:
+            return self._policies.allows_service(ref, service, source_arn, source_account)
+        except ServiceError:
+            return False
+
+    def invoke_event(self, function: str, payload: bytes) -> str:
+        """Queue an asynchronous invocation (``InvocationType=Event``); returns its request id.
+
+        The event is committed to the store before this returns and runs later on the
+        service's worker loop, so the caller never waits for the function.  Safe to call from
+        the event loop or from a worker thread.  Errors are Invoke's ``ServiceError``s (the
+        function does not exist, the payload is over 256 KB)."""
+        settings = self._env.settings
+        ref = parse_function(function, settings.account_id, settings.region)
+        return self._queue.enqueue(ref, check_payload(payload))
 
     async def invoke(
         self,
@@ -125,10 +158,11 @@ def create(env: ServiceEnv) -> ServiceHandle:
         await queue.stop()
         await executor.stop()
 
+    policies = Policies(functions, env.ids)
     adapter = LambdaAdapter(
         functions,
         aliases,
-        Policies(functions, env.ids),
+        policies,
         configs,
         mappings,
         invoker,
@@ -139,7 +173,7 @@ def create(env: ServiceEnv) -> ServiceHandle:
     return ServiceHandle(
         name="lambda",
         adapter=adapter,
-        facade=LambdaFacade(invoker, queue, env),
+        facade=LambdaFacade(invoker, queue, env, policies),
         start=start,
         stop=stop,
     )

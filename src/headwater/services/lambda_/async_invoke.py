@@ -66,6 +66,7 @@ class AsyncInvocations:
         self._running: dict[int, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
 
     # -- the queue ------------------------------------------------------------------------
 
@@ -77,14 +78,31 @@ class AsyncInvocations:
         request_id = request_id or self.ids.uuid()
         key = (ref.account, ref.region, ref.name)
         self.store.enqueue(key, ref.qualifier, payload, request_id, self.clock.now())
-        if self._wake is not None:
-            self._wake.set()
+        self._poke()
         return request_id
+
+    def _poke(self) -> None:
+        """Wake the worker loop; enqueue runs on the event loop (Invoke) and on worker threads
+        too (S3's lifecycle pass emits notifications from one), where an asyncio.Event must
+        be set through the loop."""
+        wake, loop = self._wake, self._event_loop
+        if wake is None or loop is None:
+            return
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            wake.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(wake.set)
 
     # -- the worker -----------------------------------------------------------------------
 
     async def start(self) -> None:
         self._wake = asyncio.Event()
+        self._event_loop = asyncio.get_running_loop()
         self._loop_task = asyncio.create_task(self._loop(), name="lambda-async")
 
     async def stop(self) -> None:

@@ -1,9 +1,11 @@
 """Resource-based policies: AddPermission, RemovePermission, GetPolicy.
 
-Statements are stored and returned in the form Lambda writes them; headwater does not
-evaluate them (it serves one account, and every signed caller may invoke), which
-docs/lambda.md lists among the differences.  A qualified request (``Qualifier``) has a policy
-of its own, as on AWS.
+Statements are stored and returned in the form Lambda writes them.  Signed callers are not
+checked against them (headwater serves one account, and every signed caller may invoke), which
+docs/lambda.md lists among the differences; the one place they count is an AWS service that
+invokes a function on its own (S3 notifications), which needs a statement naming it, as on
+AWS (``allows_service``).  A qualified request (``Qualifier``) has a policy of its own, as on
+AWS.
 
 AWS pages: https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html,
 https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html
@@ -11,7 +13,8 @@ https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -71,6 +74,27 @@ class Policies:
         document = {"Version": "2012-10-17", "Id": "default", "Statement": statements}
         return orjson.dumps(document).decode(), revision
 
+    def allows_service(
+        self, ref: FunctionRef, service: str, source_arn: str, source_account: str
+    ) -> bool:
+        """Whether the policy of ``ref`` (the version or alias it names has its own) lets the
+        AWS service principal ``service`` invoke it for a request from ``source_arn`` owned by
+        ``source_account``.  ``ResourceNotFoundException`` when the function or qualifier does
+        not exist.
+
+        Only what AddPermission writes is understood: Allow statements, a service or ``*``
+        principal, an invoke action, and conditions on ``aws:SourceArn`` and
+        ``aws:SourceAccount``.  A condition on any other key (``aws:PrincipalOrgID``,
+        ``lambda:EventSourceToken``) is one a service's request does not carry, so it never
+        holds, as in IAM.
+        """
+        qualifier = self._target(ref)
+        found = self.store.policy(Functions.key(ref), qualifier)
+        if found is None:
+            return False
+        context = {"aws:sourcearn": source_arn, "aws:sourceaccount": source_account}
+        return any(_grants(statement, service, context) for statement in found[0])
+
 
 def _statement(ref: FunctionRef, params: Mapping[str, Any]) -> dict[str, Any]:
     principal = params["Principal"]
@@ -107,3 +131,53 @@ def _statement(ref: FunctionRef, params: Mapping[str, Any]) -> dict[str, Any]:
     if condition:
         statement["Condition"] = condition
     return statement
+
+
+_INVOKE_ACTIONS = {"lambda:invokefunction", "lambda:*", "*"}
+
+
+def _like(actual: str, pattern: str) -> bool:
+    """IAM's ``*`` / ``?`` wildcards over the whole value."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, actual, re.DOTALL) is not None
+
+
+def _equals(actual: str, wanted: str) -> bool:
+    return actual == wanted
+
+
+_OPERATORS: dict[str, Callable[[str, str], bool]] = {
+    "ArnLike": _like,
+    "ArnEquals": _equals,
+    "StringLike": _like,
+    "StringEquals": _equals,
+}
+
+
+def _names_service(principal: Any, service: str) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping):
+        return False
+    named = principal.get("Service")
+    services = named if isinstance(named, list) else [named]
+    return service in services or principal.get("AWS") == "*"
+
+
+def _grants(statement: Mapping[str, Any], service: str, context: Mapping[str, str]) -> bool:
+    if statement.get("Effect") != "Allow" or not _names_service(statement.get("Principal"), service):
+        return False
+    actions = statement.get("Action")
+    listed = actions if isinstance(actions, list) else [actions]
+    if not any(str(action).lower() in _INVOKE_ACTIONS for action in listed):
+        return False
+    for operator, tests in (statement.get("Condition") or {}).items():
+        compare = _OPERATORS.get(operator)
+        if compare is None:
+            return False
+        for key, wanted in tests.items():
+            actual = context.get(key.lower())
+            values = wanted if isinstance(wanted, list) else [wanted]
+            if actual is None or not any(compare(actual, str(value)) for value in values):
+                return False
+    return True

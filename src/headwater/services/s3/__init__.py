@@ -21,7 +21,7 @@ Layout:
     restore.py     archive restores and their clock
     lifecycle.py   lifecycle rules: validation and application
     workers.py     the lifecycle / restore loop
-    notifications.py  event notifications to SQS
+    notifications.py  event notifications to SQS and Lambda
     cors.py        CORS preflights and response headers
     post.py        browser form uploads (POST with a signed policy)
     adapter.py     the adapter the gateway dispatches to

@@ -15,8 +15,8 @@ import binascii
 from typing import Any
 
 from headwater.protocol.context import RequestContext
-from headwater.services.s3 import errors, lifecycle, listing, wire
-from headwater.services.s3.model import S3, Bucket, Version
+from headwater.services.s3 import errors, lifecycle, listing, restore, wire
+from headwater.services.s3.model import S3, Bucket
 from headwater.services.s3.names import owner, url_encode
 from headwater.services.s3.notifications import Notifier
 
@@ -309,22 +309,47 @@ class BucketOps:
                                           "encoding-type", str(encoding))
         return bucket, params.get("Prefix") or "", params.get("Delimiter") or "", encoding == "url"
 
-    @staticmethod
-    def _entry(version: Version, fetch_owner: bool, account: str) -> Result:
-        entry: Result = {
-            "Key": version.key,
-            "LastModified": version.last_modified,
-            "ETag": version.etag,
-            "Size": version.size,
-            "StorageClass": version.storage_class,
-        }
-        checksum = version.checksum
-        if checksum and checksum.get("algorithm"):
-            entry["ChecksumAlgorithm"] = [checksum["algorithm"]]
-            entry["ChecksumType"] = checksum.get("type", "FULL_OBJECT")
-        if fetch_owner:
-            entry["Owner"] = owner(account)
-        return entry
+    def _entries(self, page: listing.Page, params: Params, encode: bool,
+                 who: dict[str, str] | None, versions: bool = False
+                 ) -> tuple[list[Result], list[Result]]:
+        """The page's entries as the output shapes' Object (or, with ``versions``,
+        ObjectVersion) and DeleteMarkerEntry members: (objects, delete markers).
+
+        ``who`` is the Owner to show (None: no Owner); RestoreStatus appears only when the
+        request asked for it (``x-amz-optional-object-attributes``), as in S3."""
+        wanted = params.get("OptionalObjectAttributes") or ()
+        now = self.s3.clock.now() if "RestoreStatus" in wanted else None
+        objects: list[Result] = []
+        markers: list[Result] = []
+        # A page holds up to a thousand entries: plain loops, nothing per entry it can avoid.
+        for entry in page.entries:
+            key = url_encode(entry.key) if encode else entry.key
+            if entry.delete_marker:
+                marker: Result = {"Key": key, "VersionId": entry.version_id,
+                                  "IsLatest": bool(entry.is_latest),
+                                  "LastModified": entry.last_modified, "Owner": who}
+                markers.append(marker)
+                continue
+            item: Result = {"Key": key, "LastModified": entry.last_modified, "ETag": entry.etag,
+                            "Size": entry.size, "StorageClass": entry.storage_class}
+            if versions:
+                item["VersionId"] = entry.version_id
+                item["IsLatest"] = bool(entry.is_latest)
+            checksum = entry.checksum
+            if checksum and checksum.get("algorithm"):
+                item["ChecksumAlgorithm"] = [checksum["algorithm"]]
+                item["ChecksumType"] = checksum.get("type", "FULL_OBJECT")
+            if who is not None:
+                item["Owner"] = who
+            if now is not None:
+                state = restore.current(entry.restore, now)
+                if state is not None:
+                    status: Result = {"IsRestoreInProgress": bool(state.get("ongoing"))}
+                    if not state.get("ongoing"):
+                        status["RestoreExpiryDate"] = state["expiry"]
+                    item["RestoreStatus"] = status
+            objects.append(item)
+        return objects, markers
 
     def list_objects_v2(self, ctx: RequestContext, params: Params) -> Result:
         bucket, prefix, delimiter, encode = self._listing_base(params)
@@ -341,10 +366,8 @@ class BucketOps:
             "KeyCount": len(page.entries) + len(page.prefixes),
             "IsTruncated": page.truncated,
         }
-        contents = [self._entry(v, bool(params.get("FetchOwner")), bucket.account)
-                    for v in page.entries]
-        for entry in contents:
-            entry["Key"] = fix(entry["Key"])
+        who = owner(bucket.account) if params.get("FetchOwner") else None
+        contents, _ = self._entries(page, params, encode, who)
         if contents:
             out["Contents"] = contents
         if page.prefixes:
@@ -374,9 +397,7 @@ class BucketOps:
             "MaxKeys": max_keys,
             "IsTruncated": page.truncated,
         }
-        contents = [self._entry(v, True, bucket.account) for v in page.entries]
-        for entry in contents:
-            entry["Key"] = fix(entry["Key"])
+        contents, _ = self._entries(page, params, encode, owner(bucket.account))
         if contents:
             out["Contents"] = contents
         if page.prefixes:
@@ -398,22 +419,8 @@ class BucketOps:
         page = listing.list_versions(self.s3.store, bucket.id, prefix, delimiter, key_marker,
                                      version_marker, max_keys)
         fix = url_encode if encode else (lambda s: s)
-        who = owner(bucket.account)
-        versions: list[Result] = []
-        markers: list[Result] = []
-        for v in page.entries:
-            common = {"Key": fix(v.key), "VersionId": v.version_id, "IsLatest": v.is_latest,
-                      "LastModified": v.last_modified, "Owner": who}
-            if v.delete_marker:
-                markers.append(common)
-            else:
-                entry = {**common, "ETag": v.etag, "Size": v.size,
-                         "StorageClass": v.storage_class}
-                checksum = v.checksum
-                if checksum and checksum.get("algorithm"):
-                    entry["ChecksumAlgorithm"] = [checksum["algorithm"]]
-                    entry["ChecksumType"] = checksum.get("type", "FULL_OBJECT")
-                versions.append(entry)
+        versions, markers = self._entries(page, params, encode, owner(bucket.account),
+                                          versions=True)
         out: Result = {
             "Name": bucket.name,
             "Prefix": fix(prefix),

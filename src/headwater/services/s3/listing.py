@@ -9,6 +9,10 @@ prefix (``names.successor``) instead of walking them.
 Delete markers are not objects: they never appear in ListObjects (nor count toward
 max-keys), only in ListObjectVersions.
 
+An entry is a ``Listed``: the few columns a listing shows, as the store reads them (no blob
+names; ``meta`` parsed only for the checksum or restore state it holds), since a page builds
+a thousand of them.
+
 References: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html,
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
 """
@@ -16,17 +20,52 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-from headwater.services.s3.model import Version
+import orjson
+
 from headwater.services.s3.names import successor
 from headwater.services.s3.store import S3Store
 
 _BATCH = 1000
 
 
+class Listed(NamedTuple):
+    """One entry of a listing, a version or a delete marker: the row the store reads
+    (``store.LISTED_COLUMNS``), named.  Built with ``Listed._make(row)``, no copying."""
+
+    key: str
+    version_id: str
+    is_latest: int  # 0 or 1
+    delete_marker: int  # 0 or 1
+    size: int
+    etag: str
+    last_modified: float
+    storage_class: str
+    meta: str  # JSON; see ``checksum`` and ``restore``
+
+    @property
+    def checksum(self) -> dict[str, Any] | None:
+        """``{"algorithm", "value", "type"}`` of the whole object, when it has one."""
+        # Most rows need no parsing: a look at the text says whether it is there (a user
+        # metadata key of that name only costs a parse that finds nothing).
+        if '"checksum"' not in self.meta:
+            return None
+        found: dict[str, Any] | None = orjson.loads(self.meta).get("checksum")
+        return found
+
+    @property
+    def restore(self) -> dict[str, Any] | None:
+        """The restore state (``restore.py``) of an archived object, when it has one."""
+        if '"restore"' not in self.meta:
+            return None
+        found: dict[str, Any] | None = orjson.loads(self.meta).get("restore")
+        return found
+
+
 @dataclass(slots=True)
 class Page:
-    entries: list[Version] = field(default_factory=list)
+    entries: list[Listed] = field(default_factory=list)
     prefixes: list[str] = field(default_factory=list)
     truncated: bool = False
     # The last key or common prefix on the page: v1's NextMarker, the basis of v2's token.
@@ -67,7 +106,7 @@ def list_objects(store: S3Store, bucket_id: int, prefix: str, delimiter: str, af
         rows = store.list_latest(bucket_id, low, strict, high, limit)
         jumped = False
         for row in rows:
-            key = row[1]
+            key = row[0]
             rolled = _rollup(key, prefix, delimiter)
             if rolled is not None:
                 if count >= max_keys:
@@ -82,12 +121,12 @@ def list_objects(store: S3Store, bucket_id: int, prefix: str, delimiter: str, af
                 low, strict, jumped = nxt, False, True
                 break
             low, strict = key, True
-            if row[4]:  # a delete marker
+            if row[3]:  # a delete marker
                 continue
             if count >= max_keys:
                 page.truncated = True
                 return page
-            page.entries.append(Version.from_row(row))
+            page.entries.append(Listed._make(row))
             page.last = key
             count += 1
         if not jumped and len(rows) < limit:
@@ -110,10 +149,10 @@ def list_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str, k
         rows = store.list_versions(bucket_id, low, strict, high, _BATCH)
         jumped = False
         for row in rows:
-            key = row[1]
+            key = row[0]
             if skip_through is not None:
                 if key == key_marker:
-                    if row[2] == skip_through:
+                    if row[1] == skip_through:
                         skip_through = None
                     continue
                 skip_through = None
@@ -134,9 +173,9 @@ def list_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str, k
             if count >= max_keys:
                 page.truncated = True
                 return page
-            page.entries.append(Version.from_row(row))
+            page.entries.append(Listed._make(row))
             page.last = key
-            page.next_version_id = row[2]
+            page.next_version_id = row[1]
             count += 1
         if jumped:
             continue
@@ -144,5 +183,5 @@ def list_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str, k
             return page
         # Resume after the last row seen: the rest of its key's versions, then later keys.
         last_row = rows[-1]
-        key_marker, skip_through = last_row[1], last_row[2]
+        key_marker, skip_through = last_row[0], last_row[1]
         low, strict = key_marker, False

@@ -264,7 +264,8 @@ class S3:
                     if null is not None and null.version_id == NULL_VERSION:
                         replaced = null
                         released += self._drop(null)
-                self.store.clear_latest(bucket.id, key)
+                if current is not None and (replaced is None or replaced.row_id != current.row_id):
+                    self.store.set_latest(current.row_id, False)  # the one current version
                 now = self.clock.now()
                 row_id = self.store.insert_object(
                     bucket.id, key, version_id, delete_marker=False, size=size, etag=etag,
@@ -300,7 +301,7 @@ class S3:
                 if found.is_latest:
                     newest = self.store.newest_remaining(bucket.id, key)
                     if newest is not None:
-                        self.store.set_latest(newest)
+                        self.store.set_latest(newest, True)
                 result: Version | None = found
             elif bucket.versioning is None:
                 found = self.find(bucket, key)

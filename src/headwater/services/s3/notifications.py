@@ -1,15 +1,19 @@
-"""Event notifications: S3's event JSON delivered to SQS queues in-process.
+"""Event notifications: S3's event JSON delivered in-process to SQS queues and Lambda functions.
 
 What it is: matching an event (``ObjectCreated:Put`` ...) against a bucket's
 NotificationConfiguration (event names with ``*`` wildcards, prefix/suffix key filters),
-building the record AWS documents, and handing it to the SQS facade.  It also checks a new
-configuration's destinations and sends each queue the ``s3:TestEvent``.
+building the record AWS documents, and handing it to the SQS facade (SendMessage) or the
+Lambda facade (an asynchronous, ``Event`` invocation).  Both hand-offs commit to the store
+before the request that caused the event answers, so a restart loses no event; neither waits
+for the function to run.  It also checks a new configuration's destinations: a queue must
+exist and gets the ``s3:TestEvent``; a function must exist and its resource policy must let
+``s3.amazonaws.com`` invoke it for this bucket (AddPermission), and gets no test event.
 
-What it is not (yet): Lambda and SNS destinations (stored, not delivered) and EventBridge
-delivery (the ``deliver`` seam takes a destination kind, ready for it).
+What it is not (yet): SNS destinations (stored, not delivered) and EventBridge delivery.
 
-Reference: https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
-and https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html
+Reference: https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html,
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html and
+https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketNotificationConfiguration.html
 """
 
 from __future__ import annotations
@@ -50,6 +54,16 @@ def _events_match(config: dict[str, Any], event: str) -> bool:
     return any(fnmatch.fnmatchcase(f"s3:{event}", pattern) for pattern in config.get("Events") or [])
 
 
+# The principal S3 invokes functions as, which a function's resource policy must allow.
+S3_PRINCIPAL = "s3.amazonaws.com"
+QUEUE_REFUSED = ("Permissions on the destination queue do not allow S3 to publish "
+                 "notifications from this bucket")
+
+
+def _bucket_arn(bucket: Bucket) -> str:
+    return f"arn:aws:s3:::{bucket.name}"
+
+
 class Notifier:
     def __init__(self, facades: dict[str, Any], region: str, account: str) -> None:
         self.facades = facades
@@ -58,49 +72,77 @@ class Notifier:
         self._sequence = 0
 
     def check(self, bucket: Bucket, config: dict[str, Any], request_id: str, now: float) -> None:
-        """Refuse destinations that do not exist; send each queue the s3:TestEvent."""
-        sqs = self.facades.get("sqs")
-        failed = []
+        """Refuse destinations S3 could not deliver to; send each queue the s3:TestEvent."""
+        failed: list[tuple[str, str]] = []
         for queue in config.get("QueueConfigurations") or []:
             arn = queue.get("QueueArn", "")
-            try:
-                if sqs is None:
-                    raise LookupError(arn)
-                sqs.queue(arn)
-            except (HeadwaterError, LookupError):
-                failed.append(arn)
+            if not self._queue_exists(arn):
+                failed.append((arn, QUEUE_REFUSED))
+        for function in config.get("LambdaFunctionConfigurations") or []:
+            arn = function.get("LambdaFunctionArn", "")
+            if not self._may_invoke(bucket, arn):
+                # AWS quirk: the argument name is the ARN followed by ", null", observed in
+                # AWS's answer; a missing function and a missing permission read the same.
+                failed.append((f"{arn}, null", f"Not authorized to invoke function [{arn}]"))
         if failed:
-            raise ServiceError(
-                "InvalidArgument", "Unable to validate the following destination "
-                "configurations", 400, fields={"ArgumentName": failed[0],
-                                               "ArgumentValue": "Permissions on the destination "
-                                                                "queue do not allow S3 to publish "
-                                                                "notifications from this bucket"})
+            fields: dict[str, Any] = {}
+            for number, (name, value) in enumerate(failed, start=1):
+                fields[f"ArgumentName{number}"] = name
+                fields[f"ArgumentValue{number}"] = value
+            raise ServiceError("InvalidArgument", "Unable to validate the following destination "
+                               "configurations", 400, fields=fields)
+        # AWS sends the test event to queues and topics only; functions get none.
         for queue in config.get("QueueConfigurations") or []:
             test = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": _event_time(now),
                     "Bucket": bucket.name, "RequestId": request_id,
                     "HostId": request_id}
             self._send(queue["QueueArn"], test)
 
+    def _queue_exists(self, arn: str) -> bool:
+        sqs = self.facades.get("sqs")
+        if sqs is None:
+            return False
+        try:
+            sqs.queue(arn)
+        except (HeadwaterError, LookupError):
+            return False
+        return True
+
+    def _may_invoke(self, bucket: Bucket, function_arn: str) -> bool:
+        lambda_ = self.facades.get("lambda")
+        if lambda_ is None:
+            return False  # Lambda is not served: no function exists
+        allowed: bool = lambda_.service_may_invoke(
+            function_arn, S3_PRINCIPAL, source_arn=_bucket_arn(bucket),
+            source_account=bucket.account)
+        return allowed
+
     def emit(self, bucket: Bucket, event: str, key: str, version: Version | None, *,
              request_id: str, now: float, principal: str = "") -> None:
         """Deliver one event to every matching destination of ``bucket``."""
         config = bucket.config.get("notification") or {}
-        queues = config.get("QueueConfigurations") or []
-        if not queues:
+        queues = [q for q in config.get("QueueConfigurations") or []
+                  if _events_match(q, event) and _filters_match(q, key)]
+        functions = [f for f in config.get("LambdaFunctionConfigurations") or []
+                     if _events_match(f, event) and _filters_match(f, key)]
+        if not queues and not functions:
             return
-        for queue in queues:
-            if not _events_match(queue, event) or not _filters_match(queue, key):
-                continue
-            record = self._record(bucket, event, key, version, queue.get("Id") or "",
-                                  request_id, now, principal)
-            self._send(queue["QueueArn"], {"Records": [record]})
-
-    def _record(self, bucket: Bucket, event: str, key: str, version: Version | None,
-                config_id: str, request_id: str, now: float, principal: str) -> dict[str, Any]:
-        # The sequencer orders events for one key: hex, growing with each event.
+        # The sequencer orders events for one key: hex, growing with each event, the same in
+        # every destination's copy of the event.
         self._sequence += 1
         sequencer = f"{int(now * 1000):012X}{self._sequence:06X}"
+        for queue in queues:
+            record = self._record(bucket, event, key, version, queue.get("Id") or "",
+                                  request_id, now, principal, sequencer)
+            self._send(queue["QueueArn"], {"Records": [record]})
+        for function in functions:
+            record = self._record(bucket, event, key, version, function.get("Id") or "",
+                                  request_id, now, principal, sequencer)
+            self._invoke(bucket, function["LambdaFunctionArn"], {"Records": [record]})
+
+    def _record(self, bucket: Bucket, event: str, key: str, version: Version | None,
+                config_id: str, request_id: str, now: float, principal: str,
+                sequencer: str) -> dict[str, Any]:
         obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "sequencer": sequencer}
         if version is not None and not version.delete_marker:
             obj["size"] = version.size
@@ -121,7 +163,7 @@ class Notifier:
                 "configurationId": config_id,
                 "bucket": {"name": bucket.name,
                            "ownerIdentity": {"principalId": owner(bucket.account)["ID"]},
-                           "arn": f"arn:aws:s3:::{bucket.name}"},
+                           "arn": _bucket_arn(bucket)},
                 "object": obj,
             },
         }
@@ -136,3 +178,15 @@ class Notifier:
             # AWS drops events it cannot deliver (a queue deleted after configuration).
             log.warning("s3: could not deliver an event to %s: %s", queue_arn, exc)
 
+    def _invoke(self, bucket: Bucket, function_arn: str, body: dict[str, Any]) -> None:
+        lambda_ = self.facades.get("lambda")
+        # The permission counts at each invocation, not only when the configuration is
+        # written: S3 is refused once it is removed (or the function deleted).
+        if lambda_ is None or not self._may_invoke(bucket, function_arn):
+            log.warning("s3: may not invoke %s; event dropped", function_arn)
+            return
+        try:
+            lambda_.invoke_event(function_arn, orjson.dumps(body))
+        except HeadwaterError as exc:
+            # AWS drops events it cannot deliver (a function deleted after configuration).
+            log.warning("s3: could not deliver an event to %s: %s", function_arn, exc)

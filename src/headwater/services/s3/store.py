@@ -89,6 +89,10 @@ OBJECT_COLUMNS = (
 )
 ObjectRow = tuple[int, str, str, int, int, int, str, float, str, str, str]
 BucketRow = tuple[int, str, str, str, float, str | None, str]
+# What a listing reads of each version: no row id, no blob names.  ``meta`` comes along for
+# the checksum (and restore state), parsed only where it holds one.
+LISTED_COLUMNS = "key, version_id, is_latest, delete_marker, size, etag, last_modified, storage_class, meta"
+ListedRow = tuple[str, str, int, int, int, str, float, str, str]
 
 
 class S3Store:
@@ -181,8 +185,8 @@ class S3Store:
             (bucket_id, key),
         )
 
-    def set_latest(self, row_id: int) -> None:
-        self.db.execute("UPDATE s3_objects SET is_latest=1 WHERE id=?", (row_id,))
+    def set_latest(self, row_id: int, latest: bool) -> None:
+        self.db.execute("UPDATE s3_objects SET is_latest=? WHERE id=?", (int(latest), row_id))
 
     def delete_row(self, row_id: int) -> None:
         self.db.execute("DELETE FROM s3_objects WHERE id=?", (row_id,))
@@ -196,33 +200,35 @@ class S3Store:
         )
 
     def list_latest(self, bucket_id: int, low: str, strict: bool, high: str | None,
-                    limit: int) -> list[ObjectRow]:
+                    limit: int) -> list[ListedRow]:
         """Current versions (delete markers included) with ``low < key`` (or ``<=``) and
         ``key < high``, in key order."""
+        # INDEXED BY: without statistics the planner may take s3_objects_history, which also
+        # walks every noncurrent version; the partial index holds only current ones.
         op = ">" if strict else ">="
-        sql = (f"SELECT {OBJECT_COLUMNS} FROM s3_objects WHERE bucket_id=? AND is_latest=1 "
-               f"AND key {op} ?")
+        sql = (f"SELECT {LISTED_COLUMNS} FROM s3_objects INDEXED BY s3_objects_latest "
+               f"WHERE bucket_id=? AND is_latest=1 AND key {op} ?")
         args: list[Any] = [bucket_id, low]
         if high is not None:
             sql += " AND key < ?"
             args.append(high)
         sql += " ORDER BY key LIMIT ?"
         args.append(limit)
-        rows: list[ObjectRow] = self.db.query(sql, args)
+        rows: list[ListedRow] = self.db.query(sql, args)
         return rows
 
     def list_versions(self, bucket_id: int, low: str, strict: bool, high: str | None,
-                      limit: int) -> list[ObjectRow]:
+                      limit: int) -> list[ListedRow]:
         """Every version with a key in range, by key, newest version first."""
         op = ">" if strict else ">="
-        sql = (f"SELECT {OBJECT_COLUMNS} FROM s3_objects WHERE bucket_id=? AND key {op} ?")
+        sql = (f"SELECT {LISTED_COLUMNS} FROM s3_objects WHERE bucket_id=? AND key {op} ?")
         args: list[Any] = [bucket_id, low]
         if high is not None:
             sql += " AND key < ?"
             args.append(high)
         sql += " ORDER BY key, id DESC LIMIT ?"
         args.append(limit)
-        rows: list[ObjectRow] = self.db.query(sql, args)
+        rows: list[ListedRow] = self.db.query(sql, args)
         return rows
 
     def versions_of(self, bucket_id: int, key: str) -> list[ObjectRow]:
