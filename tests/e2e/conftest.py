@@ -1,7 +1,9 @@
-"""Fixtures shared by the end-to-end tests: one headwater per test module, and S3 helpers."""
+"""Fixtures shared by the end-to-end tests: one headwater per test module, S3 helpers, and an
+environment for running the aws CLI against it."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -29,3 +31,17 @@ def bucket(s3: Any) -> str:
     name = f"bk-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="module")
+def env(hw: RunningHeadwater, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment for an aws CLI process: this server, and no user's AWS settings."""
+    home = tmp_path_factory.mktemp("aws-home")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return {
+        **base,
+        **hw.environ,
+        "AWS_CONFIG_FILE": str(home / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
+        "AWS_PAGER": "",
+    }

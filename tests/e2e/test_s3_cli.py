@@ -33,19 +33,6 @@ def hw() -> Iterator[RunningHeadwater]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def env(hw: RunningHeadwater, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("aws-home")
-    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    return {
-        **base,
-        **hw.environ,
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "AWS_PAGER": "",
-    }
-
-
 def aws(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [str(AWS), *args, "--endpoint-url", env["AWS_ENDPOINT_URL"]],

@@ -12,7 +12,6 @@ AWS quirk (aws CLI v1): for ``sqs`` the CLI replaces the endpoint with the regio
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -35,19 +34,6 @@ def hw() -> Iterator[RunningHeadwater]:
         pytest.skip(f"no aws executable at {AWS}")
     with running_headwater() as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def env(hw: RunningHeadwater, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("aws-home")
-    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    return {
-        **base,
-        **hw.environ,
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "AWS_PAGER": "",
-    }
 
 
 def aws(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
