@@ -28,36 +28,13 @@ from headwater.services.stepfunctions.asl import errors
 from headwater.services.stepfunctions.asl.errors import StatesError
 from headwater.services.stepfunctions.execution import CancelTask, ExecutionState, Fanout, Frame
 from headwater.services.stepfunctions.history import History
+from headwater.services.stepfunctions.mixin import EngineMixin
 from headwater.services.stepfunctions.scope import Variables
 
-if TYPE_CHECKING:
-    from headwater.core.clock import Clock
-    from headwater.services.stepfunctions.asl.errors import StatesError as _StatesError
-    from headwater.services.stepfunctions.asl.states.base import State
-    from headwater.services.stepfunctions.engine import _Runtime
-    from headwater.services.stepfunctions.execution import Effect
-    from headwater.services.stepfunctions.scope import RunScope
 
-
-class FanoutMixin:
+class FanoutMixin(EngineMixin):
     if TYPE_CHECKING:
-        # Provided by the Engine this mixes into.
-        clock: Clock
-        runtime: _Runtime
-        _effects: list[Effect]
-
-        def scope(self, st: ExecutionState, f: Frame, state: State,
-                  map_item: tuple[int, Any] | None = None) -> RunScope: ...
-
-        def exit_state(self, st: ExecutionState, f: Frame, state: State, output: Any,
-                       assigned: dict[str, Any] | None, target: str | None) -> bool: ...
-
-        def handle_failure(self, st: ExecutionState, f: Frame, state: State, error: str,
-                           cause: str | None) -> bool: ...
-
-        def _state_error(self, st: ExecutionState, f: Frame, state: State,
-                         err: _StatesError) -> bool: ...
-
+        # Provided by the Engine's other parts.
         def _cancel_timer(self, st: ExecutionState, timer_id: int) -> None: ...
 
         def _distributed_map(self, st: ExecutionState, f: Frame, state: Any) -> bool: ...

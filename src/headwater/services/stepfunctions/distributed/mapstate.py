@@ -24,7 +24,7 @@ A mixin of :class:`~headwater.services.stepfunctions.engine.Engine`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from headwater.services.stepfunctions.asl import errors
 from headwater.services.stepfunctions.asl.errors import StatesError
@@ -44,35 +44,12 @@ from headwater.services.stepfunctions.execution import (
     MapRunEnded,
     StartMapRun,
 )
-
-if TYPE_CHECKING:
-    from headwater.core.clock import Clock
-    from headwater.services.stepfunctions.asl.states.base import State
-    from headwater.services.stepfunctions.engine import _Runtime
-    from headwater.services.stepfunctions.execution import Effect
-    from headwater.services.stepfunctions.scope import RunScope
+from headwater.services.stepfunctions.mixin import EngineMixin
 
 TOLERANCE_EXCEEDED = "The specified tolerance threshold for the Map Run was exceeded."
 
 
-class DistributedMixin:
-    if TYPE_CHECKING:
-        clock: Clock
-        runtime: _Runtime
-        _effects: list[Effect]
-
-        def scope(self, st: ExecutionState, f: Frame, state: State,
-                  map_item: tuple[int, Any] | None = None) -> RunScope: ...
-
-        def exit_state(self, st: ExecutionState, f: Frame, state: State, output: Any,
-                       assigned: dict[str, Any] | None, target: str | None) -> bool: ...
-
-        def handle_failure(self, st: ExecutionState, f: Frame, state: State, error: str,
-                           cause: str | None) -> bool: ...
-
-        def _state_error(self, st: ExecutionState, f: Frame, state: State,
-                         err: StatesError) -> bool: ...
-
+class DistributedMixin(EngineMixin):
     # ----- starting ---------------------------------------------------------------------
 
     def _distributed_map(self, st: ExecutionState, f: Frame, state: Any) -> bool:
