@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from headwater.testing import RunningHeadwater
+from headwater.testing import RunningHeadwater, running_headwater
 
 pytestmark = pytest.mark.e2e
 
@@ -164,3 +164,24 @@ def test_a_function_s3_may_not_invoke_is_refused(
             "LambdaFunctionConfigurations": [
                 {"LambdaFunctionArn": missing, "Events": ["s3:ObjectCreated:*"]}]})
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")  # the event is dropped, the PUT succeeds
+
+
+def test_lifecycle_expiration_invokes_the_function() -> None:
+    # The lifecycle pass runs on a worker thread; its events reach the function all the same.
+    with running_headwater(lifecycle_day_seconds=0.5) as server:
+        s3, lam, sqs = server.client("s3"), server.client("lambda"), server.client("sqs")
+        bucket = f"lc-{uuid.uuid4().hex[:10]}"
+        s3.create_bucket(Bucket=bucket)
+        function_arn, url = forwarder(lam, sqs)
+        allow_s3(lam, function_arn, bucket)
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {"LambdaFunctionArn": function_arn, "Events": ["s3:LifecycleExpiration:*"]}]})
+        s3.put_object(Bucket=bucket, Key="old/report.csv", Body=b"x")
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+            {"ID": "expire", "Status": "Enabled", "Filter": {"Prefix": "old/"},
+             "Expiration": {"Days": 1}}]})
+        [record] = received(sqs, url, 1)
+        assert record["eventName"] == "LifecycleExpiration:Delete"
+        assert record["s3"]["object"]["key"] == "old/report.csv"
+        assert record["userIdentity"] == {"principalId": "s3.amazonaws.com"}

@@ -282,16 +282,17 @@ class _Framing:
                 continue
             if self._state == _DONE:
                 return  # anything after the final blank line is ignored, as before
-            newline = data.find(b"\n", pos)
+            limit = pos + _MAX_LINE - len(self._line)  # the line's LF must come before this
+            newline = data.find(b"\n", pos, limit)
             if newline < 0:
-                self._line += view[pos:].tobytes()
-                if len(self._line) > _MAX_LINE:
-                    raise incomplete_body()
+                if end >= limit:
+                    raise incomplete_body()  # no line of aws-chunked is this long
+                self._line += data[pos:]
                 return
-            line = self._line + view[pos : newline + 1].tobytes()
+            line = self._line + data[pos : newline + 1]
             self._line = b""
             pos = newline + 1
-            if len(line) > _MAX_LINE or not line.endswith(b"\r\n"):
+            if not line.endswith(b"\r\n"):
                 raise incomplete_body()
             self._on_line(line[:-2])
 

@@ -35,6 +35,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from botocore.model import OperationModel, ServiceModel
@@ -99,9 +100,9 @@ class RestRouter:
     def __init__(self, model: ServiceModel, virtual_hosts: bool = False) -> None:
         self.virtual_hosts = virtual_hosts
         by_method: dict[str, list[_Route]] = {}
-        for position, name in enumerate(model.operation_names):
+        for order, name in enumerate(model.operation_names):
             operation = model.operation_model(name)
-            route = _compile(operation, position)
+            route = _compile(operation, order)
             by_method.setdefault(route_method(operation), []).append(route)
         self._routes = {method: _MethodRoutes.of(routes) for method, routes in by_method.items()}
 
@@ -130,23 +131,26 @@ def _best(
     query: dict[str, list[str]],
     headers: dict[str, str],
 ) -> tuple[OperationModel, dict[str, str]] | None:
-    best: tuple[tuple[int, ...], _Route, re.Match[str]] | None = None
+    best: tuple[tuple[Any, ...], _Route, re.Match[str]] | None = None
     for route in routes:
         found = route.pattern.match(path)
         if found is None:
             continue
-        matched = _query_matches(route, query)
+        matched = _query_matches(route, query) if route.query else 0
         if matched < 0:
             continue
-        present = sum(
-            1
-            for where, key in route.required
-            if (key in query if where == "querystring" else key in headers)
-        )
-        known = sum(1 for key in query if key in route.known_query) if query else 0
+        present = 0
+        for where, key in route.required:
+            if key in (query if where == "querystring" else headers):
+                present += 1
+        known = 0
+        if query:
+            for key in query:
+                if key in route.known_query:
+                    known += 1
         # Equal ranks go to the operation listed first in the model, whatever order the
         # candidates came in (the score's last part).
-        rank = (present == len(route.required), matched, present, known, *route.score)
+        rank = (present == len(route.required), matched, present, known, route.score)
         if best is None or rank > best[0]:
             best = (rank, route, found)
     if best is None:
@@ -160,7 +164,8 @@ def route_method(operation: OperationModel) -> str:
     return str(operation.http.get("method", "POST")).upper()
 
 
-def _compile(operation: OperationModel, position: int = 0) -> _Route:
+def _compile(operation: OperationModel, order: int = 0) -> _Route:
+    """The route of ``operation``; ``order`` is its position in the model (see ``_best``)."""
     uri = operation.http.get("requestUri", "/")
     path, _, query = uri.partition("?")
     parts: list[str] = []
@@ -214,7 +219,7 @@ def _compile(operation: OperationModel, position: int = 0) -> _Route:
         known_query=frozenset(known_query),
         # Identical routes exist (S3's deprecated GetBucketLifecycle and its successor
         # GetBucketLifecycleConfiguration): the current operation wins.
-        score=(literal, -greedy, len(labels), 0 if operation.deprecated else 1, -position),
+        score=(literal, -greedy, len(labels), 0 if operation.deprecated else 1, -order),
     )
 
 

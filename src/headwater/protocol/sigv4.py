@@ -48,10 +48,6 @@ _PRESIGN_PARAMS = (
     "X-Amz-Expires",
 )
 _HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-# The Authorization header as SDKs write it: the three parts in order, no stray white space.
-_USUAL_AUTHORIZATION = re.compile(
-    ALGORITHM + r" Credential=([^,\s]+), ?SignedHeaders=([^,\s]+), ?Signature=([^,\s]+)"
-)
 _AMZ_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
 _CREDENTIAL_HINT = (
     'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
@@ -162,14 +158,6 @@ def _verify_presigned_v2(request: HttpRequest, secrets: Mapping[str, str], clock
 
 def _header_fields(auth: str) -> dict[str, str]:
     """The key=value parts after the algorithm, with AWS's IncompleteSignature wording."""
-    usual = _USUAL_AUTHORIZATION.fullmatch(auth)
-    if usual is not None:
-        # What every SDK sends; the loop below reads it the same, only slower.
-        return {
-            "Credential": usual.group(1),
-            "SignedHeaders": usual.group(2),
-            "Signature": usual.group(3),
-        }
     _, _, rest = auth.strip().partition(" ")
     fields: dict[str, str] = {}
     for part in rest.split(","):
@@ -236,7 +224,7 @@ def _header_date(request: HttpRequest, auth: str) -> str:
     )
 
 
-def _payload_hash(request: HttpRequest, signed: list[str]) -> str:
+def _payload_hash(request: HttpRequest, signed: tuple[str, ...]) -> str:
     """The payload line of the canonical request.
 
     A client may announce the body's hash (S3 always does), or say it did not sign the body
@@ -252,7 +240,8 @@ def _payload_hash(request: HttpRequest, signed: list[str]) -> str:
         # A streamed body is not here yet: the signature covers the announced hash, and the
         # stream itself checks the bytes against it as they arrive (``protocol.body``).
         return claimed
-    actual = hashlib.sha256(request.body).hexdigest()
+    body = request.body
+    actual = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
     if claimed is None:
         return actual
     if claimed.lower() != actual:
@@ -436,8 +425,11 @@ def _expired_text(signed_at: datetime, now: float, expires: int) -> str:
 # -- the signature itself --------------------------------------------------------------------
 
 
-def _signed_header_names(text: str) -> list[str]:
-    return [h.strip().lower() for h in text.split(";") if h.strip()]
+@lru_cache(maxsize=256)
+def _signed_header_names(text: str) -> tuple[str, ...]:
+    """The signed header names, lower-case, sorted and each once (as the canonical request
+    lists them); kept, since a client signs the same headers request after request."""
+    return tuple(sorted({h.strip().lower() for h in text.split(";") if h.strip()}))
 
 
 def _canonical_query(query: Mapping[str, list[str]], exclude: str | None = None) -> str:
@@ -463,6 +455,12 @@ def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     for part in (date, region, service, "aws4_request"):
         key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
     return key
+
+
+@lru_cache(maxsize=256)
+def _keyed_mac(key: bytes) -> hmac.HMAC:
+    """An HMAC-SHA256 already keyed with ``key``: copying it costs less than keying anew."""
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def canonical_path(raw_path: str, service: str) -> str:
@@ -503,7 +501,7 @@ def canonical_request(
     space collapsed to one space, as the signing clients do.
     """
     names = sorted(headers)
-    lines = "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in names)
+    lines = "".join([f"{name}:{' '.join(headers[name].split())}\n" for name in names])
     return f"{method.upper()}\n{path}\n{canonical_query}\n{lines}\n{';'.join(names)}\n{payload}"
 
 
@@ -518,7 +516,7 @@ def _signature(
     scope: Scope,
     secret: str,
     amz_date: str,
-    signed: list[str],
+    signed: tuple[str, ...],
     payload: str,
     canonical_query: str,
 ) -> str:
@@ -534,8 +532,9 @@ def _signature(
             payload,
         )
         text = string_to_sign(amz_date, scope.region, scope.service, canonical)
-        key = _signing_key(secret, amz_date[0:8], scope.region, scope.service)
-        return hmac.digest(key, text.encode("utf-8"), "sha256").hex()
+        mac = _keyed_mac(_signing_key(secret, amz_date[0:8], scope.region, scope.service)).copy()
+        mac.update(text.encode("utf-8"))
+        return mac.hexdigest()
     except UnicodeError:
         # Text no HTTP client could have signed (only reachable by calling the gateway
         # directly with lone surrogates): it cannot match any signature.

@@ -61,6 +61,10 @@ class SqliteStore:
             self._conn.execute(f"PRAGMA synchronous={mode}")
             self._conn.execute("PRAGMA busy_timeout=5000")
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            # 64 MiB of page cache (the default is 2 MiB): a 1,000-key listing page touches
+            # ~1,000 scattered table pages, and re-reading them from the OS each time cost a
+            # third of the page's time at 100,000 keys.  Pages are cached only once read.
+            self._conn.execute("PRAGMA cache_size=-65536")
             self._checkpointer: _Checkpointer | None = _Checkpointer(self.path)
         else:
             self._checkpointer = None

@@ -131,6 +131,16 @@ def test_other_query_literals_are_required() -> None:
     assert router.match(request("GET", "/b?tagging"))[0].name == "Tagged"  # type: ignore[index]
 
 
+def test_equal_routes_go_to_the_operation_listed_first() -> None:
+    # Routes are indexed by the query key they require; a request naming both keys reaches
+    # both, and the tie goes to the model's order, not to the order of the request's keys.
+    router = RestRouter(_model({"Acl": "/{Bucket}?acl", "Tags": "/{Bucket}?tagging"}))
+    assert router.match(request("GET", "/b?tagging&acl"))[0].name == "Acl"  # type: ignore[index]
+    assert router.match(request("GET", "/b?acl&tagging"))[0].name == "Acl"  # type: ignore[index]
+    flipped = RestRouter(_model({"Tags": "/{Bucket}?tagging", "Acl": "/{Bucket}?acl"}))
+    assert flipped.match(request("GET", "/b?acl&tagging"))[0].name == "Tags"  # type: ignore[index]
+
+
 def test_literal_path_text_beats_a_label() -> None:
     router = RestRouter(_model({"Named": "/things/special", "Any": "/things/{Name}"}))
     assert router.match(request("GET", "/things/special"))[0].name == "Named"  # type: ignore[index]

@@ -49,7 +49,7 @@ class _Received:
 
 
 class _ServerSide:
-    signed: list[str]
+    signed: tuple[str, ...]
     payload_hash: str
     canonical_query: str
     raw_path: str
@@ -77,7 +77,7 @@ class _S3Reference(_ServerSide, S3SigV4Auth):
 
 
 def reference(
-    request: HttpRequest, service: str, region: str, amz_date: str, signed: list[str],
+    request: HttpRequest, service: str, region: str, amz_date: str, signed: tuple[str, ...],
     payload: str, canonical_query: str,
 ) -> tuple[str, str]:
     """(canonical request, signature) as botocore computes them."""
@@ -130,7 +130,7 @@ def test_canonical_request_and_signature_are_botocores(
     amz_date = "20260102T030405Z"
     received = dict(headers, **({"host": host} if host else {}))
     request = HttpRequest(method, path, "", received, host=host or HOST)
-    signed = sorted(headers) + (["host"] if host_signed else []) + ["x-hw-unsent"]
+    signed = tuple(sorted([*headers, *(["host"] if host_signed else []), "x-hw-unsent"]))
     canonical_query = sigv4._canonical_query({k: [v] for k, v in query.items()})
     scope = sigv4.Scope("AKID", amz_date[:8], "eu-west-1", service)
     expected_canonical, expected_signature = reference(

@@ -50,14 +50,15 @@ class _Plan:
     """Where each input member of one operation is found, read once from the model.
 
     Each binding is ``(wire name, member name, converter)``, the converter None where the
-    text is the value (string members).  Header wire names are lower-cased, as request header
-    names arrive.
+    text is the value (string members).  Header bindings are filed by lower-cased name, as
+    request header names arrive: a request carries a few of the headers an operation may bind
+    (S3's PutObject binds forty), so its headers are looked up rather than every binding.
     """
 
     shape: Shape
     uri: tuple[tuple[str, str, Converter | None], ...]
     query: tuple[tuple[str, str, Converter], ...]
-    headers: tuple[tuple[str, str, Converter | None], ...]
+    headers: dict[str, tuple[tuple[str, Converter | None], ...]]  # name -> (member, converter)
     prefixed: tuple[tuple[str, str, Shape | None], ...]  # (prefix, member, value shape)
     query_map: tuple[str, Shape] | None  # (member, value shape)
     literals: frozenset[str]
@@ -99,10 +100,12 @@ class RestParser:
                 if values is not None:
                     out[name] = convert_values(values)
         headers = request.headers
-        for wire, name, convert in plan.headers:
-            text = headers.get(wire)
-            if text is not None:
-                out[name] = text if convert is None else convert(text)
+        bound = plan.headers
+        for key, text in headers.items():
+            found = bound.get(key)
+            if found is not None:
+                for name, convert in found:
+                    out[name] = text if convert is None else convert(text)
         for prefix, name, value_shape in plan.prefixed:
             prefixed = self._prefixed_headers(headers, prefix, value_shape)
             if prefixed:
@@ -131,7 +134,7 @@ class RestParser:
             return None
         uri: list[tuple[str, str, Converter | None]] = []
         query: list[tuple[str, str, Converter]] = []
-        headers: list[tuple[str, str, Converter | None]] = []
+        headers: dict[str, tuple[tuple[str, Converter | None], ...]] = {}
         prefixed: list[tuple[str, str, Shape | None]] = []
         query_map: tuple[str, Shape] | None = None
         for name, member in shape.members.items():
@@ -146,7 +149,8 @@ class RestParser:
                 else:
                     query.append((wire, name, self._query_converter(member, wire)))
             elif location == "header":
-                headers.append((wire.lower(), name, self._header_converter(member, wire)))
+                binding = (name, self._header_converter(member, wire))
+                headers[wire.lower()] = (*headers.get(wire.lower(), ()), binding)
             elif location == "headers":
                 value_shape = member.value
                 plain = value_shape.type_name == "string" and not value_shape.serialization.get(
@@ -158,7 +162,7 @@ class RestParser:
             shape=shape,
             uri=tuple(uri),
             query=tuple(query),
-            headers=tuple(headers),
+            headers=headers,
             prefixed=tuple(prefixed),
             query_map=query_map,
             literals=literal_query_keys(operation),

@@ -10,8 +10,8 @@ compare the two): same element order, ``<Tag />`` for empty text, the same escap
 ``<``, ``>``, and a carriage return as ``&#13;``).
 
 Not every shape compiles: ``compile_document`` returns None for shapes using features the
-plans leave to the generic writer (XML attributes, namespaces below the root, maps), and the
-caller then uses that.
+plans leave to the generic writer (XML attributes, namespaces, maps, recursive shapes), and
+the caller then uses that.
 
 Wire format: https://smithy.io/2.0/aws/protocols/aws-restxml-protocol.html#xml-shape-serialization
 """
@@ -28,7 +28,7 @@ from headwater.protocol.shapes import b64encode, format_timestamp, iso8601
 
 # Members a structure carries outside the XML document in rest-xml responses.
 _BOUND = frozenset({"header", "headers", "statusCode"})
-# The kinds of member a plan writes inline; anything else is a nested plan (``_NESTED``).
+# How a step writes its value: scalar kinds, or ``_NESTED`` (a structure or list writer).
 _TEXT, _NUMBER, _BOOLEAN, _TIMESTAMP, _OTHER_SCALAR, _NESTED = range(6)
 
 Write = Callable[[Any, list[str]], None]
@@ -49,7 +49,7 @@ def escape(text: str) -> str:
     if ">" in text:
         text = text.replace(">", "&gt;")
     if "\r" in text:
-        # XML readers turn "\r\n" into "\n"; the reference keeps it exact the same way.
+        # XML readers turn a raw "\r\n" into "\n"; the character reference survives.
         text = text.replace("\r", "&#13;")
     return text
 
@@ -120,7 +120,13 @@ def _attribute(text: str) -> str:
     return text
 
 
-def _structure_steps(shape: Shape, body_only: bool = False) -> list[Step]:
+def _structure_steps(shape: Shape, body_only: bool = False,
+                     path: tuple[str, ...] = ()) -> list[Step]:
+    """The steps of a structure's members; ``path`` names the structures being compiled
+    around it (plans are built eagerly, so a recursive shape cannot compile)."""
+    if shape.name in path:
+        raise Unsupported(f"recursive shape {shape.name}")
+    path = (*path, shape.name)
     steps: list[Step] = []
     for name, member in shape.members.items():
         ser = member.serialization
@@ -128,11 +134,11 @@ def _structure_steps(shape: Shape, body_only: bool = False) -> list[Step]:
             continue
         if ser.get("xmlAttribute"):
             raise Unsupported(name)
-        steps.append(_step(name, member, str(ser.get("name", name))))
+        steps.append(_step(name, member, str(ser.get("name", name)), path))
     return steps
 
 
-def _step(name: str, shape: Shape, tag: str) -> Step:
+def _step(name: str, shape: Shape, tag: str, path: tuple[str, ...]) -> Step:
     if shape.serialization.get("xmlNamespace"):
         raise Unsupported(tag)
     opening, closing, empty = f"<{tag}>", f"</{tag}>", f"<{tag} />"
@@ -154,14 +160,17 @@ def _step(name: str, shape: Shape, tag: str) -> Step:
     if kind == "blob":
         return (name, _OTHER_SCALAR, opening, closing, empty, b64encode)
     if kind == "structure":
-        return (name, _NESTED, opening, closing, empty, _structure_writer(shape, opening, closing, empty))
+        writer = _structure_writer(shape, opening, closing, empty, path)
+        return (name, _NESTED, opening, closing, empty, writer)
     if kind == "list":
-        return (name, _NESTED, opening, closing, empty, _list_writer(shape, tag, opening, closing, empty))
+        writer = _list_writer(shape, tag, opening, closing, empty, path)
+        return (name, _NESTED, opening, closing, empty, writer)
     raise Unsupported(f"{tag}: {kind}")
 
 
-def _structure_writer(shape: Shape, opening: str, closing: str, empty: str) -> Write:
-    steps = _structure_steps(shape)
+def _structure_writer(shape: Shape, opening: str, closing: str, empty: str,
+                      path: tuple[str, ...]) -> Write:
+    steps = _structure_steps(shape, path=path)
 
     def write(value: Mapping[str, Any], out: list[str]) -> None:
         start = len(out)
@@ -175,11 +184,12 @@ def _structure_writer(shape: Shape, opening: str, closing: str, empty: str) -> W
     return write
 
 
-def _list_writer(shape: Shape, tag: str, opening: str, closing: str, empty: str) -> Write:
+def _list_writer(shape: Shape, tag: str, opening: str, closing: str, empty: str,
+                 path: tuple[str, ...]) -> Write:
     member = shape.member
     if shape.serialization.get("flattened"):
         # The items repeat in place, each named by the item shape or else by the list member.
-        item = _step("", member, str(member.serialization.get("name", tag)))
+        item = _step("", member, str(member.serialization.get("name", tag)), path)
         if item[1] == _NESTED:
             write_item = item[5]
 
@@ -194,7 +204,7 @@ def _list_writer(shape: Shape, tag: str, opening: str, closing: str, empty: str)
                 _write_one(item, entry, out)
 
         return write_flat
-    item = _step("", member, str(member.serialization.get("name", "member")))
+    item = _step("", member, str(member.serialization.get("name", "member")), path)
 
     def write_wrapped(value: list[Any], out: list[str]) -> None:
         if not value:

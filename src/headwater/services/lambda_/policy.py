@@ -165,7 +165,9 @@ def _names_service(principal: Any, service: str) -> bool:
 
 
 def _grants(statement: Mapping[str, Any], service: str, context: Mapping[str, str]) -> bool:
-    if statement.get("Effect") != "Allow" or not _names_service(statement.get("Principal"), service):
+    if statement.get("Effect") != "Allow":
+        return False
+    if not _names_service(statement.get("Principal"), service):
         return False
     actions = statement.get("Action")
     listed = actions if isinstance(actions, list) else [actions]

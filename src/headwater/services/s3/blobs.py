@@ -2,7 +2,8 @@
 
 Layout under ``<data dir>/s3``::
 
-    data/<ab>/<token>.part uploads being received (never referenced; stale ones swept at start)
+    data/<ab>/<token>.<run>.part  uploads being received (never referenced; those of earlier
+                           runs are swept at start)
     data/<ab>/<token>      published blobs, named by an opaque token
 
 An upload is received next to where it will live and renamed within that directory: on ext4
@@ -26,13 +27,15 @@ CRC32C of every 1 MiB block.  ``publish`` fsyncs (when ``fsync`` is on) and rena
 into ``data/``; the caller commits the metadata after that, so a crash leaves at worst an
 unreferenced file, never a key pointing at missing or partial bytes.
 
-Reading: ``read`` yields the bytes of a range, block by block, after checking each block's
-CRC32C; a block that fails raises ``CorruptBlob`` before any of its bytes are handed out.  So
-a damaged file is never served as good data, including ranged reads.
+Reading: ``read`` yields the bytes of a range a few whole blocks at a time (``_READ``), after
+checking each block's CRC32C; a block that fails raises ``CorruptBlob`` before any of its bytes
+are handed out (the blocks before it still are).  So a damaged file is never served as good
+data, including ranged reads.
 
-Streams are hashed and written on a worker thread (hashlib, zlib and google-crc32c release
-the GIL), one batch in flight while the event loop receives the next, so uploads use a second
-core and the loop stays responsive.
+Streams are joined, hashed and written on a worker thread in batches of about 1 MiB (the copy,
+hashlib, zlib and the CRC32C/CRC64NVME of awscrt release the GIL at that size), one batch in
+flight while the event loop receives the next, so uploads use a second core and the loop
+stays responsive.
 """
 
 from __future__ import annotations
@@ -42,9 +45,9 @@ import contextlib
 import hashlib
 import logging
 import os
+import secrets
 import shutil
 import threading
-import time
 from collections.abc import AsyncIterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,10 +105,12 @@ class Stager:
     in memory until they pass ``INLINE_MAX``; only then is the temp file created."""
 
     def __init__(
-        self, name: str, directory: Path, algorithms: tuple[str, ...], inline_max: int = INLINE_MAX
+        self, name: str, directory: Path, algorithms: tuple[str, ...],
+        inline_max: int = INLINE_MAX, suffix: str = _PART,
     ) -> None:
         self.name = name
         self._directory = directory
+        self._suffix = suffix
         self._inline_max = inline_max
         self._fd: int | None = None
         self._held = bytearray()  # bytes not yet in the file (all of them, for a small blob)
@@ -145,7 +150,7 @@ class Stager:
     @property
     def temp(self) -> Path:
         # Built on demand: a small blob never needs it, and a Path costs ~25 us to make here.
-        return self._directory / (self.name + _PART)
+        return self._directory / (self.name + self._suffix)
 
     def _write_file(self, data: bytes) -> None:
         if self._fd is None:
@@ -203,13 +208,14 @@ class Blobs:
         self._data = root / "data"
         self._data.mkdir(parents=True, exist_ok=True)
         self._dirs: dict[str, Path] = {}  # data/<ab> directories known to exist
+        # Parts carry this run's mark, so the sweep below can tell uploads cut short by an
+        # earlier stop from the ones this process receives meanwhile.
+        self._suffix = f".{secrets.token_hex(4)}{_PART}"
         if clean:
             shutil.rmtree(root / "tmp", ignore_errors=True)  # where older versions staged
-            # Uploads cut short by a stop.  Swept on a thread (a big store has many
-            # directories to list); the age test spares uploads this process starts meanwhile.
-            started = time.time()
+            # Swept on a thread: a big store has many directories to list.
             self.sweeper: threading.Thread | None = threading.Thread(
-                target=self._sweep_parts, args=(started,), name="s3-sweep", daemon=True
+                target=self._sweep_parts, name="s3-sweep", daemon=True
             )
             self.sweeper.start()
         else:
@@ -225,13 +231,14 @@ class Blobs:
             directory = self._data / name[:2]
             directory.mkdir(exist_ok=True)
             self._dirs[name[:2]] = directory
-        return Stager(name, directory, algorithms, self.inline_max)
+        return Stager(name, directory, algorithms, self.inline_max, self._suffix)
 
-    def _sweep_parts(self, older_than: float) -> None:
+    def _sweep_parts(self) -> None:
         for directory in self._data.iterdir():
             with contextlib.suppress(OSError), os.scandir(directory) as entries:
                 for entry in entries:
-                    if entry.name.endswith(_PART) and entry.stat().st_mtime < older_than:
+                    name = entry.name
+                    if name.endswith(_PART) and not name.endswith(self._suffix):
                         with contextlib.suppress(FileNotFoundError):
                             os.unlink(entry.path)
 

@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 import pytest
-from botocore.model import Shape
+from botocore.model import Shape, ShapeResolver
 
 from headwater.protocol.serialize import xml_plan
 from headwater.protocol.serialize.rest import has_body_members
@@ -131,3 +131,14 @@ def test_timestamps_match_shapes_iso8601() -> None:
     values += [random_timestamp(rng) for _ in range(5000)]
     for value in values:
         assert xml_plan.iso_timestamp(value) == iso8601(value), value
+
+
+def test_recursive_shapes_are_left_to_the_generic_writer() -> None:
+    resolver = ShapeResolver({
+        "Output": {"type": "structure", "members": {"Node": {"shape": "Node"}}},
+        "Node": {"type": "structure", "members": {"Name": {"shape": "Text"},
+                                                  "Children": {"shape": "Nodes"}}},
+        "Nodes": {"type": "list", "member": {"shape": "Node"}},
+        "Text": {"type": "string"},
+    })
+    assert xml_plan.compile_document(resolver.get_shape_by_name("Output"), "Root", None) is None

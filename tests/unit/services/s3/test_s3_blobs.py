@@ -61,12 +61,14 @@ def test_parts_left_by_an_earlier_run_are_swept_at_start(tmp_path: Path) -> None
     first = Blobs(tmp_path / "s3", SequentialIds(), fsync=False, clean=False, inline_max=0)
     stager = first.stager(("CRC32",))
     stager.write(b"cut short")  # the process dies here: finish() never runs
-    os.utime(stager.temp, (0, 0))
     kept = first.publish(first.stage_bytes(b"kept", ("CRC32",)))
-    second = Blobs(tmp_path / "s3", SequentialIds(), fsync=False)
+    second = Blobs(tmp_path / "s3", SequentialIds(), fsync=False, inline_max=0)
+    receiving = second.stager(("CRC32",))
+    receiving.write(b"arrives while the sweep runs")
     assert second.sweeper is not None
     second.sweeper.join(5)
     assert not stager.temp.exists()
+    assert receiving.temp.exists()  # this run's upload is left alone
     assert second.verify(kept) is None
 
 

@@ -108,7 +108,8 @@ def test_a_function_without_permission_or_existence_is_refused(
     other = "arn:aws:lambda:us-east-1:000000000000:function:other"
     with pytest.raises(ServiceError) as caught:
         notifier.check(bucket, {
-            "QueueConfigurations": [{"QueueArn": QUEUE + "-gone", "Events": ["s3:ObjectCreated:*"]}],
+            "QueueConfigurations": [{"QueueArn": QUEUE + "-gone",
+                                     "Events": ["s3:ObjectCreated:*"]}],
             "LambdaFunctionConfigurations": [function_config(), function_config(arn=other)],
         }, "req", s3.clock.now())
     error = caught.value
