@@ -18,10 +18,31 @@ import http.client
 import re
 import time
 import zlib
+from dataclasses import dataclass
+from typing import BinaryIO
 from urllib.parse import quote, urlsplit
 
 _TOKEN = re.compile(rb"<NextContinuationToken>([^<]*)</NextContinuationToken>")
 _KEY = re.compile(rb"<Key>")
+
+
+@dataclass(frozen=True)
+class FileHashes:
+    """What a signed PUT of a file announces: computed before the timing starts."""
+
+    sha256: str  # hex, for x-amz-content-sha256
+    crc32: str  # base64, for x-amz-checksum-crc32
+    size: int
+
+    @staticmethod
+    def of(path: str) -> FileHashes:
+        sha, crc, size = hashlib.sha256(), 0, 0
+        with open(path, "rb") as source:
+            while block := source.read(1 << 20):
+                sha.update(block)
+                crc = zlib.crc32(block, crc)
+                size += len(block)
+        return FileHashes(sha.hexdigest(), base64.b64encode(crc.to_bytes(4, "big")).decode(), size)
 
 
 class WireError(Exception):
@@ -34,7 +55,9 @@ class WireClient:
     ) -> None:
         url = urlsplit(endpoint)
         self.host = url.netloc
-        self.conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port or 80)
+        # 1 MiB blocks when a body is a file (http.client's default is 8 KiB).
+        self.conn = http.client.HTTPConnection(
+            url.hostname or "127.0.0.1", url.port or 80, blocksize=1 << 20)
         self.key, self.secret, self.region = key, secret, region
         self._day = ""
         self._signing_key = b""
@@ -48,15 +71,21 @@ class WireClient:
         return self._signing_key
 
     def request(
-        self, method: str, path: str, query: str = "", body: bytes = b"",
+        self, method: str, path: str, query: str = "", body: bytes | BinaryIO = b"",
         headers: dict[str, str] | None = None, expect: int = 200,
+        payload_hash: str | None = None, stream: bool = False,
     ) -> bytes:
+        """Send one signed request; the answer's body, or with ``stream`` its size (read in
+        1 MiB pieces and dropped).  A file ``body`` needs its ``payload_hash`` and a
+        content-length header."""
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         day = stamp[:8]
-        payload_hash = hashlib.sha256(body).hexdigest()
+        if payload_hash is None:
+            assert isinstance(body, bytes)
+            payload_hash = hashlib.sha256(body).hexdigest()
         fields = {"host": self.host, "x-amz-date": stamp, "x-amz-content-sha256": payload_hash}
         fields.update({k.lower(): v for k, v in (headers or {}).items()})
-        if body:
+        if isinstance(body, bytes) and body:
             fields["content-length"] = str(len(body))
         names = sorted(fields)
         canonical = "\n".join([
@@ -73,6 +102,11 @@ class WireClient:
         target = quote(path, safe="/~") + (f"?{query}" if query else "")
         self.conn.request(method, target, body=body or None, headers=fields)
         response = self.conn.getresponse()
+        if stream and response.status == expect:
+            size = 0
+            while piece := response.read(1 << 20):
+                size += len(piece)
+            return str(size).encode()
         data = response.read()
         if response.status != expect:
             raise WireError(f"{method} {target}: {response.status} {data[:300]!r}")
@@ -88,6 +122,18 @@ class WireClient:
 
     def get(self, bucket: str, key: str) -> bytes:
         return self.request("GET", f"/{bucket}/{key}", headers={"x-amz-checksum-mode": "ENABLED"})
+
+    def put_file(self, bucket: str, key: str, path: str, hashes: FileHashes) -> None:
+        """Upload a file as one signed PUT, streamed from disk."""
+        with open(path, "rb") as source:
+            self.request("PUT", f"/{bucket}/{key}", body=source, payload_hash=hashes.sha256,
+                         headers={"x-amz-checksum-crc32": hashes.crc32,
+                                  "content-length": str(hashes.size),
+                                  "content-type": "binary/octet-stream"})
+
+    def get_size(self, bucket: str, key: str) -> int:
+        """GET a whole object, reading and dropping its bytes; their number."""
+        return int(self.request("GET", f"/{bucket}/{key}", stream=True))
 
     def list_all(self, bucket: str) -> tuple[int, int]:
         """(keys, pages) of a full ListObjectsV2 walk, 1,000 keys a page."""
