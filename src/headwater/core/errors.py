@@ -8,7 +8,8 @@
 
 Domain code raises ``ServiceError`` with the error code AWS uses (for modeled errors, the
 botocore shape name such as ``QueueDoesNotExist``); it never returns error dicts.  Anything
-else that escapes a request is a bug: the gateway logs it and answers ``InternalFailure``.
+else that escapes a request is a bug: the gateway logs it and answers ``InternalFailure``
+(S3: ``InternalError``, its own code for the same thing).
 """
 
 from __future__ import annotations

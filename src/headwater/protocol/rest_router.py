@@ -110,7 +110,7 @@ class RestRouter:
         indexed = self._routes.get(request.method.upper())
         if indexed is None:
             return None
-        query = request.query if request.query_string else {}
+        query = request.query
         routes = indexed.candidates(query)
         path = request.path or "/"
         if self.virtual_hosts:

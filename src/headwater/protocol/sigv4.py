@@ -464,7 +464,9 @@ def _keyed_mac(key: bytes) -> hmac.HMAC:
 
 
 def canonical_path(raw_path: str, service: str) -> str:
-    """The path line of the canonical request, from the path exactly as the client sent it.
+    """The path line of the canonical request, from the path exactly as the client sent it
+    (never re-parsed out of a URL: a raw '#', '?' or an odd Host would change what a URL
+    parser returns).
 
     S3 signs the path as sent.  Every other service signs it normalised (dot segments and
     empty segments removed) and percent-encoded once more, so ``%2F`` becomes ``%252F``.

@@ -93,7 +93,7 @@ class RestParser:
                 text = uri_params.get(wire)
                 if text is not None:
                     out[name] = text if convert is None else convert(text)
-        query = request.query if request.query_string else None
+        query = request.query
         if query:
             for wire, name, convert_values in plan.query:
                 values = query.get(wire)
