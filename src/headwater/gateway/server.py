@@ -16,6 +16,7 @@ import threading
 from types import FrameType
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from headwater.gateway.app import Gateway
 
@@ -30,7 +31,7 @@ def _config(gateway: Gateway, **overrides: object) -> uvicorn.Config:
         "lifespan": "on",
         "log_level": "warning",
         "access_log": False,
-        "http": "httptools",
+        "http": _HttpProtocol,
         "loop": "uvloop",
         "timeout_graceful_shutdown": 30,
         # Long polls last up to 20 s; keep idle connections longer than that.
@@ -38,6 +39,68 @@ def _config(gateway: Gateway, **overrides: object) -> uvicorn.Config:
     }
     options.update(overrides)
     return uvicorn.Config(gateway, **options)  # type: ignore[arg-type]
+
+
+class _CoalescingTransport:
+    """A connection's transport whose writes of one event-loop turn leave as one ``send``.
+
+    uvicorn writes a response's status line and headers as soon as the app starts the
+    response, then the body separately: two syscalls and two TCP segments for every small
+    response, and the client wakes twice.  Writes here are gathered and sent together at the
+    end of the loop turn (the app sends both in the same turn); a large write goes out at once
+    behind whatever is pending, so streamed bodies are never copied.  Everything else is the
+    real transport's.
+    """
+
+    _DIRECT = 64 * 1024  # writes this large are not worth a copy
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if len(data) >= self._DIRECT:
+            self._flush()
+            self._transport.write(data)
+            return
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending = []
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def abort(self) -> None:
+        self._pending = []
+        self._transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._transport, name)  # is_closing, pause_reading, get_extra_info, ...
+
+
+class _HttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol on a ``_CoalescingTransport``."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        coalescing = _CoalescingTransport(transport, self.loop)
+        super().connection_made(coalescing)  # type: ignore[arg-type]
 
 
 class _Server(uvicorn.Server):

@@ -67,6 +67,7 @@ class AsyncInvocations:
         self._loop_task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._event_loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
 
     # -- the queue ------------------------------------------------------------------------
 
@@ -101,11 +102,16 @@ class AsyncInvocations:
     # -- the worker -----------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._stopping = False
         self._wake = asyncio.Event()
         self._event_loop = asyncio.get_running_loop()
         self._loop_task = asyncio.create_task(self._loop(), name="lambda-async")
 
     async def stop(self) -> None:
+        # The flag ends the loop even when the cancellation is lost: on Python 3.11,
+        # asyncio.wait_for returns instead of raising when the wake it waits on is set (by a
+        # running event that finishes as it is cancelled) in the same step as the cancel.
+        self._stopping = True
         tasks = [t for t in (self._loop_task, *self._running.values()) if t is not None]
         for task in tasks:
             task.cancel()
@@ -128,7 +134,7 @@ class AsyncInvocations:
 
     async def _loop(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 free = MAX_IN_FLIGHT - len(self._running)

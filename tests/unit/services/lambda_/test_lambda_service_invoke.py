@@ -171,3 +171,26 @@ def test_an_event_queued_from_a_worker_thread_wakes_the_loop(
 
     asyncio.run(scenario())
     assert len(executor.calls) == 1
+
+
+def test_stop_returns_while_an_event_is_finishing(
+    policies: Policies, facade: LambdaFacade, queue: AsyncInvocations, executor: ScriptedExecutor
+) -> None:
+    # A server shutting down with an event in flight: the finishing event wakes the loop in
+    # the same step as its cancellation, which Python 3.11's wait_for can swallow.
+    async def scenario() -> None:
+        ran = asyncio.Event()
+
+        def respond(spec: Any, payload: bytes, context: Any) -> InvocationResult:
+            ran.set()
+            return InvocationResult(context.request_id, payload)
+
+        executor.respond = respond
+        await queue.start()
+        facade.invoke_event(FN_ARN, b"{}")
+        await asyncio.wait_for(ran.wait(), 5)
+        stopping = asyncio.create_task(queue.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=5)
+        assert done == {stopping}
+
+    asyncio.run(scenario())
