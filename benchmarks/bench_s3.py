@@ -11,7 +11,8 @@ Each server runs as its own process on a loopback port.  Two kinds of client dri
 
 Workloads:
 
-- small    4 KiB PutObject, then GetObject of each key, with 1 and with 4 client threads;
+- small    4 KiB PutObject, then GetObject of each key, with 1 and with 4 client threads,
+           after an untimed warm-up of ``WARMUP`` pairs;
            operations per second, each PUT and each GET counting once, and the server
            process's CPU time per operation (from /proc);
 - list     ListObjectsV2 pages of 1,000 over a bucket of ``--list-keys`` keys (loaded with
@@ -70,6 +71,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "bench_s3.json"
 SERVERS = ("headwater", "ministack", "moto")
 SMALL = os.urandom(4096)
+WARMUP = 50  # PUT+GET pairs each client kind sends each server before a small-ops timing
 MiB = 1024 * 1024
 
 
@@ -110,6 +112,10 @@ def small_ops(server: Server, ops: int, threads: int, kind: str) -> dict[str, fl
         put_one = [lambda k, c=c: c.put_object(Bucket=bucket, Key=k, Body=SMALL) for c in clients]
         get_one = [lambda k, c=c: c.get_object(Bucket=bucket, Key=k)["Body"].read()
                    for c in clients]
+    # Warm-up, not timed: connections open, each server's first-request costs paid.
+    for i in range(WARMUP):
+        put_one[i % threads](f"warm/{i:04d}")
+        get_one[i % threads](f"warm/{i:04d}")
     keys = [f"small/{i:08d}" for i in range(ops)]
     shards = [keys[i::threads] for i in range(threads)]
 
