@@ -74,6 +74,8 @@ class Version:
     storage_class: str
     meta: dict[str, Any]
     segment_names: list[str] = field(default_factory=list)
+    # The blob records, when the query that found this version brought them along.
+    loaded: list[Segment] | None = field(default=None, repr=False)
 
     @staticmethod
     def from_row(row: ObjectRow) -> Version:
@@ -192,7 +194,9 @@ class S3:
         named by id, MethodNotAllowed (S3's answers)."""
         if version_id is not None:
             _check_version_id(version_id)
-        found = self.find(bucket, key, version_id)
+            found = self.find(bucket, key, version_id)
+        else:
+            found = self._latest_with_blob(bucket, key)
         if found is None:
             if version_id is not None:
                 raise errors.no_such_version(key, version_id)
@@ -203,7 +207,18 @@ class S3:
             raise errors.no_such_key(key, delete_marker=True)
         return found
 
+    def _latest_with_blob(self, bucket: Bucket, key: str) -> Version | None:
+        found = self.store.latest_with_blob(bucket.id, key)
+        if found is None:
+            return None
+        version = Version.from_row(found[0])
+        if found[1] is not None:
+            version.loaded = [found[1]]
+        return version
+
     def segments(self, version: Version) -> list[Segment]:
+        if version.loaded is not None:
+            return version.loaded
         found = self.store.segments(version.segment_names)
         if len(found) != len(version.segment_names):
             raise CorruptBlob(",".join(version.segment_names), "blob record is missing")

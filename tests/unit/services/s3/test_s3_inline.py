@@ -92,3 +92,15 @@ def test_copies_share_and_deletes_release_inline_blobs(s3: S3, bucket: Bucket) -
     assert read(s3, bucket, "copy") == b"shared"
     s3.delete(bucket, "copy")
     assert s3.store.all_blobs() == [] and s3.scrub() == []
+
+
+def test_the_current_version_comes_with_its_blob(s3: S3, bucket: Bucket) -> None:
+    put(s3, bucket, "k", b"one query")
+    version = s3.resolve(bucket, "k")
+    assert version.loaded is not None and version.loaded[0].data == b"one query"
+    assert read(s3, bucket, "k") == b"one query"
+    s3.put(bucket, "two", [*version.loaded, *version.loaded], etag='"x-2"',
+           storage_class="STANDARD", meta={})
+    two = s3.resolve(bucket, "two")
+    assert two.loaded is None  # several blobs: fetched by name when read
+    assert read(s3, bucket, "two") == b"one queryone query"
