@@ -25,6 +25,16 @@ def s3(hw: RunningHeadwater) -> Any:
     return hw.client("s3")
 
 
+@pytest.fixture(scope="module")
+def sqs(hw: RunningHeadwater) -> Any:
+    return hw.client("sqs")
+
+
+@pytest.fixture(scope="module")
+def lam(hw: RunningHeadwater) -> Any:
+    return hw.client("lambda")
+
+
 @pytest.fixture
 def bucket(s3: Any) -> str:
     """A new, empty bucket."""

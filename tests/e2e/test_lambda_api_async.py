@@ -4,17 +4,16 @@ and a mapping with partial batch failures feeding the queue's redrive policy."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lambda_zip import zip_app
 
 from headwater.testing import RunningHeadwater, running_headwater
 
@@ -53,10 +52,7 @@ TUNING = {"HEADWATER_LAMBDA_RETRY_DELAY": "0.2", "HEADWATER_LAMBDA_POLL_INTERVAL
 
 
 def package() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", SOURCE)
-    return buffer.getvalue()
+    return zip_app(SOURCE)
 
 
 @pytest.fixture(scope="module")
@@ -75,16 +71,6 @@ def tuned() -> Iterator[None]:
 def hw(tuned: None) -> Iterator[RunningHeadwater]:
     with running_headwater() as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def lam(hw: RunningHeadwater) -> Any:
-    return hw.client("lambda")
-
-
-@pytest.fixture(scope="module")
-def sqs(hw: RunningHeadwater) -> Any:
-    return hw.client("sqs")
 
 
 def make(lam: Any, handler: str, **kwargs: Any) -> str:

@@ -3,14 +3,13 @@ versions, aliases, concurrency, permissions, tags, waiters and AWS's errors."""
 
 from __future__ import annotations
 
-import io
 import uuid
-import zipfile
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from lambda_zip import zip_app
 
 from headwater.testing import RunningHeadwater
 
@@ -26,15 +25,7 @@ def handler(event, context):
 
 
 def package(tag: str = "one") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", HANDLER.format(tag=tag))
-    return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def lam(hw: RunningHeadwater) -> Any:
-    return hw.client("lambda")
+    return zip_app(HANDLER.format(tag=tag))
 
 
 def create(lam: Any, **kwargs: Any) -> tuple[str, dict[str, Any]]:

@@ -4,18 +4,17 @@ throttling, log tails, payload limits, a handler that calls headwater's SQS, fol
 from __future__ import annotations
 
 import base64
-import io
 import json
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from lambda_zip import zip_app
 
 from headwater.testing import RunningHeadwater
 
@@ -62,15 +61,7 @@ def send(event, context):
 
 
 def package(source: str = SOURCE) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def lam(hw: RunningHeadwater) -> Any:
-    return hw.client("lambda")
+    return zip_app(source)
 
 
 @pytest.fixture(scope="module")

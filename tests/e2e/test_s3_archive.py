@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,18 +24,6 @@ def hw() -> Iterator[RunningHeadwater]:
     # machine); a lifecycle day is 0.5 s.
     with running_headwater(archive_time_scale=0.01, lifecycle_day_seconds=0.5) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def s3(hw: RunningHeadwater) -> Any:
-    return hw.client("s3")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    name = f"ar-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return name
 
 
 def wait_for(predicate: Any, timeout: float = 10.0) -> None:

@@ -4,17 +4,16 @@ prefix/suffix filters, and a PUT that answers before the function has run."""
 
 from __future__ import annotations
 
-import io
 import json
 import time
 import uuid
-import zipfile
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from lambda_zip import zip_app
 
-from headwater.testing import RunningHeadwater, running_headwater
+from headwater.testing import running_headwater
 
 pytestmark = pytest.mark.e2e
 
@@ -35,20 +34,7 @@ def record(event, context):
 
 
 def package() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", SOURCE)
-    return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def lam(hw: RunningHeadwater) -> Any:
-    return hw.client("lambda")
-
-
-@pytest.fixture(scope="module")
-def sqs(hw: RunningHeadwater) -> Any:
-    return hw.client("sqs")
+    return zip_app(SOURCE)
 
 
 def forwarder(lam: Any, sqs: Any) -> tuple[str, str]:

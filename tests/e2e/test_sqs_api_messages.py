@@ -19,11 +19,6 @@ from headwater.testing import RunningHeadwater
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def sqs(hw: RunningHeadwater) -> Any:
-    return hw.client("sqs")
-
-
 @pytest.fixture
 def queue(sqs: Any) -> str:
     return sqs.create_queue(QueueName=f"m-{uuid.uuid4().hex[:12]}")["QueueUrl"]

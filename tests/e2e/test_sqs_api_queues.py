@@ -20,11 +20,6 @@ from headwater.testing import RunningHeadwater
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def sqs(hw: RunningHeadwater) -> Any:
-    return hw.client("sqs")
-
-
 @pytest.fixture
 def name() -> str:
     return f"q-{uuid.uuid4().hex[:12]}"

@@ -41,7 +41,8 @@ def to_bytes(root: Element, declaration: bool = True) -> bytes:
     return XML_DECLARATION + body if declaration else body
 
 
-def _escape_text(text: str) -> str:
+def escape_text(text: str) -> str:
+    """``&``, ``<`` and ``>`` as their entities (what ElementTree writes in element text)."""
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:
@@ -52,7 +53,7 @@ def _escape_text(text: str) -> str:
 
 
 def _escape_attribute(text: str) -> str:
-    text = _escape_text(text)
+    text = escape_text(text)
     for raw, escaped in (('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#09;")):
         if raw in text:
             text = text.replace(raw, escaped)
@@ -74,12 +75,12 @@ def _write_plain(node: Element, out: list[str]) -> bool:
     if node.text or len(node):
         out.append(">")
         if node.text:
-            out.append(_escape_text(node.text))
+            out.append(escape_text(node.text))
         for child in node:
             if not _write_plain(child, out):
                 return False
             if child.tail:
-                out.append(_escape_text(child.tail))
+                out.append(escape_text(child.tail))
         out.append(f"</{tag}>")
     else:
         out.append(" />")

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.model import Shape
 
-from headwater.protocol.serialize.xml_ import XML_DECLARATION, float_text
+from headwater.protocol.serialize.xml_ import XML_DECLARATION, escape_text, float_text
 from headwater.protocol.shapes import b64encode, format_timestamp, iso8601
 
 # Members a structure carries outside the XML document in rest-xml responses.
@@ -42,12 +42,7 @@ class Unsupported(Exception):
 
 def escape(text: str) -> str:
     """Element text as ``xml_.to_bytes`` writes it."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
+    text = escape_text(text)
     if "\r" in text:
         # XML readers turn a raw "\r\n" into "\n"; the character reference survives.
         text = text.replace("\r", "&#13;")

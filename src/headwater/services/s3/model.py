@@ -104,9 +104,9 @@ class S3:
         self.clock = clock
         self.ids = ids
         # Every request names a bucket, so its row (with the configuration JSON) is cached.
-        # Only this model writes bucket rows; each write drops the entry and bumps the
-        # generation, so a read racing a write (the lifecycle worker runs on a thread) is
-        # never cached.  Callers must not mutate a Bucket's ``config``.
+        # Only this model writes bucket rows; after each write commits, the entry is dropped
+        # and the generation bumped, so a read that started before the write (the lifecycle
+        # worker runs on a thread) is never cached.  Callers must not mutate ``config``.
         self._buckets: dict[str, Bucket] = {}
         self._generation = 0
 
@@ -141,9 +141,9 @@ class S3:
                         return Bucket.from_row(existing)
                     raise errors.bucket_owned(name)
                 raise errors.bucket_exists(name)
-            self._changed(name)
             self.store.insert_bucket(name, account, region, self.clock.now(), orjson.dumps(config).decode())
             row = self.store.bucket(name)
+        self._changed(name)
         assert row is not None
         return Bucket.from_row(row)
 
@@ -152,7 +152,6 @@ class S3:
             bucket = self.bucket(name)
             if not self.store.bucket_is_empty(bucket.id):
                 raise errors.bucket_not_empty(name)
-            self._changed(name)
             self.store.delete_bucket(bucket.id)
         self._changed(name)
 
@@ -163,18 +162,15 @@ class S3:
     def set_config(self, bucket: Bucket, name: str, value: Any) -> None:
         """Store (or, with None, remove) one bucket configuration document."""
         with self.store.transaction():
-            self._changed(bucket.name)
             current = dict(self.bucket(bucket.name).config)  # a copy: cached buckets are shared
             if value is None:
                 current.pop(name, None)
             else:
                 current[name] = value
-            self._changed(bucket.name)
             self.store.set_bucket_config(bucket.id, orjson.dumps(current).decode())
         self._changed(bucket.name)
 
     def set_versioning(self, bucket: Bucket, status: str) -> None:
-        self._changed(bucket.name)
         self.store.set_versioning(bucket.id, status)
         self._changed(bucket.name)
 

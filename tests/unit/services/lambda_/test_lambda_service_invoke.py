@@ -142,19 +142,25 @@ def test_invoke_event_refuses_a_missing_function(facade: LambdaFacade) -> None:
     assert caught.value.code == "ResourceNotFoundException"
 
 
+def signal_runs(executor: ScriptedExecutor) -> asyncio.Event:
+    """An event set each time the executor runs the function (which echoes its payload)."""
+    ran = asyncio.Event()
+
+    def respond(spec: Any, payload: bytes, context: Any) -> InvocationResult:
+        ran.set()
+        return InvocationResult(context.request_id, payload)
+
+    executor.respond = respond
+    return ran
+
+
 def test_an_event_queued_from_a_worker_thread_wakes_the_loop(
     policies: Policies, facade: LambdaFacade, queue: AsyncInvocations, executor: ScriptedExecutor
 ) -> None:
     # S3's lifecycle pass runs on a worker thread; its events must not wait for the queue's
     # next timed look (up to a minute) while the loop sleeps.
     async def scenario() -> None:
-        ran = asyncio.Event()
-
-        def respond(spec: Any, payload: bytes, context: Any) -> InvocationResult:
-            ran.set()
-            return InvocationResult(context.request_id, payload)
-
-        executor.respond = respond
+        ran = signal_runs(executor)
         await queue.start()
         try:
 
@@ -179,13 +185,7 @@ def test_stop_returns_while_an_event_is_finishing(
     # A server shutting down with an event in flight: the finishing event wakes the loop in
     # the same step as its cancellation, which Python 3.11's wait_for can swallow.
     async def scenario() -> None:
-        ran = asyncio.Event()
-
-        def respond(spec: Any, payload: bytes, context: Any) -> InvocationResult:
-            ran.set()
-            return InvocationResult(context.request_id, payload)
-
-        executor.respond = respond
+        ran = signal_runs(executor)
         await queue.start()
         facade.invoke_event(FN_ARN, b"{}")
         await asyncio.wait_for(ran.wait(), 5)
