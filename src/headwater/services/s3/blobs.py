@@ -32,6 +32,15 @@ checking each block's CRC32C; a block that fails raises ``CorruptBlob`` before a
 are handed out (the blocks before it still are).  So a damaged file is never served as good
 data, including ranged reads.
 
+Large blobs bypass the page cache (``O_DIRECT``, where the filesystem allows it): whole 1 MiB
+blocks are written from, and read into, page-aligned buffers that are kept for reuse; only a
+blob's last partial block goes through the cache.  An object store's bulk bytes would otherwise
+evict the database's hot pages, and every fresh page-cache page costs the kernel a page
+allocation -- on a VM whose free memory goes back to the host (virtio-balloon free page
+reporting) that is a host fault per page: writing 1 GiB through the cache took 4.7 s of CPU on
+the development VM, 0.26 s direct.  Blobs below a block stay on the ordinary cached path,
+so small hot objects keep the page cache's help.
+
 Streams are joined, hashed and written on a worker thread in batches of about 1 MiB (the copy,
 hashlib, zlib and the CRC32C/CRC64NVME of awscrt release the GIL at that size), one batch in
 flight while the event loop receives the next, so uploads use a second core and the loop
@@ -42,8 +51,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import fcntl
 import hashlib
 import logging
+import mmap
 import os
 import secrets
 import shutil
@@ -62,11 +74,43 @@ log = logging.getLogger(__name__)
 
 BLOCK = 1 << 20  # bytes covered by one at-rest CRC32C
 _BATCH = 1 << 20  # bytes handed to the writer thread at a time
-_READ = 4 * BLOCK  # most bytes read (and handed out) at a time
+_READ = 4 * BLOCK  # most bytes read (and handed out) at a time; a multiple of _ALIGN
 _PART = ".part"  # suffix of a blob still being received
 # Largest blob kept in the store rather than in a file.  Past a few tens of KiB SQLite's
 # overflow pages make a row dearer to write and read than a file.
 INLINE_MAX = 32 * 1024
+# O_DIRECT where the platform has it (Linux); 0 elsewhere, and every blob is cached.
+_O_DIRECT: int = getattr(os, "O_DIRECT", 0)
+_ALIGN = 4096  # O_DIRECT offsets, lengths and buffers: a multiple of the logical block size
+
+
+class _AlignedBuffers:
+    """Page-aligned buffers of one size for direct I/O, kept for reuse (up to ``keep``): an
+    mmap is aligned, and a fresh one costs a page fault per page on first touch -- more than
+    the I/O it serves on VMs that hand freed memory back to the host."""
+
+    def __init__(self, size: int, keep: int) -> None:
+        self.size = size
+        self._keep = keep
+        self._free: list[mmap.mmap] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> mmap.mmap:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return mmap.mmap(-1, self.size)
+
+    def give(self, buffer: mmap.mmap) -> None:
+        with self._lock:
+            if len(self._free) < self._keep:
+                self._free.append(buffer)
+                return
+        # One beyond ``keep`` is dropped, and unmapped once nothing refers to it.
+
+
+_WRITE_BUFFERS = _AlignedBuffers(BLOCK, keep=16)
+_READ_BUFFERS = _AlignedBuffers(_READ, keep=8)
 
 
 class CorruptBlob(Exception):
@@ -106,7 +150,7 @@ class Stager:
 
     def __init__(
         self, name: str, directory: Path, algorithms: tuple[str, ...],
-        inline_max: int = INLINE_MAX, suffix: str = _PART,
+        inline_max: int = INLINE_MAX, suffix: str = _PART, direct: bool = False,
     ) -> None:
         self.name = name
         self._directory = directory
@@ -114,6 +158,9 @@ class Stager:
         self._inline_max = inline_max
         self._fd: int | None = None
         self._held = bytearray()  # bytes not yet in the file (all of them, for a small blob)
+        self._direct = direct  # whole blocks go to the file with O_DIRECT
+        self._buffer: mmap.mmap | None = None  # the block being filled, in direct mode
+        self._fill = 0
         self._md5 = hashlib.md5()
         self._hashers = {a: checksums.hasher(a) for a in algorithms}
         self._blocks = bytearray()
@@ -155,13 +202,33 @@ class Stager:
     def _write_file(self, data: bytes) -> None:
         if self._fd is None:
             # A raw descriptor: no buffering layer to build per object.
-            self._fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+            if self._direct:
+                self._fd = os.open(self.temp, flags | _O_DIRECT, 0o644)
+                self._buffer = _WRITE_BUFFERS.take()
+            else:
+                self._fd = os.open(self.temp, flags, 0o644)
             if self._held:
                 held, self._held = self._held, bytearray()
-                self._write_all(held)
-        self._write_all(data)
+                self._put(held)
+        self._put(data)
 
-    def _write_all(self, data: bytes | bytearray) -> None:
+    def _put(self, data: bytes | bytearray) -> None:
+        buffer = self._buffer
+        if buffer is None:
+            self._write_all(data)
+            return
+        view = memoryview(data)
+        while view:
+            piece = view[: BLOCK - self._fill]
+            buffer[self._fill : self._fill + len(piece)] = piece
+            self._fill += len(piece)
+            view = view[len(piece) :]
+            if self._fill == BLOCK:  # aligned, a whole block long: straight to the disk
+                self._write_all(buffer)
+                self._fill = 0
+
+    def _write_all(self, data: bytes | bytearray | mmap.mmap | memoryview) -> None:
         assert self._fd is not None
         view = memoryview(data)
         while view:
@@ -174,6 +241,14 @@ class Stager:
         inline = self._fd is None
         if not inline:
             assert self._fd is not None
+            if self._buffer is not None:
+                if self._fill:
+                    # O_DIRECT takes whole blocks only: the last partial one goes through the
+                    # page cache (Linux lets F_SETFL turn O_DIRECT off on an open file).
+                    flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
+                    fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~_O_DIRECT)
+                    self._write_all(memoryview(self._buffer)[: self._fill])
+                self._release_buffer()
             if fsync:
                 os.fsync(self._fd)
             os.close(self._fd)
@@ -188,7 +263,13 @@ class Stager:
             bytes(self._held) if inline else None,
         )
 
+    def _release_buffer(self) -> None:
+        if self._buffer is not None:
+            _WRITE_BUFFERS.give(self._buffer)
+            self._buffer = None
+
     def abort(self) -> None:
+        self._release_buffer()
         if self._fd is None:
             return  # nothing reached the disk
         if self._fd >= 0:
@@ -200,13 +281,16 @@ class Stager:
 
 class Blobs:
     def __init__(self, root: Path, ids: IdFactory, *, fsync: bool = True, clean: bool = True,
-                 inline_max: int = INLINE_MAX) -> None:
+                 inline_max: int = INLINE_MAX, direct: bool | None = None) -> None:
+        """``direct``: whether large blobs bypass the page cache; None tries the filesystem
+        (tmpfs, for one, refuses O_DIRECT)."""
         self.root = root
         self.ids = ids
         self.fsync = fsync
         self.inline_max = inline_max
         self._data = root / "data"
         self._data.mkdir(parents=True, exist_ok=True)
+        self.direct = _direct_io_works(self._data) if direct is None else direct
         self._dirs: dict[str, Path] = {}  # data/<ab> directories known to exist
         # Parts carry this run's mark, so the sweep below can tell uploads cut short by an
         # earlier stop from the ones this process receives meanwhile.
@@ -231,7 +315,7 @@ class Blobs:
             directory = self._data / name[:2]
             directory.mkdir(exist_ok=True)
             self._dirs[name[:2]] = directory
-        return Stager(name, directory, algorithms, self.inline_max, self._suffix)
+        return Stager(name, directory, algorithms, self.inline_max, self._suffix, self.direct)
 
     def _sweep_parts(self) -> None:
         for directory in self._data.iterdir():
@@ -334,17 +418,28 @@ class Blobs:
         # Whole blocks are read (a CRC32C covers exactly one), several per read: fewer
         # system calls and thread hops for the caller, and each is checked through a
         # memoryview, so nothing is copied but the read itself.
+        # A blob of a block or more was written past the page cache, and is read the same
+        # way: into a reused aligned buffer, then copied out (the buffer serves the next read).
+        direct = self.direct and segment.size >= BLOCK
         try:
-            fd = os.open(self.path(segment.name), os.O_RDONLY)
+            fd = os.open(self.path(segment.name), os.O_RDONLY | (_O_DIRECT if direct else 0))
         except FileNotFoundError:
             raise CorruptBlob(segment.name, "file is missing") from None
+        buffer = _READ_BUFFERS.take() if direct else None
         try:
             position = start - start % BLOCK
             stop = min(segment.size, -(-end // BLOCK) * BLOCK)  # end of the last block needed
             while position < end:
                 want = min(_READ, stop - position)
-                data = os.pread(fd, want, position)
-                if len(data) != want:
+                if buffer is None:
+                    data: bytes | memoryview = os.pread(fd, want, position)
+                    got = len(data)
+                else:
+                    # Whole aligned pages are asked for; at the end of the file fewer come.
+                    asked = -(-want // _ALIGN) * _ALIGN
+                    got = os.preadv(fd, [memoryview(buffer)[:asked]], position)
+                    data = memoryview(buffer)[:want]
+                if got != want:
                     raise CorruptBlob(segment.name, f"file is shorter than {segment.size} bytes")
                 view = memoryview(data)
                 good = 0  # bytes of ``data`` verified so far
@@ -357,12 +452,17 @@ class Blobs:
                 lo = max(start - position, 0)
                 hi = min(end - position, good)
                 if lo < hi:  # the blocks before a damaged one are still served
-                    yield data[lo:hi] if (lo, hi) != (0, want) else data
+                    if buffer is not None:
+                        yield bytes(view[lo:hi])
+                    else:
+                        yield data[lo:hi] if (lo, hi) != (0, want) else data  # type: ignore[misc]
                 if good < want:
                     raise CorruptBlob(segment.name, f"block {index} fails its CRC32C")
                 position += want
         finally:
             os.close(fd)
+            if buffer is not None:
+                _READ_BUFFERS.give(buffer)
 
     def verify(self, segment: Segment) -> str | None:
         """Why a stored blob is damaged, or None when every block checks out."""
@@ -393,6 +493,28 @@ def _checked_inline(segment: Segment) -> bytes:
     if google_crc32c.value(data).to_bytes(4, "big") != segment.blocks[:4]:
         raise CorruptBlob(segment.name, "block 0 fails its CRC32C")
     return data
+
+
+def _direct_io_works(directory: Path) -> bool:
+    """Whether files in ``directory`` can be written with O_DIRECT (one aligned page)."""
+    if not _O_DIRECT:
+        return False
+    probe = directory / f".direct-probe-{secrets.token_hex(4)}"
+    page = mmap.mmap(-1, _ALIGN)
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_DIRECT, 0o600)
+        try:
+            os.write(fd, page)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        log.info("s3: blobs go through the page cache here (O_DIRECT: %s)",
+                 errno.errorcode.get(exc.errno or 0, exc))
+        return False
+    finally:
+        probe.unlink(missing_ok=True)
+        page.close()
+    return True
 
 
 def _fsync_dir(path: Path) -> None:

@@ -13,6 +13,7 @@ Operations: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -44,16 +45,30 @@ def corrupt(version: Version, exc: CorruptBlob) -> ServiceError:
 
 
 async def _stream(iterator: Iterator[bytes], version: Version) -> AsyncIterator[bytes]:
+    """The chunks of ``iterator``, each read on a worker thread while the one before it is
+    being sent (a large blob is read from the disk, not the page cache: see ``blobs``)."""
     loop = asyncio.get_running_loop()
-    while True:
-        try:
-            chunk = await loop.run_in_executor(None, next, iterator, None)
-        except CorruptBlob as exc:
-            corrupt(version, exc)
-            raise
-        if chunk is None:
-            return
-        yield chunk
+    ahead = loop.run_in_executor(None, next, iterator, None)
+    try:
+        while True:
+            try:
+                chunk = await ahead
+            except CorruptBlob as exc:
+                corrupt(version, exc)
+                raise
+            if chunk is None:
+                return
+            ahead = loop.run_in_executor(None, next, iterator, None)
+            yield chunk
+    finally:
+        # A consumer that stops early (the client went away) leaves a read running: the
+        # iterator must be idle before it can be closed, and its file with it.
+        if not ahead.done():
+            with contextlib.suppress(Exception):
+                await ahead
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
 
 
 class ObjectOps:
@@ -72,12 +87,15 @@ class ObjectOps:
     def _bucket(self, params: Params) -> Bucket:
         return self.s3.bucket(params["Bucket"])
 
-    async def _receive(self, ctx: RequestContext, params: Params,
-                       algorithm: str | None, given: str | None) -> tuple[Staged, dict[str, Any]]:
-        """Stage the body and check it; returns it with the checksum to store."""
-        wanted = {checksums.DEFAULT_ALGORITHM}
-        if algorithm is not None:
-            wanted.add(algorithm)
+    async def _receive(
+        self, ctx: RequestContext, params: Params, algorithm: str | None, given: str | None,
+        also: str | None = None,
+    ) -> tuple[Staged, dict[str, Any]]:
+        """Stage the body and check it; returns it with the checksum to store.  Computed: the
+        requested algorithm (S3's default without one) and ``also``."""
+        wanted = {algorithm or checksums.DEFAULT_ALGORITHM}
+        if also is not None:
+            wanted.add(also)
         body = params.get("Body")
         staged = await self.s3.blobs.stage(body, tuple(sorted(wanted)))
         try:

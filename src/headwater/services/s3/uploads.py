@@ -54,7 +54,9 @@ class UploadOps(ObjectOps):
         algorithm, given = checksums.requested(params, ctx.request.headers.get("x-amz-trailer"))
         if algorithm is None:
             algorithm = upload.algorithm
-        staged, _ = await self._receive(ctx, params, algorithm, given)
+        # The upload's own algorithm (or the default) makes the object's checksum at the end.
+        also = upload.algorithm or checksums.DEFAULT_ALGORITHM
+        staged, _ = await self._receive(ctx, params, algorithm, given, also)
         part = self.multipart.put_part(upload, int(params["PartNumber"]), staged)
         out: Result = {"ETag": part.etag, "ServerSideEncryption": "AES256"}
         if algorithm is not None:

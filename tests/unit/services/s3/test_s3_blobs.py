@@ -1,4 +1,7 @@
-"""Blob files: staged atomically, read back verified block by block, never outside the root."""
+"""Blob files: staged atomically, read back verified block by block, never outside the root.
+
+Every test here runs twice: with large blobs through the page cache and past it (O_DIRECT),
+where the filesystem under the test's temp dir allows that."""
 
 from __future__ import annotations
 
@@ -10,7 +13,17 @@ from pathlib import Path
 import pytest
 
 from headwater.core.ids import SequentialIds
+from headwater.services.s3 import blobs as blobs_module
 from headwater.services.s3.blobs import BLOCK, Blobs, CorruptBlob
+
+
+@pytest.fixture(params=[False, True], ids=["cached", "direct"])
+def blobs(tmp_path: Path, request: pytest.FixtureRequest) -> Blobs:
+    found = Blobs(tmp_path / "s3", SequentialIds(), fsync=False, inline_max=0)
+    if request.param and not found.direct:
+        pytest.skip("this filesystem refuses O_DIRECT")
+    found.direct = request.param
+    return found
 
 
 def test_stage_publish_and_ranged_reads(blobs: Blobs) -> None:
@@ -83,3 +96,47 @@ def test_streamed_and_buffered_stages_agree(blobs: Blobs) -> None:
     buffered = blobs.stage_bytes(data, ("CRC32", "SHA256"))
     assert (streamed.md5, streamed.checksums, streamed.blocks) == (
         buffered.md5, buffered.checksums, buffered.blocks)
+
+
+@pytest.mark.parametrize("size", [BLOCK - 1, BLOCK, BLOCK + 1, 4 * BLOCK, 4 * BLOCK + 4097])
+def test_sizes_around_block_and_read_boundaries(blobs: Blobs, size: int) -> None:
+    data = os.urandom(size)
+    stager = blobs.stager(("CRC32",))
+    for i in range(0, size, 300_001):  # pieces that straddle every block boundary
+        stager.write(data[i : i + 300_001])
+    segment = blobs.publish(stager.finish(True))
+    assert blobs.path(segment.name).read_bytes() == data
+    assert b"".join(blobs.read([segment], 0, size)) == data
+    for start, end in [(size - 1, size), (BLOCK // 2, size), (0, min(size, 4 * BLOCK + 1))]:
+        assert b"".join(blobs.read([segment], start, end)) == data[start:end]
+    assert blobs.verify(segment) is None
+
+
+def test_an_aborted_stage_leaves_no_file_and_no_buffer_behind(blobs: Blobs) -> None:
+    stager = blobs.stager(())
+    stager.write(os.urandom(BLOCK + 10))
+    temp = stager.temp
+    assert temp.exists()
+    stager.abort()
+    assert not temp.exists()
+    assert stager._buffer is None  # back in the pool
+    assert blobs.verify(blobs.publish(blobs.stage_bytes(b"after", ()))) is None
+
+
+def test_a_filesystem_without_o_direct_keeps_everything_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+
+    def refusing_open(path: object, flags: int, *args: object) -> int:
+        if flags & blobs_module._O_DIRECT:
+            raise OSError(22, "Invalid argument")  # what tmpfs answers before Linux 6.6
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    cached = Blobs(tmp_path / "s3", SequentialIds(), fsync=False, inline_max=0)
+    assert not cached.direct
+    data = os.urandom(2 * BLOCK + 3)
+    segment = cached.publish(cached.stage_bytes(data, ()))
+    assert b"".join(cached.read([segment], 0, len(data))) == data
+    assert [p.name for p in (tmp_path / "s3" / "data").iterdir() if p.is_file()] == []
