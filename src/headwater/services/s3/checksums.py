@@ -17,12 +17,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import zlib
 from collections.abc import Iterable
 from typing import Protocol
 
 import google_crc32c
 from awscrt import checksums as crt
+from isal import isal_zlib
 
 from headwater.core.errors import ServiceError
 
@@ -46,7 +46,7 @@ class _Crc:
 
     def update(self, data: bytes) -> None:
         if self.algorithm == "CRC32":
-            self.value = zlib.crc32(data, self.value)
+            self.value = isal_zlib.crc32(data, self.value)
         elif self.algorithm == "CRC32C":
             self.value = google_crc32c.extend(self.value, data)
         else:
