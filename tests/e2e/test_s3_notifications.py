@@ -66,3 +66,20 @@ def test_unknown_queue_is_refused(hw: RunningHeadwater) -> None:
             "QueueConfigurations": [{"QueueArn": "arn:aws:sqs:us-east-1:000000000000:nope",
                                      "Events": ["s3:ObjectCreated:*"]}]})
     assert err.value.response["Error"]["Code"] == "InvalidArgument"
+
+
+def test_overlapping_configurations_are_refused_and_nothing_is_stored(hw: RunningHeadwater) -> None:
+    s3, sqs = hw.client("s3"), hw.client("sqs")
+    bucket = f"ev-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    url = sqs.create_queue(QueueName=f"events-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectRemoved:*"]},
+                                    {"QueueArn": arn, "Events": ["s3:ObjectRemoved:Delete"]}]})
+    error = err.value.response["Error"]
+    assert (error["Code"], error["ArgumentName"], error["ArgumentValue"]) == (
+        "InvalidArgument", "Event", "s3:ObjectRemoved:*, s3:ObjectRemoved:Delete")
+    assert "QueueConfigurations" not in s3.get_bucket_notification_configuration(Bucket=bucket)
+    assert drain(sqs, url) == []  # refused before any test event

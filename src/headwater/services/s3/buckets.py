@@ -18,7 +18,7 @@ from headwater.protocol.context import RequestContext
 from headwater.services.s3 import errors, lifecycle, listing, restore, wire
 from headwater.services.s3.model import S3, Bucket
 from headwater.services.s3.names import owner, url_encode
-from headwater.services.s3.notifications import Notifier
+from headwater.services.s3.notifications import Notifier, check_overlaps
 
 Params = dict[str, Any]
 Result = dict[str, Any]
@@ -281,6 +281,7 @@ class BucketOps:
     def put_bucket_notification_configuration(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self.s3.bucket(params["Bucket"])
         config = params.get("NotificationConfiguration") or {}
+        check_overlaps(config)
         if not params.get("SkipDestinationValidation"):
             self.notifier.check(bucket, config, ctx.request_id, self.s3.clock.now())
         self.s3.set_config(bucket, "notification", config)

@@ -27,6 +27,7 @@ from urllib.parse import quote_plus
 import orjson
 
 from headwater.core.errors import HeadwaterError, ServiceError
+from headwater.services.s3 import errors
 from headwater.services.s3.model import Bucket, Version
 from headwater.services.s3.names import owner
 
@@ -38,20 +39,62 @@ def _event_time(epoch: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _filters_match(config: dict[str, Any], key: str) -> bool:
+def _key_filter(config: dict[str, Any]) -> tuple[str, str, bool]:
+    """A configuration's (prefix, suffix, whether it has any filter rule)."""
     rules = ((config.get("Filter") or {}).get("Key") or {}).get("FilterRules") or []
-    for rule in rules:
-        name = str(rule.get("Name", "")).lower()
-        value = str(rule.get("Value", ""))
-        if name == "prefix" and not key.startswith(value):
-            return False
-        if name == "suffix" and not key.endswith(value):
-            return False
-    return True
+    values = {str(r.get("Name", "")).lower(): str(r.get("Value", "")) for r in rules}
+    return values.get("prefix", ""), values.get("suffix", ""), bool(rules)
+
+
+def _filters_match(config: dict[str, Any], key: str) -> bool:
+    prefix, suffix, _ = _key_filter(config)
+    return key.startswith(prefix) and key.endswith(suffix)
 
 
 def _events_match(config: dict[str, Any], event: str) -> bool:
     return any(fnmatch.fnmatchcase(f"s3:{event}", pattern) for pattern in config.get("Events") or [])
+
+
+_DESTINATIONS = ("TopicConfigurations", "QueueConfigurations", "LambdaFunctionConfigurations")
+
+
+def _shared_event(first: list[str], second: list[str]) -> tuple[str, str] | None:
+    """A pair of event types, one from each list, that some event matches both of
+    (``s3:ObjectCreated:*`` shares every ``s3:ObjectCreated:...``)."""
+    for a in first:
+        for b in second:
+            if a == b or (a.endswith("*") and b.startswith(a[:-1])) or (
+                    b.endswith("*") and a.startswith(b[:-1])):
+                return a, b
+    return None
+
+
+def check_overlaps(config: dict[str, Any]) -> None:
+    """Refuse two configurations an event could match both of, as S3 does: a shared event
+    type, prefixes one of which starts the other, suffixes one of which ends the other (an
+    absent filter overlaps everything).  S3 answers the unfiltered case and the filtered one
+    with different messages."""
+    seen: list[dict[str, Any]] = []
+    for kind in _DESTINATIONS:
+        for entry in config.get(kind) or []:
+            prefix, suffix, filtered = _key_filter(entry)
+            for earlier in seen:
+                shared = _shared_event(earlier.get("Events") or [], entry.get("Events") or [])
+                if shared is None:
+                    continue
+                other_prefix, other_suffix, other_filtered = _key_filter(earlier)
+                if not (prefix.startswith(other_prefix) or other_prefix.startswith(prefix)):
+                    continue
+                if not (suffix.endswith(other_suffix) or other_suffix.endswith(suffix)):
+                    continue
+                if not filtered and not other_filtered:
+                    raise errors.invalid_argument(
+                        "Configurations overlap. Configurations on the same bucket cannot "
+                        "share a common event type.", "Event", ", ".join(shared))
+                raise errors.invalid_argument(
+                    "Configuration is ambiguously defined. Cannot have overlapping suffixes in "
+                    "two rules if the prefixes are overlapping for the same event type.")
+            seen.append(entry)
 
 
 # The principal S3 invokes functions as, which a function's resource policy must allow.

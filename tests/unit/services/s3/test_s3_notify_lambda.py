@@ -1,6 +1,7 @@
 """S3 notifications to Lambda functions: destination checks (the function must exist and let
 s3.amazonaws.com invoke it), no test event, the event JSON queued as an asynchronous invocation,
-event and key filters, and what happens without Lambda."""
+event and key filters, what happens without Lambda; and the overlap rules of every kind of
+destination."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from s3_helpers import put
 
 from headwater.core.errors import ServiceError
 from headwater.services.s3.model import S3, Bucket
-from headwater.services.s3.notifications import Notifier
+from headwater.services.s3.notifications import Notifier, check_overlaps
 
 FN = "arn:aws:lambda:us-east-1:000000000000:function:thumbs"
 QUEUE = "arn:aws:sqs:us-east-1:000000000000:events"
@@ -187,19 +188,73 @@ def test_every_event_family_reaches_a_function(
     assert delivered["Records"][0]["eventName"] == event
 
 
-def test_queue_and_function_get_the_same_event(
+def test_queue_and_function_each_get_their_events(
     s3: S3, bucket: Bucket, notifier: Notifier, lambda_: FakeLambda, sqs: FakeSqs
 ) -> None:
-    bucket = configure(s3, bucket, notifier, function_config(),
-                       queues=({"Id": "q", "QueueArn": QUEUE, "Events": ["s3:ObjectCreated:*"]},))
+    # Disjoint suffixes: S3 refuses configurations one event could match both of.
+    bucket = configure(s3, bucket, notifier, function_config(suffix=".jpg"),
+                       queues=({"Id": "q", "QueueArn": QUEUE, "Events": ["s3:ObjectCreated:*"],
+                                "Filter": {"Key": {"FilterRules": [
+                                    {"Name": "suffix", "Value": ".txt"}]}}},))
     sqs.sent.clear()  # the queue's s3:TestEvent
-    emit(s3, bucket, notifier, "ObjectCreated:Put", "k")
+    emit(s3, bucket, notifier, "ObjectCreated:Put", "a.jpg")
+    emit(s3, bucket, notifier, "ObjectCreated:Put", "b.txt")
     [(_, to_function)] = lambda_.invoked
     [(_, to_queue)] = sqs.sent
     function_record, queue_record = to_function["Records"][0], to_queue["Records"][0]
-    assert function_record["s3"]["configurationId"] == "thumbs"
-    assert queue_record["s3"]["configurationId"] == "q"
-    assert function_record["s3"]["object"] == queue_record["s3"]["object"]  # sequencer too
+    assert (function_record["s3"]["configurationId"], function_record["s3"]["object"]["key"]) == (
+        "thumbs", "a.jpg")
+    assert (queue_record["s3"]["configurationId"], queue_record["s3"]["object"]["key"]) == (
+        "q", "b.txt")
+
+
+def _filtered(events: list[str], prefix: str = "", suffix: str = "") -> dict[str, Any]:
+    rules = [{"Name": n, "Value": v} for n, v in (("prefix", prefix), ("suffix", suffix)) if v]
+    entry: dict[str, Any] = {"QueueArn": QUEUE, "Events": events}
+    if rules:
+        entry["Filter"] = {"Key": {"FilterRules": rules}}
+    return entry
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    (_filtered(["s3:ObjectCreated:*"]), _filtered(["s3:ObjectRemoved:*"])),
+    (_filtered(["s3:ObjectCreated:Put"]), _filtered(["s3:ObjectCreated:Copy"])),
+    (_filtered(["s3:ObjectCreated:*"], prefix="a/"), _filtered(["s3:ObjectCreated:*"], prefix="b/")),
+    (_filtered(["s3:ObjectCreated:*"], suffix=".jpg"), _filtered(["s3:ObjectCreated:*"], suffix=".png")),
+    (_filtered(["s3:ObjectCreated:*"], prefix="a/", suffix=".jpg"),
+     _filtered(["s3:ObjectCreated:*"], prefix="a/b/", suffix=".png")),
+])
+def test_configurations_no_event_can_match_twice_are_accepted(
+    first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    check_overlaps({"QueueConfigurations": [first], "LambdaFunctionConfigurations": [
+        {**second, "LambdaFunctionArn": FN}]})
+
+
+def test_unfiltered_configurations_sharing_an_event_type_overlap() -> None:
+    with pytest.raises(ServiceError) as caught:
+        check_overlaps({"QueueConfigurations": [_filtered(["s3:ObjectCreated:*"])],
+                        "LambdaFunctionConfigurations": [
+                            {"LambdaFunctionArn": FN, "Events": ["s3:ObjectCreated:Put"]}]})
+    assert (caught.value.code, caught.value.status) == ("InvalidArgument", 400)
+    assert caught.value.message.startswith("Configurations overlap.")
+    assert caught.value.fields == {"ArgumentName": "Event",
+                                   "ArgumentValue": "s3:ObjectCreated:*, s3:ObjectCreated:Put"}
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    (_filtered(["s3:ObjectCreated:*"], prefix="a/"), _filtered(["s3:ObjectCreated:Put"])),
+    (_filtered(["s3:ObjectCreated:*"], prefix="a/"), _filtered(["s3:ObjectCreated:*"], prefix="a/b")),
+    (_filtered(["s3:ObjectRemoved:*"], suffix=".jpg"),
+     _filtered(["s3:ObjectRemoved:Delete"], prefix="x", suffix="a.jpg")),
+])
+def test_filtered_configurations_an_event_could_match_both_of_are_ambiguous(
+    first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    with pytest.raises(ServiceError) as caught:
+        check_overlaps({"QueueConfigurations": [first, second]})
+    assert caught.value.code == "InvalidArgument"
+    assert caught.value.message.startswith("Configuration is ambiguously defined.")
 
 
 def test_a_revoked_permission_or_deleted_function_drops_the_event(
