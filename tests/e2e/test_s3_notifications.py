@@ -26,12 +26,31 @@ def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def allow_s3(sqs: Any, url: str, arn: str, bucket: str) -> None:
+    """The queue policy a SAM or CDK template writes so that S3 may notify the queue."""
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage", "Resource": arn,
+            "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:*:*:{bucket}"},
+                          "StringEquals": {"aws:SourceAccount": "000000000000"}},
+        }],
+    })})
+
+
+def new_queue(sqs: Any) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=f"events-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
 def test_events_reach_the_queue(hw: RunningHeadwater) -> None:
     s3, sqs = hw.client("s3"), hw.client("sqs")
     bucket = f"ev-{uuid.uuid4().hex[:10]}"
     s3.create_bucket(Bucket=bucket)
-    url = sqs.create_queue(QueueName=f"events-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url, arn = new_queue(sqs)
+    allow_s3(sqs, url, arn, bucket)
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
         "QueueConfigurations": [{
             "Id": "uploads", "QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
@@ -72,8 +91,7 @@ def test_overlapping_configurations_are_refused_and_nothing_is_stored(hw: Runnin
     s3, sqs = hw.client("s3"), hw.client("sqs")
     bucket = f"ev-{uuid.uuid4().hex[:10]}"
     s3.create_bucket(Bucket=bucket)
-    url = sqs.create_queue(QueueName=f"events-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url, arn = new_queue(sqs)
     with pytest.raises(ClientError) as err:
         s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
             "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectRemoved:*"]},
@@ -83,3 +101,31 @@ def test_overlapping_configurations_are_refused_and_nothing_is_stored(hw: Runnin
         "InvalidArgument", "Event", "s3:ObjectRemoved:*, s3:ObjectRemoved:Delete")
     assert "QueueConfigurations" not in s3.get_bucket_notification_configuration(Bucket=bucket)
     assert drain(sqs, url) == []  # refused before any test event
+
+
+def test_a_queue_whose_policy_does_not_let_s3_send_is_refused(hw: RunningHeadwater) -> None:
+    s3, sqs = hw.client("s3"), hw.client("sqs")
+    bucket = f"ev-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    url, arn = new_queue(sqs)
+    config = {"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]}
+    for grant_for in (None, "another-bucket"):  # no policy; a policy for another bucket
+        if grant_for is not None:
+            allow_s3(sqs, url, arn, grant_for)
+        with pytest.raises(ClientError) as err:
+            s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config)
+        error = err.value.response["Error"]
+        assert (error["Code"], error["Message"]) == (
+            "InvalidArgument", "Unable to validate the following destination configurations")
+        assert (error["ArgumentName1"], error["ArgumentValue1"]) == (
+            arn, ("Permissions on the destination queue do not allow S3 to publish "
+                  "notifications from this bucket"))
+    assert drain(sqs, url) == []
+    # Skipping the validation stores it, but S3 still may not send: events are dropped.
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config,
+                                             SkipDestinationValidation=True)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert drain(sqs, url) == []
+    allow_s3(sqs, url, arn, bucket)
+    s3.put_object(Bucket=bucket, Key="k2", Body=b"x")
+    assert [r["s3"]["object"]["key"] for b in drain(sqs, url) for r in b["Records"]] == ["k2"]

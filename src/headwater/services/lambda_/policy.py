@@ -13,13 +13,13 @@ https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from headwater.core.ids import IdFactory
+from headwater.core.policy import service_allowed
 from headwater.services.lambda_ import errors
 from headwater.services.lambda_.functions import Functions
 from headwater.services.lambda_.names import FunctionRef
@@ -82,9 +82,8 @@ class Policies:
         ``source_account``.  ``ResourceNotFoundException`` when the function or qualifier does
         not exist.
 
-        Only what AddPermission writes is understood: Allow statements, a service or ``*``
-        principal, an invoke action, and conditions on ``aws:SourceArn`` and
-        ``aws:SourceAccount``.  A condition on any other key (``aws:PrincipalOrgID``,
+        Evaluated by ``core.policy`` with ``aws:SourceArn`` and ``aws:SourceAccount`` in the
+        context; a condition on any other key (``aws:PrincipalOrgID``,
         ``lambda:EventSourceToken``) is one a service's request does not carry, so it never
         holds, as in IAM.
         """
@@ -92,8 +91,10 @@ class Policies:
         found = self.store.policy(Functions.key(ref), qualifier)
         if found is None:
             return False
-        context = {"aws:sourcearn": source_arn, "aws:sourceaccount": source_account}
-        return any(_grants(statement, service, context) for statement in found[0])
+        # The policy is this function's (or qualifier's) own: its Resource names it.
+        return service_allowed(
+            found[0], service=service, action="lambda:InvokeFunction", resource=None,
+            context={"aws:SourceArn": source_arn, "aws:SourceAccount": source_account})
 
 
 def _statement(ref: FunctionRef, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,55 +132,3 @@ def _statement(ref: FunctionRef, params: Mapping[str, Any]) -> dict[str, Any]:
     if condition:
         statement["Condition"] = condition
     return statement
-
-
-_INVOKE_ACTIONS = {"lambda:invokefunction", "lambda:*", "*"}
-
-
-def _like(actual: str, pattern: str) -> bool:
-    """IAM's ``*`` / ``?`` wildcards over the whole value."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, actual, re.DOTALL) is not None
-
-
-def _equals(actual: str, wanted: str) -> bool:
-    return actual == wanted
-
-
-_OPERATORS: dict[str, Callable[[str, str], bool]] = {
-    "ArnLike": _like,
-    "ArnEquals": _equals,
-    "StringLike": _like,
-    "StringEquals": _equals,
-}
-
-
-def _names_service(principal: Any, service: str) -> bool:
-    if principal == "*":
-        return True
-    if not isinstance(principal, Mapping):
-        return False
-    named = principal.get("Service")
-    services = named if isinstance(named, list) else [named]
-    return service in services or principal.get("AWS") == "*"
-
-
-def _grants(statement: Mapping[str, Any], service: str, context: Mapping[str, str]) -> bool:
-    if statement.get("Effect") != "Allow":
-        return False
-    if not _names_service(statement.get("Principal"), service):
-        return False
-    actions = statement.get("Action")
-    listed = actions if isinstance(actions, list) else [actions]
-    if not any(str(action).lower() in _INVOKE_ACTIONS for action in listed):
-        return False
-    for operator, tests in (statement.get("Condition") or {}).items():
-        compare = _OPERATORS.get(operator)
-        if compare is None:
-            return False
-        for key, wanted in tests.items():
-            actual = context.get(key.lower())
-            values = wanted if isinstance(wanted, list) else [wanted]
-            if actual is None or not any(compare(actual, str(value)) for value in values):
-                return False
-    return True

@@ -5,9 +5,13 @@ NotificationConfiguration (event names with ``*`` wildcards, prefix/suffix key f
 building the record AWS documents, and handing it to the SQS facade (SendMessage) or the
 Lambda facade (an asynchronous, ``Event`` invocation).  Both hand-offs commit to the store
 before the request that caused the event answers, so a restart loses no event; neither waits
-for the function to run.  It also checks a new configuration's destinations: a queue must
-exist and gets the ``s3:TestEvent``; a function must exist and its resource policy must let
-``s3.amazonaws.com`` invoke it for this bucket (AddPermission), and gets no test event.
+for the function to run.
+
+It also checks a new configuration's destinations, as AWS does: a queue must exist and its
+``Policy`` let ``s3.amazonaws.com`` send messages for this bucket, and it gets the
+``s3:TestEvent``; a function must exist and its resource policy must let ``s3.amazonaws.com``
+invoke it for this bucket (AddPermission), and gets no test event.  Both permissions are
+checked again at each delivery (``core.policy`` evaluates them).
 
 What it is not (yet): SNS destinations (stored, not delivered) and EventBridge delivery.
 
@@ -97,7 +101,7 @@ def check_overlaps(config: dict[str, Any]) -> None:
             seen.append(entry)
 
 
-# The principal S3 invokes functions as, which a function's resource policy must allow.
+# The principal S3 acts as, which a function's resource policy or a queue's policy must allow.
 S3_PRINCIPAL = "s3.amazonaws.com"
 QUEUE_REFUSED = ("Permissions on the destination queue do not allow S3 to publish "
                  "notifications from this bucket")
@@ -119,7 +123,7 @@ class Notifier:
         failed: list[tuple[str, str]] = []
         for queue in config.get("QueueConfigurations") or []:
             arn = queue.get("QueueArn", "")
-            if not self._queue_exists(arn):
+            if not self._may_send(bucket, arn):
                 failed.append((arn, QUEUE_REFUSED))
         for function in config.get("LambdaFunctionConfigurations") or []:
             arn = function.get("LambdaFunctionArn", "")
@@ -139,17 +143,16 @@ class Notifier:
             test = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": _event_time(now),
                     "Bucket": bucket.name, "RequestId": request_id,
                     "HostId": request_id}
-            self._send(queue["QueueArn"], test)
+            self._send(bucket, queue["QueueArn"], test)
 
-    def _queue_exists(self, arn: str) -> bool:
+    def _may_send(self, bucket: Bucket, queue_arn: str) -> bool:
         sqs = self.facades.get("sqs")
         if sqs is None:
-            return False
-        try:
-            sqs.queue(arn)
-        except (HeadwaterError, LookupError):
-            return False
-        return True
+            return False  # SQS is not served: no queue exists
+        allowed: bool = sqs.service_may_send(
+            queue_arn, S3_PRINCIPAL, source_arn=_bucket_arn(bucket),
+            source_account=bucket.account)
+        return allowed
 
     def _may_invoke(self, bucket: Bucket, function_arn: str) -> bool:
         lambda_ = self.facades.get("lambda")
@@ -177,7 +180,7 @@ class Notifier:
         for queue in queues:
             record = self._record(bucket, event, key, version, queue.get("Id") or "",
                                   request_id, now, principal, sequencer)
-            self._send(queue["QueueArn"], {"Records": [record]})
+            self._send(bucket, queue["QueueArn"], {"Records": [record]})
         for function in functions:
             record = self._record(bucket, event, key, version, function.get("Id") or "",
                                   request_id, now, principal, sequencer)
@@ -211,9 +214,11 @@ class Notifier:
             },
         }
 
-    def _send(self, queue_arn: str, body: dict[str, Any]) -> None:
+    def _send(self, bucket: Bucket, queue_arn: str, body: dict[str, Any]) -> None:
         sqs = self.facades.get("sqs")
-        if sqs is None:
+        # As for functions, the queue's policy counts at each delivery.
+        if sqs is None or not self._may_send(bucket, queue_arn):
+            log.warning("s3: may not send to %s; event dropped", queue_arn)
             return
         try:
             sqs.send_message(queue_arn, orjson.dumps(body).decode())

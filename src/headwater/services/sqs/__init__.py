@@ -26,7 +26,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from headwater.core.errors import ServiceError
+from headwater.core.policy import service_allowed
 from headwater.services import ServiceEnv, ServiceHandle
 from headwater.services.sqs import content, errors
 from headwater.services.sqs.adapter import SqsAdapter
@@ -56,6 +59,30 @@ class SqsFacade:
                 raise errors.queue_does_not_exist()
             return found
         return self._sqs.queue_by_url(queue, self._env.settings.region)
+
+    def service_may_send(
+        self, queue: str, service: str, *, source_arn: str, source_account: str
+    ) -> bool:
+        """Whether the queue exists and its ``Policy`` lets the AWS service principal
+        ``service`` (``s3.amazonaws.com``) send to it on behalf of ``source_arn``, as AWS
+        checks before S3 may deliver notifications to a queue.  No policy: no."""
+        try:
+            found = self.queue(queue)
+        except ServiceError:
+            return False
+        text = found.attributes.get("Policy")
+        if not text:
+            return False
+        try:
+            document = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(document, dict):
+            return False
+        return service_allowed(
+            document.get("Statement"), service=service, action="sqs:SendMessage",
+            resource=found.arn,
+            context={"aws:SourceArn": source_arn, "aws:SourceAccount": source_account})
 
     def queue_arn(self, queue: str) -> str:
         return self.queue(queue).arn

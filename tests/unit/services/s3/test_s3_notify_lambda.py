@@ -42,12 +42,15 @@ class FakeLambda:
 
 @dataclass
 class FakeSqs:
+    """The calls S3 makes on the SQS facade; only ``QUEUE`` exists and lets this bucket send."""
+
     sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    def queue(self, arn: str) -> str:
-        if arn != QUEUE:
-            raise ServiceError("QueueDoesNotExist", "no such queue", 400)
-        return arn
+    def service_may_send(
+        self, queue: str, service: str, *, source_arn: str, source_account: str
+    ) -> bool:
+        return (queue, service, source_arn, source_account) == (
+            QUEUE, "s3.amazonaws.com", "arn:aws:s3:::bucket", "000000000000")
 
     def send_message(self, queue: str, body: str) -> dict[str, Any]:
         self.sent.append((queue, orjson.loads(body)))
