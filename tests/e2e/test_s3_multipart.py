@@ -137,3 +137,37 @@ def test_conditional_complete(s3: Any, bucket: str) -> None:
                                      MultipartUpload={"Parts": parts}, IfNoneMatch="*")
     assert code(err) == "PreconditionFailed"
     assert s3.get_object(Bucket=bucket, Key="exists")["Body"].read() == b"x"
+
+
+@pytest.mark.parametrize("algorithm", ["SHA512", "XXHASH64", "XXHASH3", "XXHASH128"])
+def test_newer_algorithms_computed_by_boto3(s3: Any, bucket: str, algorithm: str) -> None:
+    # boto3 computes these itself (SHA512 with hashlib, the XXHASHes with awscrt) and checks
+    # the value a GET returns; a composite multipart value is the hash of the part hashes.
+    data = os.urandom(100_000)
+    put = s3.put_object(Bucket=bucket, Key="new", Body=data, ChecksumAlgorithm=algorithm)
+    member = f"Checksum{algorithm}"
+    got = s3.get_object(Bucket=bucket, Key="new", ChecksumMode="ENABLED")
+    assert got[member] == put[member] and got["Body"].read() == data
+    one, two = os.urandom(5 * MiB), os.urandom(MiB)
+    upload_id, parts = _upload(s3, bucket, "newmp", [one, two], ChecksumAlgorithm=algorithm)
+    out = s3.complete_multipart_upload(Bucket=bucket, Key="newmp", UploadId=upload_id,
+                                       MultipartUpload={"Parts": parts})
+    assert out["ChecksumType"] == "COMPOSITE" and out[member].endswith("-2")
+    attributes = s3.get_object_attributes(Bucket=bucket, Key="newmp",
+                                          ObjectAttributes=["Checksum", "ObjectParts"])
+    assert attributes["Checksum"][member] == out[member]
+    with pytest.raises(ClientError) as refused:
+        s3.create_multipart_upload(Bucket=bucket, Key="full", ChecksumAlgorithm=algorithm,
+                                   ChecksumType="FULL_OBJECT")
+    assert code(refused) == "InvalidRequest"
+
+
+def test_md5_checksum_header_is_checked(s3: Any, bucket: str) -> None:
+    data = b"md5 as an additional checksum"
+    good = base64.b64encode(hashlib.md5(data).digest()).decode()
+    s3.put_object(Bucket=bucket, Key="md5", Body=data, ChecksumMD5=good)
+    head = s3.head_object(Bucket=bucket, Key="md5", ChecksumMode="ENABLED")
+    assert head["ChecksumMD5"] == good
+    with pytest.raises(ClientError) as bad:
+        s3.put_object(Bucket=bucket, Key="md5", Body=data + b"!", ChecksumMD5=good)
+    assert code(bad) == "BadDigest"

@@ -1,4 +1,5 @@
-"""S3's additional checksums: CRC32, CRC32C, CRC64NVME, SHA1, SHA256; and Content-MD5.
+"""S3's additional checksums: CRC32, CRC32C, CRC64NVME, SHA1, SHA256 and the newer SHA512, MD5,
+XXHASH64, XXHASH3 (64-bit XXH3) and XXHASH128; and Content-MD5.
 
 What it is: the algorithms (incremental, so a streamed upload is hashed as it is written), how
 S3 writes their values (base64 of the big-endian digest), how a request names the checksum it
@@ -26,11 +27,16 @@ from isal import isal_zlib
 
 from headwater.core.errors import ServiceError
 
-ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
+ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256", "SHA512", "MD5", "XXHASH64",
+              "XXHASH3", "XXHASH128")
 CRCS = frozenset({"CRC32", "CRC32C", "CRC64NVME"})
 # The checksum S3 computes for an upload that names none (since December 2024).
 DEFAULT_ALGORITHM = "CRC64NVME"
-_SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}
+_SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32, "SHA512": 64,
+          "MD5": 16, "XXHASH64": 8, "XXHASH3": 8, "XXHASH128": 16}
+# awscrt's XXHash, the implementation botocore computes these with.
+_XXHASHES = {"XXHASH64": crt.XXHash.new_xxhash64, "XXHASH3": crt.XXHash.new_xxhash3_64,
+             "XXHASH128": crt.XXHash.new_xxhash3_128}
 
 
 class Hasher(Protocol):
@@ -56,9 +62,25 @@ class _Crc:
         return self.value.to_bytes(_SIZES[self.algorithm], "big")
 
 
+class _XxHash:
+    def __init__(self, algorithm: str) -> None:
+        self._state = _XXHASHES[algorithm]()
+        self._digest: bytes | None = None
+
+    def update(self, data: bytes) -> None:
+        self._state.update(data)
+
+    def digest(self) -> bytes:
+        if self._digest is None:  # finalize ends the state: keep its answer
+            self._digest = self._state.finalize()
+        return self._digest
+
+
 def hasher(algorithm: str) -> Hasher:
     if algorithm in CRCS:
         return _Crc(algorithm)
+    if algorithm in _XXHASHES:
+        return _XxHash(algorithm)
     return hashlib.new(algorithm.lower())
 
 
@@ -119,7 +141,7 @@ def requested(params: dict[str, object], trailer: str | None) -> tuple[str | Non
         raise ServiceError(
             "InvalidRequest",
             "Checksum algorithm provided is unsupported. Please try again with any of the valid "
-            "types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]",
+            f"types: [{', '.join(ALGORITHMS)}]",
             400,
         )
     if given:

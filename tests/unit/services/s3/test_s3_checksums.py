@@ -8,6 +8,7 @@ import os
 import zlib
 
 import pytest
+from botocore.httpchecksum import _CHECKSUM_CLS
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,6 +28,21 @@ def test_values_match_reference_implementations() -> None:
     # CRC64/NVME check value of "123456789" is 0xAE8B14860A799888.
     assert checksums.compute("CRC64NVME", b"123456789") == base64.b64encode(
         bytes.fromhex("ae8b14860a799888")).decode()
+    assert checksums.compute("SHA512", data) == base64.b64encode(hashlib.sha512(data).digest()).decode()
+    assert checksums.compute("MD5", data) == base64.b64encode(hashlib.md5(data).digest()).decode()
+    # xxHash's published values for "abc": XXH64 (seed 0) and XXH3 64-bit.
+    assert checksums.compute("XXHASH64", b"abc") == base64.b64encode(
+        bytes.fromhex("44bc2cf5ad770999")).decode()
+    assert checksums.compute("XXHASH3", b"abc") == base64.b64encode(
+        bytes.fromhex("78af5f94892f3950")).decode()
+
+
+@pytest.mark.parametrize("algorithm", ["SHA512", "XXHASH64", "XXHASH3", "XXHASH128"])
+def test_values_match_what_botocore_sends(algorithm: str) -> None:
+    data = os.urandom(70_000)
+    theirs = _CHECKSUM_CLS[algorithm.lower()]()
+    theirs.update(data)
+    assert checksums.compute(algorithm, data) == base64.b64encode(theirs.digest()).decode()
 
 
 @given(st.lists(st.binary(max_size=5000), max_size=6))
