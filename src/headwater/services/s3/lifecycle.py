@@ -8,8 +8,9 @@ Date, ExpiredObjectDeleteMarker), NoncurrentVersionTransitions / NoncurrentVersi
 one pass over every bucket that has rules, run by the worker.
 
 Differences (docs/s3.md): a "day" is ``lifecycle_day_seconds`` long and counted from the
-object's creation (AWS rounds to the next midnight UTC); a pass walks every version of a
-bucket with rules, which suits buckets of up to a few hundred thousand versions.
+object's creation (AWS rounds to the next midnight UTC).  A pass asks SQLite for the keys
+under the rules' prefixes with a version some rule might act on now, so a bucket where little
+is due costs one indexed scan inside SQLite, not a Python object per version.
 
 Minimum ages (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html):
 transitions to STANDARD_IA or ONEZONE_IA need at least 30 days.
@@ -18,6 +19,8 @@ transitions to STANDARD_IA or ONEZONE_IA need at least 30 days.
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +34,7 @@ from headwater.services.s3.multipart import Multipart
 log = logging.getLogger(__name__)
 
 _MIN_DAYS = {"STANDARD_IA": 30, "ONEZONE_IA": 30}
+_SCAN_BATCH = 1000  # keys a lifecycle pass reads per query
 # Which classes a transition may move an object from, lowest first; a rule never moves an
 # object to a class earlier in this list than the one it is in.
 _ORDER = ["STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "INTELLIGENT_TIERING", "ONEZONE_IA",
@@ -116,21 +120,110 @@ def apply(s3: S3, day: float) -> Outcome:
 
 def _apply_bucket(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], now: float, day: float,
                   outcome: Outcome) -> None:
-    rows = s3.store.db.query(
-        "SELECT key FROM s3_objects WHERE bucket_id=? GROUP BY key ORDER BY key", (bucket.id,))
-    for (key,) in rows:
-        versions = [Version.from_row(r) for r in s3.store.versions_of(bucket.id, key)]
-        _apply_key(s3, bucket, rules, versions, now, day, outcome)
+    where, values = _candidates_filter(rules, now, day)
+    for prefix in _scanned_prefixes(rules):
+        for key in _candidate_keys(s3, bucket, prefix, where, values):
+            versions = [Version.from_row(r) for r in s3.store.versions_of(bucket.id, key)]
+            if versions:
+                _apply_key(s3, bucket, rules, versions, now, day, outcome)
     multipart = Multipart(s3)
     for rule in rules:
         abort = rule.get("AbortIncompleteMultipartUpload")
         if rule.get("Status") != "Enabled" or not abort:
             continue
-        prefix = ((rule.get("Filter") or {}).get("Prefix") or rule.get("Prefix") or "")
+        prefix = _rule_prefix(rule)
         for upload_id, _, key, initiated, _, _ in s3.store.uploads(bucket.id, prefix, None, 100_000):
             if key.startswith(prefix) and _due(abort, initiated, now, day, "DaysAfterInitiation"):
                 multipart.abort(multipart.upload(bucket, key, upload_id))
                 outcome.aborted.append((bucket.name, key))
+
+
+def _scanned_prefixes(rules: list[dict[str, Any]]) -> list[str]:
+    """The key ranges a pass must read: the enabled rules' prefixes, less those another one
+    covers (so no key is read twice); [""] when a rule applies to every key."""
+    prefixes = sorted({_rule_prefix(r) for r in rules if r.get("Status") == "Enabled"})
+    kept: list[str] = []
+    for prefix in prefixes:  # sorted: a covering prefix comes before what it covers
+        if not any(prefix.startswith(k) for k in kept):
+            kept.append(prefix)
+    return kept
+
+
+def _since_cutoff(action: dict[str, Any], now: float, day: float, days_key: str) -> float:
+    """The latest start ("since") for which ``action`` is due now (see ``_due``); -inf when
+    it is due for none, inf when for all (a Date that has passed)."""
+    date = action.get("Date")
+    if date is not None:
+        moment = date.timestamp() if isinstance(date, datetime) else float(date)
+        return math.inf if now >= moment else -math.inf
+    days = action.get(days_key)
+    return -math.inf if days is None else now - int(days) * day
+
+
+def _candidates_filter(rules: list[dict[str, Any]], now: float, day: float) -> tuple[str, list[Any]]:
+    """SQL over one object row, true for every row some enabled rule might act on now.
+
+    A necessary condition only (tags, sizes and NewerNoncurrentVersions are judged on the
+    key's versions): a current version written by the latest cutoff of the current-version
+    actions, a lone delete marker when markers expire, a noncurrent version written by the
+    latest noncurrent cutoff -- it became noncurrent after it was written, so no earlier."""
+    latest = noncurrent = -math.inf
+    markers = False
+    for rule in rules:
+        if rule.get("Status") != "Enabled":
+            continue
+        expiration = rule.get("Expiration") or {}
+        for action in [*(rule.get("Transitions") or []), expiration]:
+            latest = max(latest, _since_cutoff(action, now, day, "Days"))
+        markers = markers or bool(expiration.get("ExpiredObjectDeleteMarker"))
+        for action in [*(rule.get("NoncurrentVersionTransitions") or []),
+                       rule.get("NoncurrentVersionExpiration") or {}]:
+            noncurrent = max(noncurrent, _since_cutoff(action, now, day, "NoncurrentDays"))
+    terms: list[str] = []
+    values: list[Any] = []
+    for cutoff, row in ((latest, "is_latest=1"), (noncurrent, "is_latest=0")):
+        if cutoff == math.inf:
+            terms.append(row)
+        elif cutoff > -math.inf:
+            terms.append(f"({row} AND last_modified<=?)")
+            values.append(cutoff)
+    if markers:
+        terms.append("(is_latest=1 AND delete_marker=1)")
+    return (" OR ".join(terms) or "0"), values
+
+
+def _candidate_keys(s3: S3, bucket: Bucket, prefix: str, where: str,
+                    values: list[Any]) -> Iterator[str]:
+    """The keys under ``prefix`` with a row matching ``where``, in order, ``_SCAN_BATCH`` per
+    query.  The filter runs inside SQLite, so a pass over a bucket where little is due reads
+    few rows into Python; each batch starts past the last key handed out, so the caller may
+    change the keys it has been given."""
+    end = _prefix_end(prefix)
+    after: str | None = None
+    while True:
+        bounds = "key >= ?" if after is None else "key > ?"
+        params: list[Any] = [bucket.id, prefix if after is None else after]
+        if end is not None:
+            bounds += " AND key < ?"
+            params.append(end)
+        rows = s3.store.db.query(
+            f"SELECT DISTINCT key FROM s3_objects WHERE bucket_id=? AND {bounds} AND ({where}) "
+            "ORDER BY key LIMIT ?", (*params, *values, _SCAN_BATCH))
+        for (key,) in rows:
+            yield key
+        if len(rows) < _SCAN_BATCH:
+            return
+        after = rows[-1][0]
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The least string above every key that starts with ``prefix`` (None: no bound)."""
+    while prefix:
+        last = ord(prefix[-1])
+        if last < 0x10FFFF:
+            return prefix[:-1] + chr(last + 1)
+        prefix = prefix[:-1]
+    return None
 
 
 def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: list[Version],
@@ -171,10 +264,14 @@ def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: li
                     outcome.expired.append((bucket.name, v.key))
 
 
-def _prefix_ok(rule: dict[str, Any], key: str) -> bool:
+def _rule_prefix(rule: dict[str, Any]) -> str:
     found = rule.get("Filter")
-    prefix = ((found.get("And") or found).get("Prefix") if found is not None else rule.get("Prefix")) or ""
-    return key.startswith(prefix)
+    return ((found.get("And") or found).get("Prefix") if found is not None
+            else rule.get("Prefix")) or ""
+
+
+def _prefix_ok(rule: dict[str, Any], key: str) -> bool:
+    return key.startswith(_rule_prefix(rule))
 
 
 def _transition(s3: S3, bucket: Bucket, version: Version, transition: dict[str, Any],

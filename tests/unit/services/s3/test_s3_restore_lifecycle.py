@@ -84,3 +84,53 @@ def test_minimum_transition_age() -> None:
         lifecycle.validate({"Rules": [{"ID": "x", "Status": "Enabled", "Filter": {},
                                        "Transitions": [{"Days": 5, "StorageClass": "ONEZONE_IA"}]}]})
     assert err.value.code == "InvalidArgument"
+
+
+def test_a_pass_reads_in_batches_and_sees_every_key_once(
+    s3: S3, bucket: Bucket, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lifecycle, "_SCAN_BATCH", 2)
+    s3.set_versioning(bucket, "Enabled")
+    rules = [
+        {"ID": "a", "Status": "Enabled", "Filter": {"Prefix": "a/"}, "Expiration": {"Days": 1}},
+        {"ID": "ab", "Status": "Enabled", "Filter": {"Prefix": "a/b"},
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
+        {"ID": "off", "Status": "Disabled", "Filter": {}, "Expiration": {"Days": 1}},
+    ]
+    s3.set_config(bucket, "lifecycle", {"Rules": rules})
+    for key in ["0", "a/1", "a/2", "a/b/many", "a/c", "a0", "b/1"]:
+        for i in range(3 if key == "a/b/many" else 1):
+            put(s3, bucket, key, bytes([i]))
+    assert lifecycle._scanned_prefixes(rules) == ["a/"]
+    clock.advance(2 * DAY)
+    outcome = lifecycle.apply(s3, DAY)
+    # Each current version under a/ expired once: a delete marker on top.  The versions that
+    # became noncurrent are judged by the next pass.
+    assert outcome.expired == [(bucket.name, k) for k in ("a/1", "a/2", "a/b/many", "a/c")]
+    clock.advance(2 * DAY)
+    outcome = lifecycle.apply(s3, DAY)
+    assert outcome.expired == [(bucket.name, "a/b/many")] * 3
+    assert [v[4] for v in s3.store.versions_of(bucket.id, "a/b/many")] == [1]  # a delete marker
+    assert len(s3.store.versions_of(bucket.id, "a/1")) == 2  # the a/ rule keeps noncurrent ones
+    for untouched in ("0", "a0", "b/1"):
+        assert len(s3.store.versions_of(bucket.id, untouched)) == 1
+
+
+def test_candidates_are_what_some_rule_might_act_on_now() -> None:
+    now, day = 100 * DAY, DAY
+    where, values = lifecycle._candidates_filter([
+        {"Status": "Enabled", "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}],
+         "Expiration": {"Days": 90}},
+        {"Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 7}},
+        {"Status": "Disabled", "Expiration": {"Days": 1}},
+    ], now, day)
+    assert where == "(is_latest=1 AND last_modified<=?) OR (is_latest=0 AND last_modified<=?)"
+    assert values == [70 * DAY, 93 * DAY]  # the youngest age at which anything can be due
+    passed = {"Status": "Enabled", "Expiration": {"Date": 50 * DAY, "ExpiredObjectDeleteMarker": True}}
+    assert lifecycle._candidates_filter([passed], now, day) == (
+        "is_latest=1 OR (is_latest=1 AND delete_marker=1)", [])
+    future = {"Status": "Enabled", "Expiration": {"Date": 150 * DAY}}
+    assert lifecycle._candidates_filter([future], now, day) == ("0", [])
+    assert lifecycle._prefix_end("logs/") == "logs0"
+    assert lifecycle._prefix_end("a\U0010ffff") == "b"
+    assert lifecycle._prefix_end("") is None
