@@ -69,7 +69,8 @@ def validate(config: dict[str, Any]) -> None:
 @dataclass
 class Outcome:
     transitioned: list[tuple[str, str, str]] = field(default_factory=list)  # bucket, key, class
-    expired: list[tuple[str, str]] = field(default_factory=list)
+    # bucket, key, event name, the version removed or the delete marker added
+    expired: list[tuple[str, str, str, Version | None]] = field(default_factory=list)
     aborted: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -236,8 +237,13 @@ def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: li
             expiration = rule.get("Expiration") or {}
             if (expiration.get("Days") is not None or expiration.get("Date") is not None) and \
                     _due(expiration, latest.last_modified, now, day):
-                s3.delete(bucket, latest.key)
-                outcome.expired.append((bucket.name, latest.key))
+                # In a versioned (or suspended) bucket the current version becomes
+                # noncurrent under a new delete marker; otherwise it is gone.
+                changed = s3.delete(bucket, latest.key)
+                event = ("LifecycleExpiration:DeleteMarkerCreated"
+                         if changed is not None and changed.delete_marker
+                         else "LifecycleExpiration:Delete")
+                outcome.expired.append((bucket.name, latest.key, event, changed))
                 return  # the rest is judged on the next pass, with the new state in place
         if (latest is not None and latest.delete_marker and len(versions) == 1
                 and (rule.get("Expiration") or {}).get("ExpiredObjectDeleteMarker")
@@ -260,8 +266,9 @@ def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: li
             keep = int(expiration.get("NewerNoncurrentVersions") or 0)
             for v in noncurrent[keep:]:
                 if _due(expiration, since[v.row_id], now, day, "NoncurrentDays"):
-                    s3.delete(bucket, v.key, v.version_id)
-                    outcome.expired.append((bucket.name, v.key))
+                    removed = s3.delete(bucket, v.key, v.version_id)
+                    outcome.expired.append(
+                        (bucket.name, v.key, "LifecycleExpiration:Delete", removed))
 
 
 def _rule_prefix(rule: dict[str, Any]) -> str:

@@ -46,16 +46,20 @@ class S3Workers:
         outcome = lifecycle.apply(self.s3, self.day_seconds)
         for name, key, _ in outcome.transitioned:
             self._event(name, "LifecycleTransition", key)
-        for name, key in outcome.expired:
-            self._event(name, "LifecycleExpiration:Delete", key)
+        for name, key, event, version in outcome.expired:
+            self._event(name, event, key, version)
         for row in self.s3.store.db.query(
             f"SELECT bucket_id, {OBJECT_COLUMNS} FROM s3_objects WHERE meta LIKE '%\"restore\"%'"
         ):
             version = Version.from_row(row[1:])
-            if restore.settle(self.s3, version) == "completed":
-                bucket = self.s3.store.db.query_one("SELECT name FROM s3_buckets WHERE id=?", (row[0],))
-                if bucket is not None:
-                    self._event(bucket[0], "ObjectRestore:Completed", version.key, version)
+            settled = restore.settle(self.s3, version)
+            if settled is None:
+                continue
+            # A restore that finished, or a restored copy that expired (S3's ObjectRestore:Delete).
+            event = "ObjectRestore:Completed" if settled == "completed" else "ObjectRestore:Delete"
+            bucket = self.s3.store.db.query_one("SELECT name FROM s3_buckets WHERE id=?", (row[0],))
+            if bucket is not None:
+                self._event(bucket[0], event, version.key, version)
         return outcome
 
     def _event(self, bucket_name: str, event: str, key: str, version: Version | None = None) -> None:

@@ -8,7 +8,8 @@ from s3_helpers import put, read
 from headwater.core.clock import ManualClock
 from headwater.core.errors import ServiceError
 from headwater.services.s3 import lifecycle, restore
-from headwater.services.s3.model import S3, Bucket
+from headwater.services.s3.model import S3, Bucket, Version
+from headwater.services.s3.workers import S3Workers
 
 DAY = 86400.0
 
@@ -58,7 +59,8 @@ def test_lifecycle_transitions_expires_and_filters(s3: S3, bucket: Bucket, clock
     put(s3, bucket, "scratch", b"x", tags={"tmp": "yes"})
     clock.advance(1.5 * DAY)
     outcome = lifecycle.apply(s3, DAY)
-    assert outcome.expired == [("bucket", "scratch")] and outcome.transitioned == []
+    assert [e[:3] for e in outcome.expired] == [("bucket", "scratch", "LifecycleExpiration:Delete")]
+    assert outcome.transitioned == []
     clock.advance(DAY)
     outcome = lifecycle.apply(s3, DAY)
     assert outcome.transitioned == [("bucket", "logs/big", "GLACIER")]
@@ -106,10 +108,14 @@ def test_a_pass_reads_in_batches_and_sees_every_key_once(
     outcome = lifecycle.apply(s3, DAY)
     # Each current version under a/ expired once: a delete marker on top.  The versions that
     # became noncurrent are judged by the next pass.
-    assert outcome.expired == [(bucket.name, k) for k in ("a/1", "a/2", "a/b/many", "a/c")]
+    assert [e[:3] for e in outcome.expired] == [
+        (bucket.name, k, "LifecycleExpiration:DeleteMarkerCreated")
+        for k in ("a/1", "a/2", "a/b/many", "a/c")]
+    assert all(e[3] is not None and e[3].delete_marker for e in outcome.expired)
     clock.advance(2 * DAY)
     outcome = lifecycle.apply(s3, DAY)
-    assert outcome.expired == [(bucket.name, "a/b/many")] * 3
+    assert [e[:3] for e in outcome.expired] == [
+        (bucket.name, "a/b/many", "LifecycleExpiration:Delete")] * 3
     assert [v[4] for v in s3.store.versions_of(bucket.id, "a/b/many")] == [1]  # a delete marker
     assert len(s3.store.versions_of(bucket.id, "a/1")) == 2  # the a/ rule keeps noncurrent ones
     for untouched in ("0", "a0", "b/1"):
@@ -134,3 +140,39 @@ def test_candidates_are_what_some_rule_might_act_on_now() -> None:
     assert lifecycle._prefix_end("logs/") == "logs0"
     assert lifecycle._prefix_end("a\U0010ffff") == "b"
     assert lifecycle._prefix_end("") is None
+
+
+class _Recorder:
+    """A Notifier stand-in that keeps what the worker emits."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, str | None]] = []
+
+    def emit(self, bucket: Bucket, event: str, key: str, version: Version | None, **_: object) -> None:
+        self.events.append((event, key, version.version_id if version is not None else None))
+
+
+def test_the_worker_emits_lifecycle_and_restore_events(
+    s3: S3, bucket: Bucket, clock: ManualClock
+) -> None:
+    s3.set_versioning(bucket, "Enabled")
+    s3.set_config(bucket, "notification", {"QueueConfigurations": [
+        {"QueueArn": "arn:aws:sqs:us-east-1:000000000000:q", "Events": ["s3:*"]}]})
+    s3.set_config(bucket, "lifecycle", {"Rules": [
+        {"ID": "x", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 1},
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}]})
+    put(s3, bucket, "tmp/a", b"x")
+    cold = put(s3, bucket, "cold", b"ice", storage_class="GLACIER").version
+    restore.restore_object(s3, cold, {"Days": 1, "Tier": "Expedited"}, 1.0, DAY)
+    recorder = _Recorder()
+    workers = S3Workers(s3, DAY, recorder)  # type: ignore[arg-type]
+    clock.advance(DAY + 60)
+    workers.run_once()
+    marker = s3.store.versions_of(bucket.id, "tmp/a")[0]
+    assert ("LifecycleExpiration:DeleteMarkerCreated", "tmp/a", marker[2]) in recorder.events
+    assert ("ObjectRestore:Completed", "cold", cold.version_id) in recorder.events
+    recorder.events.clear()
+    clock.advance(2 * DAY)
+    workers.run_once()
+    assert ("ObjectRestore:Delete", "cold", cold.version_id) in recorder.events
+    assert [e[0] for e in recorder.events if e[1] == "tmp/a"] == ["LifecycleExpiration:Delete"]
