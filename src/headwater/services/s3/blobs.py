@@ -42,9 +42,9 @@ the development VM, 0.26 s direct.  Blobs below a block stay on the ordinary cac
 so small hot objects keep the page cache's help.
 
 Streams are joined, hashed and written on a worker thread in batches of about 1 MiB (the copy,
-hashlib, zlib and the CRC32C/CRC64NVME of awscrt release the GIL at that size), one batch in
-flight while the event loop receives the next, so uploads use a second core and the loop
-stays responsive.
+hashlib and awscrt's checksums release the GIL at that size; ISA-L's CRC32 takes ~0.1 ms a
+batch), one batch in flight while the event loop receives the next, so uploads use a second
+core and the loop stays responsive.
 """
 
 from __future__ import annotations
@@ -416,10 +416,9 @@ class Blobs:
             yield _checked_inline(segment)[start:end]
             return
         # Whole blocks are read (a CRC32C covers exactly one), several per read: fewer
-        # system calls and thread hops for the caller, and each is checked through a
-        # memoryview, so nothing is copied but the read itself.
-        # A blob of a block or more was written past the page cache, and is read the same
-        # way: into a reused aligned buffer, then copied out (the buffer serves the next read).
+        # system calls and thread hops for the caller, each checked through a memoryview.
+        # A blob of a block or more was written past the page cache and is read the same
+        # way, into a reused aligned buffer, so what it hands out is a copy.
         direct = self.direct and segment.size >= BLOCK
         try:
             fd = os.open(self.path(segment.name), os.O_RDONLY | (_O_DIRECT if direct else 0))
@@ -432,16 +431,17 @@ class Blobs:
             while position < end:
                 want = min(_READ, stop - position)
                 if buffer is None:
-                    data: bytes | memoryview = os.pread(fd, want, position)
+                    data = os.pread(fd, want, position)
                     got = len(data)
+                    view = memoryview(data)
                 else:
                     # Whole aligned pages are asked for; at the end of the file fewer come.
                     asked = -(-want // _ALIGN) * _ALIGN
                     got = os.preadv(fd, [memoryview(buffer)[:asked]], position)
-                    data = memoryview(buffer)[:want]
+                    data = b""
+                    view = memoryview(buffer)[:want]
                 if got != want:
                     raise CorruptBlob(segment.name, f"file is shorter than {segment.size} bytes")
-                view = memoryview(data)
                 good = 0  # bytes of ``data`` verified so far
                 while good < want:
                     index = (position + good) // BLOCK
@@ -452,10 +452,9 @@ class Blobs:
                 lo = max(start - position, 0)
                 hi = min(end - position, good)
                 if lo < hi:  # the blocks before a damaged one are still served
-                    if buffer is not None:
-                        yield bytes(view[lo:hi])
-                    else:
-                        yield data[lo:hi] if (lo, hi) != (0, want) else data  # type: ignore[misc]
+                    # A whole cached read goes out as it is; anything else is copied.
+                    whole = buffer is None and (lo, hi) == (0, want)
+                    yield data if whole else bytes(view[lo:hi])
                 if good < want:
                     raise CorruptBlob(segment.name, f"block {index} fails its CRC32C")
                 position += want
