@@ -52,7 +52,8 @@ async def _stream(iterator: Iterator[bytes], version: Version) -> AsyncIterator[
     try:
         while True:
             try:
-                chunk = await ahead
+                # Shielded: cancelling this task must not orphan a read that is running.
+                chunk = await asyncio.shield(ahead)
             except CorruptBlob as exc:
                 corrupt(version, exc)
                 raise
