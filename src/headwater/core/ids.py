@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import uuid
 from typing import Protocol
 
 DEFAULT_ACCOUNT_ID = "000000000000"
@@ -25,9 +24,18 @@ class IdFactory(Protocol):
         ...
 
 
+# The version (4) and variant (RFC 4122) bits of a random UUID, as masks over its 128 bits.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 class RandomIds:
     def uuid(self) -> str:
-        return str(uuid.uuid4())
+        # What str(uuid.uuid4()) returns, at half the cost: every request takes one, and the
+        # UUID object it would build is thrown away at once.
+        n = int.from_bytes(os.urandom(16), "big") & _UUID4_CLEAR | _UUID4_SET
+        h = f"{n:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def token(self, nbytes: int = 32) -> str:
         return os.urandom(nbytes).hex()

@@ -433,6 +433,8 @@ def _signed_header_names(text: str) -> tuple[str, ...]:
 
 
 def _canonical_query(query: Mapping[str, list[str]], exclude: str | None = None) -> str:
+    if not query:
+        return ""  # most requests (every object GET and PUT) have no query
     pairs = [
         (quote(k, safe="-_.~"), quote(v, safe="-_.~"))
         for k, values in query.items()

@@ -1,0 +1,59 @@
+"""The S3 store's own rules: blob reference counts and the schema upgrade of older databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from headwater.services.s3.blobs import Segment
+from headwater.services.s3.store import MIGRATIONS, S3Store
+from headwater.store import open_store
+
+
+def _blob(store: S3Store, name: str, refs: int, data: bytes | None) -> None:
+    store.add_blob(Segment(name, 4 if data is None else len(data), b"\0\0\0\0", data), refs)
+
+
+def _refs(store: S3Store, name: str) -> int | None:
+    row = store.db.query_one("SELECT refs FROM s3_blobs WHERE name=?", (name,))
+    return None if row is None else int(row[0])
+
+
+def test_released_blobs_go_with_their_last_reference() -> None:
+    store = S3Store(open_store(None))
+    with store.transaction():
+        _blob(store, "shared", 2, None)
+        _blob(store, "file", 1, None)
+        _blob(store, "inline", 1, b"tiny")
+        gone = store.ref_blobs(["shared", "file", "inline", "missing"], -1)
+    assert gone == ["file"]  # an inline blob has no file to delete
+    assert _refs(store, "shared") == 1
+    assert _refs(store, "file") is None and _refs(store, "inline") is None
+    assert store.ref_blobs(["shared", "shared"], +1) == []
+    assert _refs(store, "shared") == 3
+
+
+def test_a_blob_named_twice_is_released_once() -> None:
+    store = S3Store(open_store(None))
+    _blob(store, "twice", 2, None)
+    assert store.ref_blobs(["twice", "twice"], -1) == ["twice"]
+    assert _refs(store, "twice") is None
+
+
+def test_older_databases_keep_their_blobs_through_the_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "headwater.db"
+    old = open_store(path)
+    old.migrate("s3", MIGRATIONS[:2])  # s3_blobs as a WITHOUT ROWID table, with inline data
+    old.execute(
+        "INSERT INTO s3_blobs (name, size, blocks, refs, data) VALUES (?,?,?,?,?)",
+        ("kept", 3, b"crc!", 2, b"abc"),
+    )
+    old.close()
+
+    store = S3Store(open_store(path))
+    assert store.segments(["kept"]) == [Segment("kept", 3, b"crc!", b"abc")]
+    assert _refs(store, "kept") == 2
+    (sql,) = store.db.query_one("SELECT sql FROM sqlite_master WHERE name='s3_blobs'")
+    assert "WITHOUT ROWID" not in sql.upper()
+    _blob(store, "new", 1, None)
+    assert store.ref_blobs(["kept", "new"], -1) == ["new"]
+    store.db.close()
