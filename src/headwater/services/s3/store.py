@@ -99,7 +99,12 @@ MIGRATIONS = [
     DROP TABLE s3_blobs;
     ALTER TABLE s3_blobs_new RENAME TO s3_blobs;
     """,
+    # The versions with a restore under way or a restored copy (the lifecycle worker settles
+    # them every pass): a partial index holds just those, so finding them no longer scans
+    # every object.  The worker's query must repeat this WHERE term exactly.
+    """CREATE INDEX s3_objects_restoring ON s3_objects (id) WHERE meta LIKE '%"restore"%';""",
 ]
+RESTORING = """meta LIKE '%"restore"%'"""  # the partial index s3_objects_restoring covers these
 
 OBJECT_COLUMNS = (
     "id, key, version_id, is_latest, delete_marker, size, etag, last_modified, storage_class, "

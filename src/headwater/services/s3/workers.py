@@ -18,7 +18,7 @@ from headwater.core.errors import ServiceError
 from headwater.services.s3 import lifecycle, restore
 from headwater.services.s3.model import S3, Version
 from headwater.services.s3.notifications import Notifier
-from headwater.services.s3.store import OBJECT_COLUMNS
+from headwater.services.s3.store import OBJECT_COLUMNS, RESTORING
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class S3Workers:
         for name, key, event, version in outcome.expired:
             self._event(name, event, key, version)
         for row in self.s3.store.db.query(
-            f"SELECT bucket_id, {OBJECT_COLUMNS} FROM s3_objects WHERE meta LIKE '%\"restore\"%'"
+            f"SELECT bucket_id, {OBJECT_COLUMNS} FROM s3_objects WHERE {RESTORING}"
         ):
             version = Version.from_row(row[1:])
             settled = restore.settle(self.s3, version)

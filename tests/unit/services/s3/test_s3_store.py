@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from headwater.services.s3.blobs import Segment
-from headwater.services.s3.store import MIGRATIONS, S3Store
+from headwater.services.s3.store import MIGRATIONS, RESTORING, S3Store
 from headwater.store import open_store
 
 
@@ -57,3 +57,9 @@ def test_older_databases_keep_their_blobs_through_the_upgrade(tmp_path: Path) ->
     _blob(store, "new", 1, None)
     assert store.ref_blobs(["kept", "new"], -1) == ["new"]
     store.db.close()
+
+
+def test_finding_restores_reads_the_partial_index_only() -> None:
+    store = S3Store(open_store(None))
+    plan = store.db.query(f"EXPLAIN QUERY PLAN SELECT id FROM s3_objects WHERE {RESTORING}")
+    assert "USING INDEX s3_objects_restoring" in " ".join(str(step[-1]) for step in plan)
