@@ -222,7 +222,10 @@ def _prefix_end(prefix: str) -> str | None:
     while prefix:
         last = ord(prefix[-1])
         if last < 0x10FFFF:
-            return prefix[:-1] + chr(last + 1)
+            # Keys are valid UTF-8, so the surrogates are skipped (UTF-8 order is code point
+            # order, which is how SQLite compares them).
+            following = 0xE000 if 0xD7FF <= last < 0xE000 else last + 1
+            return prefix[:-1] + chr(following)
         prefix = prefix[:-1]
     return None
 
@@ -246,6 +249,7 @@ def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: li
                 outcome.expired.append((bucket.name, latest.key, event, changed))
                 return  # the rest is judged on the next pass, with the new state in place
         if (latest is not None and latest.delete_marker and len(versions) == 1
+                and rule.get("Status") == "Enabled"
                 and (rule.get("Expiration") or {}).get("ExpiredObjectDeleteMarker")
                 and _prefix_ok(rule, latest.key)):
             s3.delete(bucket, latest.key, latest.version_id)

@@ -140,6 +140,24 @@ def test_candidates_are_what_some_rule_might_act_on_now() -> None:
     assert lifecycle._prefix_end("logs/") == "logs0"
     assert lifecycle._prefix_end("a\U0010ffff") == "b"
     assert lifecycle._prefix_end("") is None
+    assert lifecycle._prefix_end("a\ud7ff") == "a\ue000"  # no surrogate in between
+
+
+def test_a_disabled_rule_removes_no_delete_marker(s3: S3, bucket: Bucket, clock: ManualClock) -> None:
+    s3.set_versioning(bucket, "Enabled")
+    put(s3, bucket, "gone", b"x")
+    s3.delete(s3.bucket(bucket.name), "gone")  # a delete marker on top
+    for row in s3.store.versions_of(bucket.id, "gone"):
+        if not row[4]:  # the version under it goes: only the marker is left
+            s3.delete(s3.bucket(bucket.name), "gone", row[2])
+    s3.set_config(bucket, "lifecycle", {"Rules": [
+        {"ID": "off", "Status": "Disabled", "Filter": {},
+         "Expiration": {"ExpiredObjectDeleteMarker": True}},
+        {"ID": "on", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}},
+    ]})
+    clock.advance(2 * DAY)
+    lifecycle.apply(s3, DAY)
+    assert len(s3.store.versions_of(bucket.id, "gone")) == 1  # the lone marker stays
 
 
 class _Recorder:
