@@ -184,22 +184,29 @@ def drain(client: Any, queue_url: str, expected: int, timeout: float = 60) -> di
     return seen
 
 
+def kill_mid_write(served: Served, writer: Sender | S3Writer, at_least: int) -> dict[str, str]:
+    """Start ``writer``, SIGKILL ``served`` once ``at_least`` writes were acknowledged (the
+    writer still writing), and return what was acknowledged: what must survive."""
+    writer.start()
+    deadline = time.monotonic() + 60
+    while len(writer.acked) < at_least and writer.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writer.error is None, writer.error
+    served.kill()
+    writer.stop.set()
+    writer.join(timeout=30)
+    acked = dict(writer.acked)
+    assert len(acked) >= at_least
+    return acked
+
+
 def test_acknowledged_messages_survive_kill_9(servers, tmp_path):
     data_dir = tmp_path / "data"
     first = start(servers, data_dir)
     client = first.sqs()
     client.create_queue(QueueName="durable")
     sender = Sender(client, client.get_queue_url(QueueName="durable")["QueueUrl"])
-    sender.start()
-    deadline = time.monotonic() + 60
-    while len(sender.acked) < 400 and sender.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert sender.error is None, sender.error
-    first.kill()  # while the sender is still sending
-    sender.stop.set()
-    sender.join(timeout=30)
-    acked = dict(sender.acked)
-    assert len(acked) >= 400
+    acked = kill_mid_write(first, sender, at_least=400)
 
     second = start(servers, data_dir)
     client = second.sqs()
@@ -262,17 +269,7 @@ def test_acknowledged_objects_survive_kill_9(servers, tmp_path):
     client.complete_multipart_upload(Bucket="durable", Key="multipart", UploadId=upload,
                                      MultipartUpload={"Parts": [
                                          {"PartNumber": i + 1, "ETag": e} for i, e in enumerate(etags)]})
-    writer = S3Writer(client, "durable")
-    writer.start()
-    deadline = time.monotonic() + 60
-    while len(writer.acked) < 30 and writer.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert writer.error is None, writer.error
-    first.kill()  # while the writer is still writing
-    writer.stop.set()
-    writer.join(timeout=30)
-    acked = dict(writer.acked)
-    assert len(acked) >= 30
+    acked = kill_mid_write(first, S3Writer(client, "durable"), at_least=30)
 
     second = start(servers, data_dir)
     client = second.s3()
