@@ -110,3 +110,20 @@ def test_like_is_a_whole_value_wildcard_match(value: str, pattern: str) -> None:
     # fnmatch's * and ? mean the same; its [...] classes never occur in this alphabet.
     assert like(value, pattern) == (re.fullmatch(fnmatch.translate(pattern), value,
                                                  re.DOTALL) is not None)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource",
+                         "NotResource", "Condition", "Service", "AWS", "StringEquals",
+                         "ArnLike", "Null", "aws:SourceArn", "x"]), inner, max_size=4),
+    max_leaves=12)
+
+
+@given(_JSON)
+def test_any_json_is_evaluated_without_an_exception(statements: Any) -> None:
+    # A queue's Policy is whatever JSON the user set: the answer is a bool, never a crash.
+    result = service_allowed(statements, service="s3.amazonaws.com", action="sqs:SendMessage",
+                             resource=QUEUE, context=CONTEXT)
+    assert isinstance(result, bool)
