@@ -75,15 +75,12 @@ class Outcome:
 
 
 def _matches(rule: dict[str, Any], version: Version) -> bool:
-    if rule.get("Status") != "Enabled":
+    if rule.get("Status") != "Enabled" or not _prefix_ok(rule, version.key):
         return False
     found = rule.get("Filter")
     if found is None:
-        return version.key.startswith(rule.get("Prefix") or "")
+        return True
     conditions = found.get("And") or found
-    prefix = conditions.get("Prefix") or ""
-    if not version.key.startswith(prefix):
-        return False
     tags = version.meta.get("tags") or {}
     wanted = list(conditions.get("Tags") or [])
     if conditions.get("Tag"):

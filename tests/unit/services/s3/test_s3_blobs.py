@@ -140,3 +140,27 @@ def test_a_filesystem_without_o_direct_keeps_everything_cached(
     segment = cached.publish(cached.stage_bytes(data, ()))
     assert b"".join(cached.read([segment], 0, len(data))) == data
     assert [p.name for p in (tmp_path / "s3" / "data").iterdir() if p.is_file()] == []
+
+
+def test_blobs_of_a_block_or_more_bypass_the_page_cache_both_ways(
+    blobs: Blobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[tuple[str, bool]] = []  # (file name, opened with O_DIRECT)
+    real_open = os.open
+
+    def recording_open(path: object, flags: int, *args: object) -> int:
+        opened.append((os.path.basename(str(path)), bool(flags & blobs_module._O_DIRECT)))
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", recording_open)
+    data = os.urandom(2 * BLOCK)
+    large = blobs.publish(blobs.stage_bytes(data[: BLOCK + 10], ()))
+    small = blobs.publish(blobs.stage_bytes(data[BLOCK + 10 :], ()))
+    assert b"".join(blobs.read([large, small], 0, len(data))) == data
+    writes = {name.split(".")[0]: direct for name, direct in opened if name.endswith(".part")}
+    reads = {name: direct for name, direct in opened if not name.endswith(".part")}
+    # Past the cache exactly where the filesystem allows it; a blob under a block is read
+    # through the cache (its file was opened for direct writes, but its only, partial block
+    # went through the cache when it was finished).
+    assert (writes[large.name], reads[large.name]) == (blobs.direct, blobs.direct)
+    assert (writes[small.name], reads[small.name]) == (blobs.direct, False)
