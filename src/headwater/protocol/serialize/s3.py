@@ -14,6 +14,9 @@
 - The listings (``LISTINGS``) carry up to a thousand entries a page: their documents are
   written by plans compiled once from the output shape (``xml_plan``), the same bytes as the
   generic tree walk at a fraction of its cost.
+- ListObjectVersions interleaves ``<Version>`` and ``<DeleteMarker>`` elements in key order,
+  newest first within a key, where the model has two lists: an adapter gives that order under
+  ``ENTRY_ORDER_KEY`` (a boolean per entry, True for a delete marker).
 
 Reference: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
 """
@@ -35,6 +38,7 @@ from headwater.protocol.specs import ServiceSpec
 
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 STATUS_KEY = "__http_status__"
+ENTRY_ORDER_KEY = "__entry_order__"
 # Operations whose documents are written by compiled plans: the ones with long lists.
 LISTINGS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
 
@@ -112,6 +116,8 @@ class S3Serializer(RestXmlSerializer):
 
     def _plan(self, operation: OperationModel, shape: Shape) -> xml_plan.Write | None:
         if operation.name not in self._plans:
+            interleave = ((ENTRY_ORDER_KEY, "Versions", "DeleteMarkers")
+                          if operation.name == "ListObjectVersions" else None)
             self._plans[operation.name] = xml_plan.compile_document(
-                shape, self.root_name(operation, shape), self.namespace)
+                shape, self.root_name(operation, shape), self.namespace, interleave)
         return self._plans[operation.name]

@@ -77,28 +77,80 @@ def iso_timestamp(value: Any) -> str:
     return base + _MILLIS[micro // 1000] if micro else base + "Z"
 
 
-def compile_document(shape: Shape, root_name: str, namespace: str | None) -> Write | None:
+def compile_document(
+    shape: Shape, root_name: str, namespace: str | None,
+    interleave: tuple[str, str, str] | None = None,
+) -> Write | None:
     """A writer of the whole document for output ``shape`` (its body members, under
-    ``<root_name xmlns=namespace>``), or None when the shape does not compile."""
+    ``<root_name xmlns=namespace>``), or None when the shape does not compile.
+
+    ``interleave`` is (order key, first, second): two flattened lists of structures, adjacent
+    in the model, written as one run of items in the order the value's ``order key`` gives
+    (a sequence of booleans, True taking the next item of ``second``).  Without that key in
+    the value, each list is written whole, as the generic writer does."""
     if shape.serialization.get("xmlNamespace"):
         return None
     try:
         steps = _structure_steps(shape, body_only=True)
+        merged = _interleaved(shape, steps, interleave) if interleave else None
     except Unsupported:
         return None
     attributes = f' xmlns="{_attribute(namespace)}"' if namespace else ""
     opening, closing, empty = f"<{root_name}{attributes}>", f"</{root_name}>", f"<{root_name}{attributes} />"
+    before, after = steps, []
+    if merged is not None:
+        at = next(i for i, step in enumerate(steps) if step[0] == interleave[1])  # type: ignore[index]
+        before, after = steps[:at], steps[at + 2:]
 
     def document(value: Mapping[str, Any], out: list[str]) -> None:
         start = len(out)
         out.append(opening)
-        _write_members(steps, value, out)
+        _write_members(before, value, out)
+        if merged is not None:
+            merged(value, out)
+            _write_members(after, value, out)
         if len(out) == start + 1:
             out[start] = empty
         else:
             out.append(closing)
 
     return document
+
+
+def _interleaved(shape: Shape, steps: list[Step], interleave: tuple[str, str, str]) -> Write:
+    """The writer of ``interleave``'s two lists as one run (see ``compile_document``)."""
+    order_key, first, second = interleave
+    names = [step[0] for step in steps]
+    if first not in names or names.index(second) != names.index(first) + 1:
+        raise Unsupported(f"{first} and {second} are not adjacent members")
+    writers = []
+    for name in (first, second):
+        member = shape.members[name]
+        item = member.member if member.type_name == "list" else None
+        if item is None or not member.serialization.get("flattened") or (
+                item.type_name != "structure"):
+            raise Unsupported(f"{name} is not a flattened list of structures")
+        tag = str(item.serialization.get("name", member.serialization.get("name", name)))
+        writers.append(_step("", item, tag, (shape.name,))[5])
+    write_first, write_second = writers
+
+    def write(value: Mapping[str, Any], out: list[str]) -> None:
+        ones, twos = value.get(first) or (), value.get(second) or ()
+        order = value.get(order_key)
+        if order is None:
+            for entry in ones:
+                write_first(entry, out)
+            for entry in twos:
+                write_second(entry, out)
+            return
+        next_one, next_two = iter(ones).__next__, iter(twos).__next__
+        for takes_second in order:
+            if takes_second:
+                write_second(next_two(), out)
+            else:
+                write_first(next_one(), out)
+
+    return write
 
 
 def render(document: Write, value: Mapping[str, Any]) -> bytes:

@@ -15,6 +15,7 @@ import binascii
 from typing import Any
 
 from headwater.protocol.context import RequestContext
+from headwater.protocol.serialize.s3 import ENTRY_ORDER_KEY
 from headwater.services.s3 import errors, lifecycle, listing, restore, wire
 from headwater.services.s3.model import S3, Bucket
 from headwater.services.s3.names import owner, url_encode
@@ -434,6 +435,7 @@ class BucketOps:
             out["Versions"] = versions
         if markers:
             out["DeleteMarkers"] = markers
+            out[ENTRY_ORDER_KEY] = [entry.delete_marker for entry in page.entries]
         if page.prefixes:
             out["CommonPrefixes"] = [{"Prefix": fix(p)} for p in page.prefixes]
         if delimiter:

@@ -142,3 +142,25 @@ def test_recursive_shapes_are_left_to_the_generic_writer() -> None:
         "Text": {"type": "string"},
     })
     assert xml_plan.compile_document(resolver.get_shape_by_name("Output"), "Root", None) is None
+
+
+def test_only_adjacent_flattened_lists_of_structures_interleave() -> None:
+    shape = SPEC.model.operation_model("ListObjectVersions").output_shape
+    assert xml_plan.compile_document(shape, "R", None, ("o", "Versions", "DeleteMarkers"))
+    # Not adjacent in the model, or not structures (CommonPrefixes' items are, Name is not).
+    assert xml_plan.compile_document(shape, "R", None, ("o", "Versions", "CommonPrefixes")) is None
+    assert xml_plan.compile_document(shape, "R", None, ("o", "DeleteMarkers", "Name")) is None
+
+
+def test_interleaved_lists_follow_the_order_given() -> None:
+    shape = SPEC.model.operation_model("ListObjectVersions").output_shape
+    plan = xml_plan.compile_document(shape, "R", None, ("o", "Versions", "DeleteMarkers"))
+    assert plan is not None
+    value = {"IsTruncated": False, "Versions": [{"Key": "a"}, {"Key": "c"}],
+             "DeleteMarkers": [{"Key": "b"}], "Name": "n"}
+    body = xml_plan.render(plan, {**value, "o": [False, True, False]}).decode()
+    assert body.endswith("<R><IsTruncated>false</IsTruncated><Version><Key>a</Key></Version>"
+                         "<DeleteMarker><Key>b</Key></DeleteMarker><Version><Key>c</Key>"
+                         "</Version><Name>n</Name></R>")
+    grouped = xml_plan.render(plan, value).decode()
+    assert "<Version><Key>c</Key></Version><DeleteMarker><Key>b</Key>" in grouped

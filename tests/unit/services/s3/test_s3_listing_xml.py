@@ -8,8 +8,11 @@ fetch-owner, encoding-type=url, truncation and paging, and RestoreStatus."""
 from __future__ import annotations
 
 import random
+import re
+from itertools import pairwise
 from typing import Any
 from urllib.parse import unquote
+from xml.etree import ElementTree
 
 from botocore.awsrequest import HeadersDict
 from botocore.parsers import create_parser
@@ -20,7 +23,7 @@ from headwater.core.clock import ManualClock
 from headwater.protocol.context import RequestContext
 from headwater.protocol.http import HttpRequest
 from headwater.protocol.serialize.rest_xml import RestXmlSerializer
-from headwater.protocol.serialize.s3 import S3Serializer
+from headwater.protocol.serialize.s3 import ENTRY_ORDER_KEY, S3Serializer
 from headwater.protocol.specs import get_spec
 from headwater.services.s3 import restore
 from headwater.services.s3.adapter import S3Adapter
@@ -70,6 +73,25 @@ def serialized(operation: str, result: dict[str, Any]) -> tuple[bytes, bytes]:
     generic = RestXmlSerializer.document(serializer, op, op.output_shape, result, payload=False)
     assert isinstance(fast, bytes)
     return fast, generic
+
+
+_ENTRY = re.compile(rb"<(Version|DeleteMarker)>.*?</\1>", re.DOTALL)
+
+
+def entry_tags(body: bytes) -> list[str]:
+    return [m.group(1).decode() for m in _ENTRY.finditer(body)]
+
+
+def grouped(body: bytes) -> bytes:
+    """A ListVersionsResult with its Version elements moved before its DeleteMarkers."""
+    found = list(_ENTRY.finditer(body))
+    if not found:
+        return body
+    run = body[found[0].start():found[-1].end()]
+    assert b"".join(m.group(0) for m in found) == run  # the entries are one run
+    versions = b"".join(m.group(0) for m in found if m.group(1) == b"Version")
+    markers = b"".join(m.group(0) for m in found if m.group(1) == b"DeleteMarker")
+    return body[:found[0].start()] + versions + markers + body[found[-1].end():]
 
 
 def botocore_reads(operation: str, body: bytes) -> dict[str, Any]:
@@ -132,7 +154,12 @@ def test_list_objects_v1_and_versions_match_the_generic_serializer(
         while True:
             result = ops.list_object_versions(ctx(), params)
             fast, generic = serialized("ListObjectVersions", result)
-            assert fast == generic, request
+            # The generic walk writes the two lists one after the other; S3 interleaves them.
+            assert grouped(fast) == generic, request
+            assert entry_tags(fast) == [
+                "DeleteMarker" if marker else "Version"
+                for marker in result.get(ENTRY_ORDER_KEY)
+                or [False] * len(result.get("Versions", []))]
             parsed = botocore_reads("ListObjectVersions", fast)
             assert len(parsed.get("Versions", [])) == len(result.get("Versions", []))
             assert len(parsed.get("DeleteMarkers", [])) == len(result.get("DeleteMarkers", []))
@@ -140,6 +167,29 @@ def test_list_objects_v1_and_versions_match_the_generic_serializer(
                 break
             params = {**params, "KeyMarker": result["NextKeyMarker"],
                       "VersionIdMarker": result.get("NextVersionIdMarker", "")}
+
+
+def test_versions_and_delete_markers_interleave_in_key_order_newest_first(
+    s3: S3, bucket: Bucket, clock: ManualClock
+) -> None:
+    """As S3 writes a ListVersionsResult: one run of Version and DeleteMarker elements, keys
+    ascending, each key's newest entry (IsLatest) first."""
+    fill(s3, bucket, clock)
+    result = adapter(s3).list_object_versions(ctx(), {"Bucket": bucket.name})
+    root = ElementTree.fromstring(serialized("ListObjectVersions", result)[0])
+    ns = {"s3": root.tag[1:].split("}")[0]}
+    entries = [(e.tag.split("}")[1], e.findtext("s3:Key", namespaces=ns),
+                e.findtext("s3:IsLatest", namespaces=ns)) for e in root
+               if e.tag.endswith(("}Version", "}DeleteMarker"))]
+    tags = [tag for tag, _, _ in entries]
+    # A marker sits on top of an older version of the same key: the run really mixes them.
+    assert ("DeleteMarker", "Version") in pairwise(tags)
+    keys = [key or "" for _, key, _ in entries]
+    assert keys == sorted(keys, key=lambda k: k.encode("utf-8"))
+    firsts = [latest for i, (_, key, latest) in enumerate(entries)
+              if i == 0 or keys[i - 1] != key]
+    assert firsts and all(latest == "true" for latest in firsts)
+    assert sum(latest == "true" for _, _, latest in entries) == len(firsts)
 
 
 def test_listings_show_checksums_owner_and_restore_status(
