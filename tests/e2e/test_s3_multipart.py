@@ -110,6 +110,12 @@ def test_composite_and_full_object_checksums(s3: Any, bucket: str) -> None:
     assert out["ChecksumCRC32"] == whole and out["ChecksumType"] == "FULL_OBJECT"
     got = s3.get_object(Bucket=bucket, Key="full", ChecksumMode="ENABLED")
     assert got["ChecksumCRC32"] == whole and got["Body"].read() == one + two
+    # Listings show each object's algorithm and type.
+    shown = {(c["Key"], c["ChecksumAlgorithm"][0], c["ChecksumType"])
+             for c in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert shown == {("comp", "SHA256", "COMPOSITE"), ("full", "CRC32", "FULL_OBJECT")}
+    versions = s3.list_object_versions(Bucket=bucket)["Versions"]
+    assert {(v["Key"], v["ChecksumAlgorithm"][0], v["ChecksumType"]) for v in versions} == shown
 
 
 def test_upload_part_copy(s3: Any, bucket: str) -> None:

@@ -311,6 +311,11 @@ class BucketOps:
                                           "encoding-type", str(encoding))
         return bucket, params.get("Prefix") or "", params.get("Delimiter") or "", encoding == "url"
 
+    @staticmethod
+    def _wants_restore(params: Params) -> bool:
+        """Whether entries show RestoreStatus (``x-amz-optional-object-attributes``)."""
+        return "RestoreStatus" in (params.get("OptionalObjectAttributes") or ())
+
     def _entries(self, page: listing.Page, params: Params, encode: bool,
                  who: dict[str, str] | None, versions: bool = False
                  ) -> tuple[list[Result], list[Result]]:
@@ -319,8 +324,7 @@ class BucketOps:
 
         ``who`` is the Owner to show (None: no Owner); RestoreStatus appears only when the
         request asked for it (``x-amz-optional-object-attributes``), as in S3."""
-        wanted = params.get("OptionalObjectAttributes") or ()
-        now = self.s3.clock.now() if "RestoreStatus" in wanted else None
+        now = self.s3.clock.now() if self._wants_restore(params) else None
         objects: list[Result] = []
         markers: list[Result] = []
         # A page holds up to a thousand entries: plain loops, nothing per entry it can avoid.
@@ -337,10 +341,9 @@ class BucketOps:
             if versions:
                 item["VersionId"] = entry.version_id
                 item["IsLatest"] = bool(entry.is_latest)
-            checksum = entry.checksum
-            if checksum and checksum.get("algorithm"):
-                item["ChecksumAlgorithm"] = [checksum["algorithm"]]
-                item["ChecksumType"] = checksum.get("type", "FULL_OBJECT")
+            if entry.checksum_algorithm:
+                item["ChecksumAlgorithm"] = [entry.checksum_algorithm]
+                item["ChecksumType"] = entry.checksum_type or "FULL_OBJECT"
             if who is not None:
                 item["Owner"] = who
             if now is not None:
@@ -359,7 +362,8 @@ class BucketOps:
         token = params.get("ContinuationToken")
         start_after = params.get("StartAfter") or ""
         after = _untoken(token) if token else start_after
-        page = listing.list_objects(self.s3.store, bucket.id, prefix, delimiter, after, max_keys)
+        page = listing.list_objects(self.s3.store, bucket.id, prefix, delimiter, after, max_keys,
+                                   self._wants_restore(params))
         fix = url_encode if encode else (lambda s: s)
         out: Result = {
             "Name": bucket.name,
@@ -390,7 +394,8 @@ class BucketOps:
         bucket, prefix, delimiter, encode = self._listing_base(params)
         max_keys = _max_keys(params)
         marker = params.get("Marker") or ""
-        page = listing.list_objects(self.s3.store, bucket.id, prefix, delimiter, marker, max_keys)
+        page = listing.list_objects(self.s3.store, bucket.id, prefix, delimiter, marker, max_keys,
+                                   self._wants_restore(params))
         fix = url_encode if encode else (lambda s: s)
         out: Result = {
             "Name": bucket.name,
@@ -419,7 +424,7 @@ class BucketOps:
         key_marker = params.get("KeyMarker") or ""
         version_marker = params.get("VersionIdMarker") or ""
         page = listing.list_versions(self.s3.store, bucket.id, prefix, delimiter, key_marker,
-                                     version_marker, max_keys)
+                                     version_marker, max_keys, self._wants_restore(params))
         fix = url_encode if encode else (lambda s: s)
         versions, markers = self._entries(page, params, encode, owner(bucket.account),
                                           versions=True)

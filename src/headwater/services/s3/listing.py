@@ -10,8 +10,8 @@ Delete markers are not objects: they never appear in ListObjects (nor count towa
 max-keys), only in ListObjectVersions.
 
 An entry is a ``Listed``: the few columns a listing shows, as the store reads them (no blob
-names; ``meta`` parsed only for the checksum or restore state it holds), since a page builds
-a thousand of them.
+names, no ``meta`` unless the request asked for restore state), since a page builds a
+thousand of them.
 
 References: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html,
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
@@ -32,7 +32,7 @@ _BATCH = 1000
 
 class Listed(NamedTuple):
     """One entry of a listing, a version or a delete marker: the row the store reads
-    (``store.LISTED_COLUMNS``), named.  Built with ``Listed._make(row)``, no copying."""
+    (``store.ListedRow``), named.  Built with ``Listed._make(row)``, no copying."""
 
     key: str
     version_id: str
@@ -42,22 +42,15 @@ class Listed(NamedTuple):
     etag: str
     last_modified: float
     storage_class: str
-    meta: str  # JSON; see ``checksum`` and ``restore``
-
-    @property
-    def checksum(self) -> dict[str, Any] | None:
-        """``{"algorithm", "value", "type"}`` of the whole object, when it has one."""
-        # Most rows need no parsing: a look at the text says whether it is there (a user
-        # metadata key of that name only costs a parse that finds nothing).
-        if '"checksum"' not in self.meta:
-            return None
-        found: dict[str, Any] | None = orjson.loads(self.meta).get("checksum")
-        return found
+    checksum_algorithm: str | None  # of the whole-object checksum, when there is one
+    checksum_type: str | None  # FULL_OBJECT or COMPOSITE (None: FULL_OBJECT)
+    meta: str | None  # JSON, read only for restore state; see ``restore``
 
     @property
     def restore(self) -> dict[str, Any] | None:
-        """The restore state (``restore.py``) of an archived object, when it has one."""
-        if '"restore"' not in self.meta:
+        """The restore state (``restore.py``) of an archived object, when the listing read
+        it and there is one."""
+        if self.meta is None:
             return None
         found: dict[str, Any] | None = orjson.loads(self.meta).get("restore")
         return found
@@ -94,7 +87,8 @@ def _rollup(key: str, prefix: str, delimiter: str) -> str | None:
 
 
 def list_objects(store: S3Store, bucket_id: int, prefix: str, delimiter: str, after: str,
-                 max_keys: int) -> Page:
+                 max_keys: int, restore: bool = False) -> Page:
+    """A page of current versions; with ``restore`` their entries carry restore state."""
     page = Page()
     high = successor(prefix) if prefix else None
     low, strict = _start(prefix, delimiter, after)
@@ -103,7 +97,7 @@ def list_objects(store: S3Store, bucket_id: int, prefix: str, delimiter: str, af
         # Without a delimiter every row is an entry: one more than the page needs tells
         # whether it is truncated.  With one, rows may roll up, so read in batches.
         limit = _BATCH if delimiter else max(1, min(_BATCH + 1, max_keys - count + 1))
-        rows = store.list_latest(bucket_id, low, strict, high, limit)
+        rows = store.list_latest(bucket_id, low, strict, high, limit, restore)
         jumped = False
         for row in rows:
             key = row[0]
@@ -134,7 +128,7 @@ def list_objects(store: S3Store, bucket_id: int, prefix: str, delimiter: str, af
 
 
 def list_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str, key_marker: str,
-                  version_marker: str, max_keys: int) -> Page:
+                  version_marker: str, max_keys: int, restore: bool = False) -> Page:
     page = Page()
     high = successor(prefix) if prefix else None
     count = 0
@@ -146,7 +140,7 @@ def list_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str, k
     else:
         low, strict = _start(prefix, delimiter, key_marker)
     while True:
-        rows = store.list_versions(bucket_id, low, strict, high, _BATCH)
+        rows = store.list_versions(bucket_id, low, strict, high, _BATCH, restore)
         jumped = False
         for row in rows:
             key = row[0]

@@ -282,6 +282,7 @@ class S3:
                     bucket.id, key, version_id, delete_marker=False, size=size, etag=etag,
                     last_modified=now, storage_class=storage_class,
                     meta=orjson.dumps(meta).decode(), segments=",".join(s.name for s in segments),
+                    checksum=meta.get("checksum"),
                 )
                 if also is not None:
                     released += also()

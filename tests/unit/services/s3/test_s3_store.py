@@ -63,3 +63,34 @@ def test_finding_restores_reads_the_partial_index_only() -> None:
     store = S3Store(open_store(None))
     plan = store.db.query(f"EXPLAIN QUERY PLAN SELECT id FROM s3_objects WHERE {RESTORING}")
     assert "USING INDEX s3_objects_restoring" in " ".join(str(step[-1]) for step in plan)
+
+
+def test_older_databases_gain_checksum_columns_from_meta(tmp_path: Path) -> None:
+    path = tmp_path / "headwater.db"
+    old = open_store(path)
+    old.migrate("s3", MIGRATIONS[:4])  # before the checksum columns
+    rows = [("crc", '{"checksum":{"algorithm":"CRC32","value":"AAAAAA==","type":"FULL_OBJECT"}}'),
+            ("composite", '{"checksum":{"algorithm":"SHA1","value":"x-2","type":"COMPOSITE"}}'),
+            ("none", '{"ContentType":"text/plain"}')]
+    for key, meta in rows:
+        old.execute("INSERT INTO s3_objects (bucket_id, key, version_id, is_latest, "
+                    "last_modified, meta) VALUES (1, ?, 'null', 1, 0, ?)", (key, meta))
+    old.close()
+
+    store = S3Store(open_store(path))
+    listed = {row[0]: row[8:10] for row in store.list_latest(1, "", False, None, 10)}
+    assert listed == {"composite": ("SHA1", "COMPOSITE"), "crc": ("CRC32", "FULL_OBJECT"),
+                      "none": (None, None)}
+    store.db.close()
+
+
+def test_listings_read_meta_only_for_restore_state() -> None:
+    store = S3Store(open_store(None))
+    for key, meta in (("plain", "{}"), ("cold", '{"restore":{"ongoing":true}}')):
+        store.insert_object(1, key, "null", delete_marker=False, size=0, etag="",
+                            last_modified=0, storage_class="GLACIER", meta=meta, segments="")
+    assert [row[10] for row in store.list_latest(1, "", False, None, 10)] == [None, None]
+    assert [row[10] for row in store.list_latest(1, "", False, None, 10, restore=True)] == [
+        '{"restore":{"ongoing":true}}', None]
+    assert [row[10] for row in store.list_versions(1, "", False, None, 10, restore=True)] == [
+        '{"restore":{"ongoing":true}}', None]
