@@ -113,6 +113,15 @@ MIGRATIONS = [
                           checksum_type = json_extract(meta, '$.checksum.type')
         WHERE meta LIKE '%"checksum"%';
     """,
+    # s3_objects_latest covers what a listing shows: a page walks the index in key order and
+    # never visits the table, whose rows sit in insertion order (at 100,000 keys the visits
+    # were a quarter of a 1,000-key page's SQL time).  Lookups by key use it as before.
+    """
+    DROP INDEX s3_objects_latest;
+    CREATE INDEX s3_objects_latest ON s3_objects (bucket_id, key, version_id, delete_marker,
+        size, etag, last_modified, storage_class, checksum_algorithm, checksum_type, is_latest)
+        WHERE is_latest = 1;
+    """,
 ]
 RESTORING = """meta LIKE '%"restore"%'"""  # the partial index s3_objects_restoring covers these
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from headwater.services.s3.blobs import Segment
 from headwater.services.s3.store import MIGRATIONS, RESTORING, S3Store
@@ -94,3 +95,24 @@ def test_listings_read_meta_only_for_restore_state() -> None:
         '{"restore":{"ongoing":true}}', None]
     assert [row[10] for row in store.list_versions(1, "", False, None, 10, restore=True)] == [
         '{"restore":{"ongoing":true}}', None]
+
+
+def test_a_listing_page_reads_the_latest_index_alone() -> None:
+    """Without restore state, ListObjects never visits the table: its index covers it."""
+    store = S3Store(open_store(None))
+    seen: list[tuple[str, Any]] = []
+    query = store.db.query
+
+    def recording(sql: str, args: Any = ()) -> Any:
+        seen.append((sql, args))
+        return query(sql, args)
+
+    store.db.query = recording
+    store.list_latest(1, "a", True, "z", 1000)
+    store.list_latest(1, "a", False, None, 1000, restore=True)
+    store.db.query = query
+    (plain, plain_args), (restoring, restoring_args) = seen
+    plan = " ".join(str(step[-1]) for step in query(f"EXPLAIN QUERY PLAN {plain}", plain_args))
+    assert "COVERING INDEX s3_objects_latest" in plan
+    plan = " ".join(str(s[-1]) for s in query(f"EXPLAIN QUERY PLAN {restoring}", restoring_args))
+    assert "INDEX s3_objects_latest" in plan  # restore state needs the table's meta
