@@ -116,3 +116,12 @@ def test_a_listing_page_reads_the_latest_index_alone() -> None:
     assert "COVERING INDEX s3_objects_latest" in plan
     plan = " ".join(str(s[-1]) for s in query(f"EXPLAIN QUERY PLAN {restoring}", restoring_args))
     assert "INDEX s3_objects_latest" in plan  # restore state needs the table's meta
+
+
+def test_a_version_without_a_checksum_lists_none() -> None:
+    store = S3Store(open_store(None))
+    for key, checksum in (("empty", {}), ("absent", None)):
+        store.insert_object(1, key, "null", delete_marker=False, size=0, etag="",
+                            last_modified=0, storage_class="STANDARD", meta="{}", segments="",
+                            checksum=checksum)
+    assert [row[8:10] for row in store.list_latest(1, "", False, None, 10)] == [(None, None)] * 2
