@@ -92,15 +92,13 @@ def compile_document(
         return None
     try:
         steps = _structure_steps(shape, body_only=True)
-        merged = _interleaved(shape, steps, interleave) if interleave else None
+        merged, at = _interleaved(shape, steps, interleave) if interleave else (None, 0)
     except Unsupported:
         return None
     attributes = f' xmlns="{_attribute(namespace)}"' if namespace else ""
     opening, closing, empty = f"<{root_name}{attributes}>", f"</{root_name}>", f"<{root_name}{attributes} />"
-    before, after = steps, []
-    if merged is not None:
-        at = next(i for i, step in enumerate(steps) if step[0] == interleave[1])  # type: ignore[index]
-        before, after = steps[:at], steps[at + 2:]
+    # With ``merged``, the two lists' steps (at ``at`` and after it) are its to write.
+    before, after = (steps[:at], steps[at + 2:]) if merged is not None else (steps, [])
 
     def document(value: Mapping[str, Any], out: list[str]) -> None:
         start = len(out)
@@ -117,11 +115,14 @@ def compile_document(
     return document
 
 
-def _interleaved(shape: Shape, steps: list[Step], interleave: tuple[str, str, str]) -> Write:
-    """The writer of ``interleave``'s two lists as one run (see ``compile_document``)."""
+def _interleaved(shape: Shape, steps: list[Step], interleave: tuple[str, str, str]
+                 ) -> tuple[Write, int]:
+    """The writer of ``interleave``'s two lists as one run (see ``compile_document``), and
+    the index of the first list's step."""
     order_key, first, second = interleave
     names = [step[0] for step in steps]
-    if first not in names or names.index(second) != names.index(first) + 1:
+    if first not in names or second not in names or (
+            names.index(second) != names.index(first) + 1):
         raise Unsupported(f"{first} and {second} are not adjacent members")
     writers = []
     for name in (first, second):
@@ -150,7 +151,7 @@ def _interleaved(shape: Shape, steps: list[Step], interleave: tuple[str, str, st
             else:
                 write_first(next_one(), out)
 
-    return write
+    return write, names.index(first)
 
 
 def render(document: Write, value: Mapping[str, Any]) -> bytes:

@@ -150,6 +150,7 @@ def test_only_adjacent_flattened_lists_of_structures_interleave() -> None:
     # Not adjacent in the model, or not structures (CommonPrefixes' items are, Name is not).
     assert xml_plan.compile_document(shape, "R", None, ("o", "Versions", "CommonPrefixes")) is None
     assert xml_plan.compile_document(shape, "R", None, ("o", "DeleteMarkers", "Name")) is None
+    assert xml_plan.compile_document(shape, "R", None, ("o", "Versions", "Nope")) is None
 
 
 def test_interleaved_lists_follow_the_order_given() -> None:
