@@ -87,6 +87,28 @@ def test_unknown_queue_is_refused(hw: RunningHeadwater) -> None:
     assert err.value.response["Error"]["Code"] == "InvalidArgument"
 
 
+def test_a_topic_destination_is_refused_since_no_topic_exists(hw: RunningHeadwater) -> None:
+    """headwater serves no SNS: a topic fails validation as a missing one does on AWS;
+    skipping the validation stores it (and nothing is delivered)."""
+    s3 = hw.client("s3")
+    bucket = f"ev-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    topic = "arn:aws:sns:us-east-1:000000000000:uploads"
+    config = {"TopicConfigurations": [{"TopicArn": topic, "Events": ["s3:ObjectCreated:*"]}]}
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config)
+    error = err.value.response["Error"]
+    assert (error["Code"], error["ArgumentName1"], error["ArgumentValue1"]) == (
+        "InvalidArgument", topic, ("Permissions on the destination topic do not allow S3 to "
+                                   "publish notifications from this bucket"))
+    assert "TopicConfigurations" not in s3.get_bucket_notification_configuration(Bucket=bucket)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config,
+                                             SkipDestinationValidation=True)
+    stored = s3.get_bucket_notification_configuration(Bucket=bucket)["TopicConfigurations"]
+    assert stored[0]["TopicArn"] == topic
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")  # no destination to deliver to
+
+
 def test_overlapping_configurations_are_refused_and_nothing_is_stored(hw: RunningHeadwater) -> None:
     s3, sqs = hw.client("s3"), hw.client("sqs")
     bucket = f"ev-{uuid.uuid4().hex[:10]}"

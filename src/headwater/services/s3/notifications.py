@@ -13,7 +13,9 @@ It also checks a new configuration's destinations, as AWS does: a queue must exi
 invoke it for this bucket (AddPermission), and gets no test event.  Both permissions are
 checked again at each delivery (``core.policy`` evaluates them).
 
-What it is not (yet): SNS destinations (stored, not delivered) and EventBridge delivery.
+What it is not (yet): SNS destinations and EventBridge delivery.  headwater serves no SNS,
+so no topic exists and every topic destination fails validation, as on AWS for a missing
+topic.
 
 Reference: https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html,
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html and
@@ -105,6 +107,8 @@ def check_overlaps(config: dict[str, Any]) -> None:
 S3_PRINCIPAL = "s3.amazonaws.com"
 QUEUE_REFUSED = ("Permissions on the destination queue do not allow S3 to publish "
                  "notifications from this bucket")
+TOPIC_REFUSED = ("Permissions on the destination topic do not allow S3 to publish "
+                 "notifications from this bucket")
 
 
 def _bucket_arn(bucket: Bucket) -> str:
@@ -121,6 +125,8 @@ class Notifier:
     def check(self, bucket: Bucket, config: dict[str, Any], request_id: str, now: float) -> None:
         """Refuse destinations S3 could not deliver to; send each queue the s3:TestEvent."""
         failed: list[tuple[str, str]] = []
+        for topic in config.get("TopicConfigurations") or []:
+            failed.append((topic.get("TopicArn", ""), TOPIC_REFUSED))  # no SNS: no topic
         for queue in config.get("QueueConfigurations") or []:
             arn = queue.get("QueueArn", "")
             if not self._may_send(bucket, arn):
