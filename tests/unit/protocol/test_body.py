@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headwater.core.errors import ServiceError
 from headwater.protocol.body import AsgiBody, AwsChunkedBody, ClientDisconnected
@@ -95,3 +97,43 @@ def test_aws_chunked_malformed_is_incomplete_body(encoded: bytes) -> None:
 def test_decoded_length_must_match() -> None:
     with pytest.raises(ServiceError):
         asyncio.run(collect(AwsChunkedBody(pieces(ENCODED, 5), decoded_length=12)))
+
+
+# Bodies that look like aws-chunked framing: sizes in hex or not, extensions, CRLFs in and out
+# of place, trailers; and mutations of a well-formed body (bytes dropped, changed, added).
+_PIECE = st.sampled_from([b"0", b"5", b"b", b"ffffffff", b"-1", b"zz", b";chunk-signature=ab",
+                          b"\r\n", b"\n", b"\r", b"hello", b" world", b":", b"x-amz-checksum-crc32",
+                          b"DUoRhQ==", b"\x00", b"\xff"])
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> bytes:
+    data = bytearray(ENCODED)
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data) - 1))
+        choice = draw(st.integers(0, 2))
+        if choice == 0:
+            del data[at]
+        elif choice == 1:
+            data[at] = draw(st.integers(0, 255))
+        else:
+            data[at:at] = draw(st.binary(min_size=1, max_size=4))
+    return bytes(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(encoded=st.one_of(st.lists(_PIECE, max_size=12).map(b"".join), _mutated(),
+                         st.binary(max_size=60)),
+       split=st.integers(1, 16), declared=st.one_of(st.none(), st.integers(0, 20)))
+def test_any_aws_chunked_body_decodes_or_fails_as_a_service_error(
+    encoded: bytes, split: int, declared: int | None
+) -> None:
+    body = AwsChunkedBody(pieces(encoded, split), decoded_length=declared)
+    try:
+        data = asyncio.run(collect(body))
+    except ServiceError as error:
+        assert 400 <= error.status < 500
+        return
+    if declared is not None:
+        assert len(data) == declared
+    assert isinstance(body.trailers, dict)

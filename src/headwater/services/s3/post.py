@@ -49,13 +49,17 @@ def parse_form(body: bytes, content_type: str) -> tuple[dict[str, str], bytes | 
         name, _, value = part.strip().partition("=")
         if name.lower() == "boundary":
             boundary = value.strip('"')
+    try:
+        # Header text arrives decoded as latin-1 (ASGI); anything else cannot be on the wire.
+        delimiter = b"--" + boundary.encode("latin-1")
+    except UnicodeEncodeError:
+        boundary = ""
     if not boundary:
         raise ServiceError("MalformedPOSTRequest", "The body of your POST request is not "
                            "well-formed multipart/form-data.", 400)
     fields: dict[str, str] = {}
     file_data: bytes | None = None
     file_name = ""
-    delimiter = b"--" + boundary.encode("latin-1")
     for chunk in body.split(delimiter)[1:]:
         if chunk.startswith(b"--"):
             break
@@ -107,38 +111,71 @@ def check_signature(fields: dict[str, str], secrets: dict[str, str]) -> None:
                            "method.", 403)
 
 
+def _invalid_document(message: str = "Invalid JSON.") -> ServiceError:
+    return ServiceError("InvalidPolicyDocument", f"Invalid Policy: {message}", 400)
+
+
+def _condition_failed(condition: Any) -> ServiceError:
+    """AWS's answer to a condition that does not hold, or that it cannot read (an unknown
+    operator, the wrong number or kind of arguments), naming the condition."""
+    if isinstance(condition, list):
+        shown = "[" + ", ".join(orjson.dumps(item).decode() for item in condition) + "]"
+    else:
+        shown = orjson.dumps(condition).decode()
+    return _denied(f"Policy Condition failed: {shown}")
+
+
+def _expiration(policy: Any) -> float:
+    try:
+        return datetime.fromisoformat(str(policy["expiration"])).timestamp()
+    except (ValueError, KeyError, TypeError, OverflowError, OSError):
+        raise _invalid_document() from None
+
+
 def check_policy(fields: dict[str, str], bucket: str, size: int, now: float) -> None:
     try:
         policy = orjson.loads(base64.b64decode(fields.get("policy", ""), validate=True))
-        expiration = datetime.fromisoformat(str(policy["expiration"]))
-    except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-        raise ServiceError("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", 400) from None
-    if now > expiration.timestamp():
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise _invalid_document() from None
+    if not isinstance(policy, dict):
+        raise _invalid_document()
+    if now > _expiration(policy):
         raise _denied("Policy expired.")
+    conditions = policy.get("conditions") or []
+    if not isinstance(conditions, list):
+        raise _invalid_document()
     values = dict(fields, bucket=bucket)
     covered = {"bucket"}
-    for condition in policy.get("conditions") or []:
+    for condition in conditions:
         if isinstance(condition, dict):
             for name, wanted in condition.items():
+                if not isinstance(wanted, str):
+                    raise _invalid_document("Invalid Simple-Condition: Value Must Be A String")
                 covered.add(name.lower())
                 if values.get(name.lower()) != wanted:
                     raise _denied(f'Policy Condition failed: ["eq", "${name}", "{wanted}"]')
             continue
-        op, *args = condition
+        if not isinstance(condition, list) or len(condition) != 3:
+            raise _condition_failed(condition)
+        op, first, second = condition
         op = str(op).lower()
         if op == "content-length-range":
-            low, high = int(args[0]), int(args[1])
-            if not low <= size <= high:
-                raise ServiceError("EntityTooLarge" if size > high else "EntityTooSmall",
+            if not all(isinstance(b, int) and not isinstance(b, bool) for b in (first, second)):
+                raise _condition_failed(condition)
+            if not first <= size <= second:
+                raise ServiceError("EntityTooLarge" if size > second else "EntityTooSmall",
                                    "Your proposed upload exceeds the maximum allowed size"
-                                   if size > high else "Your proposed upload is smaller than "
+                                   if size > second else "Your proposed upload is smaller than "
                                    "the minimum allowed size", 400)
             continue
-        name = str(args[0]).lstrip("$").lower()
+        if op not in ("eq", "starts-with") or not isinstance(first, str) or (
+                not first.startswith("$")) or not isinstance(second, str):
+            raise _condition_failed(condition)
+        name = first[1:].lower()
         covered.add(name)
         actual = values.get(name, "")
-        if (op == "eq" and actual != args[1]) or (op == "starts-with" and not actual.startswith(args[1])):
-            raise _denied(f'Policy Condition failed: ["{op}", "${name}", "{args[1]}"]')
+        if (op == "eq" and actual != second) or (op == "starts-with" and not actual.startswith(second)):
+            raise _denied(f'Policy Condition failed: ["{op}", "${name}", "{second}"]')
     extra = [n for n in fields if n not in covered and n not in _EXEMPT
              and not n.startswith("x-ignore-")]
     if extra:
