@@ -416,7 +416,7 @@ def test_cors_preflight_and_actual_request(hw: RunningHeadwater, s3: Any, bucket
         "AllowedOrigins": ["https://*.example"], "AllowedMethods": ["GET", "PUT"],
         "AllowedHeaders": ["content-*"], "MaxAgeSeconds": 600, "ExposeHeaders": ["ETag"]}]})
     status, headers = options("https://app.example", "PUT", "content-type")
-    assert status == 200
+    assert status == 200 and headers["server"] == "AmazonS3"
     assert headers["access-control-allow-origin"] == "https://app.example"
     assert headers["access-control-max-age"] == "600"
     assert options("https://evil.test", "GET")[0] == 403
@@ -425,6 +425,17 @@ def test_cors_preflight_and_actual_request(hw: RunningHeadwater, s3: Any, bucket
     s3.put_object(Bucket=bucket, Key="file", Body=b"x")
     got = s3.get_object(Bucket=bucket, Key="file")  # boto3 sends no Origin: no CORS headers
     assert "access-control-allow-origin" not in got["ResponseMetadata"]["HTTPHeaders"]
+
+
+def test_s3_names_itself_and_no_service_names_uvicorn(hw: RunningHeadwater, s3: Any,
+                                                     bucket: str) -> None:
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert put["ResponseMetadata"]["HTTPHeaders"]["server"] == "AmazonS3"
+    with pytest.raises(ClientError) as err:
+        s3.get_object(Bucket=bucket, Key="missing")
+    assert err.value.response["ResponseMetadata"]["HTTPHeaders"]["server"] == "AmazonS3"
+    listed = hw.client("sqs").list_queues()
+    assert "uvicorn" not in listed["ResponseMetadata"]["HTTPHeaders"].get("server", "")
 
 
 def test_objects_survive_a_restart(tmp_path: Any) -> None:

@@ -31,6 +31,9 @@ def _config(gateway: Gateway, **overrides: object) -> uvicorn.Config:
         "lifespan": "on",
         "log_level": "warning",
         "access_log": False,
+        # No "server: uvicorn": AWS services do not name the software behind them; S3's own
+        # "Server: AmazonS3" comes from its serializer.
+        "server_header": False,
         "http": _HttpProtocol,
         "loop": "uvloop",
         "timeout_graceful_shutdown": 30,

@@ -11,6 +11,7 @@
   RestoreObject answers 202 when a restore starts, 200 when it extends one) under the
   result key ``STATUS_KEY``.
 - 304 Not Modified (a conditional GET/HEAD) carries headers and no body at all.
+- Every response says ``Server: AmazonS3``.
 - The listings (``LISTINGS``) carry up to a thousand entries a page: their documents are
   written by plans compiled once from the output shape (``xml_plan``), the same bytes as the
   generic tree walk at a fraction of its cost.
@@ -38,6 +39,8 @@ from headwater.protocol.specs import ServiceSpec
 
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 STATUS_KEY = "__http_status__"
+# S3 names itself on every response, errors included.
+SERVER_HEADER = ("Server", "AmazonS3")
 ENTRY_ORDER_KEY = "__entry_order__"
 # Operations whose documents are written by compiled plans: the ones with long lists.
 LISTINGS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
@@ -96,6 +99,9 @@ class S3Serializer(RestXmlSerializer):
             headers.extend(error.headers.items())
             return HttpResponse(304, headers, b"")
         return super().serialize_error(operation, error, request_id)
+
+    def request_id_headers(self, request_id: str) -> list[tuple[str, str]]:
+        return [*super().request_id_headers(request_id), SERVER_HEADER]
 
     def root_name(self, operation: OperationModel, shape: Shape) -> str:
         return ROOT_NAMES.get(operation.name) or super().root_name(operation, shape)

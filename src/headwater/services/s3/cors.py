@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from headwater.core.errors import ServiceError
 from headwater.protocol.http import HttpRequest, HttpResponse
 from headwater.protocol.rest_router import virtual_host_bucket
+from headwater.protocol.serialize.s3 import SERVER_HEADER
 from headwater.services.s3.model import S3
 
 _NOT_ALLOWED = (
@@ -104,7 +105,7 @@ class Cors:
         headers = _headers(rule, origin)
         if wanted:
             headers.append(("Access-Control-Allow-Headers", ", ".join(wanted)))
-        headers.append(("x-amz-request-id", request_id))
+        headers += [("x-amz-request-id", request_id), SERVER_HEADER]
         return HttpResponse(200, headers, b"")
 
     def decorate(self, request: HttpRequest, response: HttpResponse) -> None:

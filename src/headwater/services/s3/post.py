@@ -29,6 +29,7 @@ import orjson
 from headwater.core.errors import ServiceError
 from headwater.protocol.http import HttpRequest, HttpResponse
 from headwater.protocol.rest_router import virtual_host_bucket
+from headwater.protocol.serialize.s3 import SERVER_HEADER
 from headwater.protocol.serialize.xml_ import to_bytes
 from headwater.services.s3 import checksums, wire
 from headwater.services.s3.model import S3
@@ -222,7 +223,7 @@ class BrowserPost:
         if bucket.config.get("notification"):
             self.notifier.emit(bucket, "ObjectCreated:Post", key, version,
                                request_id=request_id, now=self.s3.clock.now())
-        headers = [("x-amz-request-id", request_id), ("ETag", version.etag)]
+        headers = [("x-amz-request-id", request_id), SERVER_HEADER, ("ETag", version.etag)]
         if bucket.versioning is not None:
             headers.append(("x-amz-version-id", version.version_id))
         location = f"{request.scheme}://{request.host}/{bucket.name}/{quote(key)}"
