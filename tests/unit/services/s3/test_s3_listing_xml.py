@@ -1,5 +1,7 @@
 """Listing responses end to end below HTTP: the adapter's page, written by the compiled plan,
-is the document the generic serializer writes and reads back in botocore as the same keys.
+is the document the generic serializer writes (but for ListObjectVersions' entries, which
+S3 interleaves and the generic walk writes list by list) and reads back in botocore as the
+same keys.
 
 Keys mix XML specials, a carriage return, non-ASCII and delimiters; the bucket holds
 versions, delete markers, checksummed and archived objects; the requests cover delimiters,
