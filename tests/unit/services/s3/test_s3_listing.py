@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from s3_helpers import put
 
+from headwater.core.clock import ManualClock
+from headwater.core.ids import SequentialIds
 from headwater.services.s3 import listing
+from headwater.services.s3.blobs import Blobs
 from headwater.services.s3.model import S3, Bucket
+from headwater.services.s3.store import S3Store
+from headwater.store import open_store
 
 
 def keys_of(page: listing.Page) -> list[str]:
@@ -73,3 +81,58 @@ def test_version_paging_resumes_inside_a_key(s3: S3, bucket: Bucket) -> None:
             break
         key_marker, version_marker = page.last or "", page.next_version_id or ""
     assert len(seen) == 6 and len(set(seen)) == 6
+
+
+# -- against a reference model ----------------------------------------------------------------
+
+# Keys from a few pieces: delimiters, a shared stem, non-ASCII up to the last code point (the
+# successor of a prefix ending there is the hard case for the range scans).
+_PIECES = ["a", "b", "/", "-", "ab", "é", "\U0010ffff", "0"]
+
+
+def _reference(keys: list[str], prefix: str, delimiter: str) -> list[tuple[str, str]]:
+    """S3's listing as a plain loop: ("key", k) or ("prefix", p) items in key order."""
+    items: list[tuple[str, str]] = []
+    for key in sorted(k for k in keys if k.startswith(prefix)):
+        at = key.find(delimiter, len(prefix)) if delimiter else -1
+        if at < 0:
+            items.append(("key", key))
+        elif not items or items[-1] != ("prefix", key[: at + len(delimiter)]):
+            items.append(("prefix", key[: at + len(delimiter)]))
+    return items
+
+
+@settings(max_examples=150, deadline=None)
+@given(keys=st.sets(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=4).map("".join),
+                    max_size=25),
+       prefix=st.sampled_from(["", "a", "a/", "b", "é", "\U0010ffff"]),
+       delimiter=st.sampled_from(["", "/", "a", "ab", "é"]),
+       max_keys=st.sampled_from([1, 2, 3, 1000]))
+def test_paged_listings_match_a_reference_model(
+    tmp_path_factory: pytest.TempPathFactory, keys: set[str], prefix: str, delimiter: str,
+    max_keys: int,
+) -> None:
+    s3 = S3(S3Store(open_store(None)),
+            Blobs(tmp_path_factory.mktemp("s3"), SequentialIds(), fsync=False),
+            ManualClock(), SequentialIds())
+    bucket = s3.create_bucket("bucket", "000000000000", "us-east-1", {})
+    for key in keys:
+        put(s3, bucket, key)
+    expected = _reference(list(keys), prefix, delimiter)
+    got_keys: list[str] = []
+    got_prefixes: list[str] = []
+    after = ""
+    for _ in range(len(expected) + 1):
+        page = listing.list_objects(s3.store, bucket.id, prefix, delimiter, after, max_keys)
+        assert len(page.entries) + len(page.prefixes) <= max_keys
+        got_keys += keys_of(page)
+        got_prefixes += page.prefixes
+        if not page.truncated:
+            break
+        assert len(page.entries) + len(page.prefixes) == max_keys  # pages are filled
+        assert page.last is not None
+        after = page.last
+    else:
+        pytest.fail("the listing never ended")
+    assert got_keys == [k for kind, k in expected if kind == "key"]
+    assert got_prefixes == [p for kind, p in expected if kind == "prefix"]
