@@ -273,6 +273,16 @@ def test_list_v2_prefix_delimiter_paging(s3: Any, bucket: str) -> None:
     assert [o["Key"] for o in after["Contents"]] == ["c", "d/x/1", "d/y/2", "e"]
     owned = s3.list_objects_v2(Bucket=bucket, FetchOwner=True, MaxKeys=1)
     assert owned["Contents"][0]["Owner"]["ID"]
+    # A folder marker ("f/", as consoles create) under its own prefix is an entry; paging
+    # past it one key at a time still reaches the keys under it.
+    for key in ("f/", "f/1", "f/g/2"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"")
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix="f/", Delimiter="/", PaginationConfig={"PageSize": 1})
+    listed = [item for page in pages for item in
+              [o["Key"] for o in page.get("Contents", [])]
+              + [c["Prefix"] for c in page.get("CommonPrefixes", [])]]
+    assert listed == ["f/", "f/1", "f/g/"]
 
 
 def test_list_v1_markers(s3: Any, bucket: str) -> None:

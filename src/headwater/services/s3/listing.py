@@ -70,12 +70,12 @@ def _start(prefix: str, delimiter: str, after: str) -> tuple[str, bool]:
     """Where a scan begins: (key, strictly greater?)."""
     if not after or after < prefix:
         return prefix, False
-    if delimiter and after.endswith(delimiter) and after.startswith(prefix):
-        rolled = after[len(prefix):]
-        if rolled.find(delimiter) == len(rolled) - len(delimiter):
-            # ``after`` is a common prefix we returned: skip everything under it.
-            nxt = successor(after)
-            return (nxt, False) if nxt is not None else (after, True)
+    if delimiter and after.startswith(prefix) and _rollup(after, prefix, delimiter) == after:
+        # ``after`` is a common prefix we returned (it rolls up to itself): skip everything
+        # under it.  Only a delimiter past the prefix makes one: with prefix "logs/", the key
+        # "logs/" (a console's folder marker) is an entry, and the keys under it still follow.
+        nxt = successor(after)
+        return (nxt, False) if nxt is not None else (after, True)
     return after, True
 
 

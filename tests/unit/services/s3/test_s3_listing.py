@@ -56,6 +56,17 @@ def test_common_prefix_as_marker_skips_its_keys(s3: S3, bucket: Bucket) -> None:
     assert rest.prefixes == ["b/"] and keys_of(rest) == ["c"]
 
 
+def test_a_folder_marker_as_marker_does_not_hide_the_keys_under_it(s3: S3, bucket: Bucket) -> None:
+    """With prefix "logs/" and delimiter "/", the key "logs/" is an entry, not a common
+    prefix: paging past it must still list "logs/a" (this once skipped it)."""
+    for key in ("logs/", "logs/a", "logs/b/c"):
+        put(s3, bucket, key)
+    first = listing.list_objects(s3.store, bucket.id, "logs/", "/", "", 1)
+    assert keys_of(first) == ["logs/"] and first.truncated
+    rest = listing.list_objects(s3.store, bucket.id, "logs/", "/", "logs/", 1000)
+    assert keys_of(rest) == ["logs/a"] and rest.prefixes == ["logs/b/"]
+
+
 def test_delete_markers_are_not_listed_but_versions_are(s3: S3, bucket: Bucket) -> None:
     s3.set_versioning(bucket, "Enabled")
     put(s3, bucket, "gone", b"1")
@@ -136,3 +147,56 @@ def test_paged_listings_match_a_reference_model(
         pytest.fail("the listing never ended")
     assert got_keys == [k for kind, k in expected if kind == "key"]
     assert got_prefixes == [p for kind, p in expected if kind == "prefix"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(steps=st.lists(st.tuples(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=3)
+                                .map("".join), st.booleans()), max_size=25),
+       prefix=st.sampled_from(["", "a", "a/", "é"]),
+       delimiter=st.sampled_from(["", "/", "a"]),
+       max_keys=st.sampled_from([1, 2, 3, 1000]))
+def test_paged_version_listings_match_a_reference_model(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, bool]], prefix: str,
+    delimiter: str, max_keys: int,
+) -> None:
+    """Versions and delete markers of a versioned bucket, paged by key and version-id
+    markers (resuming inside a key's versions), as a reference loop lists them."""
+    s3 = S3(S3Store(open_store(None)),
+            Blobs(tmp_path_factory.mktemp("s3"), SequentialIds(), fsync=False),
+            ManualClock(), SequentialIds())
+    bucket = s3.create_bucket("bucket", "000000000000", "us-east-1", {})
+    s3.set_versioning(bucket, "Enabled")
+    history: dict[str, list[tuple[str, bool]]] = {}  # key -> (version id, marker), oldest first
+    for key, deleting in steps:
+        if deleting:
+            marker = s3.delete(s3.bucket("bucket"), key)
+            assert marker is not None
+            history.setdefault(key, []).append((marker.version_id, True))
+        else:
+            history.setdefault(key, []).append((put(s3, bucket, key).version.version_id, False))
+    expected: list[tuple[str, str, bool] | str] = []  # versions in order, rolled-up prefixes
+    for key in sorted(k for k in history if k.startswith(prefix)):
+        at = key.find(delimiter, len(prefix)) if delimiter else -1
+        if at >= 0:
+            if key[: at + len(delimiter)] not in expected:
+                expected.append(key[: at + len(delimiter)])
+            continue
+        expected += [(key, vid, marker) for vid, marker in reversed(history[key])]
+    got: list[tuple[str, str, bool] | str] = []
+    key_marker = version_marker = ""
+    for _ in range(len(expected) + 1):
+        page = listing.list_versions(s3.store, bucket.id, prefix, delimiter, key_marker,
+                                     version_marker, max_keys)
+        assert len(page.entries) + len(page.prefixes) <= max_keys
+        # Entries and prefixes of one page, merged back into key order.
+        merged: list[tuple[str, tuple[str, str, bool] | str]] = [
+            (v.key, (v.key, v.version_id, bool(v.delete_marker))) for v in page.entries]
+        merged += [(p, p) for p in page.prefixes]
+        got += [item for _, item in sorted(merged, key=lambda pair: pair[0])]
+        if not page.truncated:
+            break
+        assert len(page.entries) + len(page.prefixes) == max_keys
+        key_marker, version_marker = page.last or "", page.next_version_id or ""
+    else:
+        pytest.fail("the listing never ended")
+    assert got == expected
