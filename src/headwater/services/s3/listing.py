@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from headwater.services.s3.names import successor
+from headwater.services.s3.names import common_prefix, successor
 from headwater.services.s3.store import S3Store
 
 _BATCH = 1000
@@ -70,20 +70,13 @@ def _start(prefix: str, delimiter: str, after: str) -> tuple[str, bool]:
     """Where a scan begins: (key, strictly greater?)."""
     if not after or after < prefix:
         return prefix, False
-    if delimiter and after.startswith(prefix) and _rollup(after, prefix, delimiter) == after:
+    if delimiter and after.startswith(prefix) and common_prefix(after, prefix, delimiter) == after:
         # ``after`` is a common prefix we returned (it rolls up to itself): skip everything
         # under it.  Only a delimiter past the prefix makes one: with prefix "logs/", the key
         # "logs/" (a console's folder marker) is an entry, and the keys under it still follow.
         nxt = successor(after)
         return (nxt, False) if nxt is not None else (after, True)
     return after, True
-
-
-def _rollup(key: str, prefix: str, delimiter: str) -> str | None:
-    if not delimiter:
-        return None
-    index = key.find(delimiter, len(prefix))
-    return None if index < 0 else key[: index + len(delimiter)]
 
 
 def list_objects(store: S3Store, bucket_id: int, prefix: str, delimiter: str, after: str,
@@ -101,7 +94,7 @@ def list_objects(store: S3Store, bucket_id: int, prefix: str, delimiter: str, af
         jumped = False
         for row in rows:
             key = row[0]
-            rolled = _rollup(key, prefix, delimiter)
+            rolled = common_prefix(key, prefix, delimiter)
             if rolled is not None:
                 if count >= max_keys:
                     page.truncated = True
@@ -150,7 +143,7 @@ def list_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str, k
                         skip_through = None
                     continue
                 skip_through = None
-            rolled = _rollup(key, prefix, delimiter)
+            rolled = common_prefix(key, prefix, delimiter)
             if rolled is not None:
                 if count >= max_keys:
                     page.truncated = True

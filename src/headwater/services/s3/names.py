@@ -53,6 +53,15 @@ def owner(account: str) -> dict[str, str]:
     return {"ID": hashlib.sha256(f"headwater:{account}".encode()).hexdigest(), "DisplayName": "webfile"}
 
 
+def common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
+    """The common prefix a listing with ``prefix`` and ``delimiter`` rolls ``key`` into: up to
+    and including the first delimiter after the prefix (None: the key is listed itself)."""
+    if not delimiter:
+        return None
+    index = key.find(delimiter, len(prefix))
+    return None if index < 0 else key[: index + len(delimiter)]
+
+
 def successor(prefix: str) -> str | None:
     """The smallest string greater than every string starting with ``prefix`` (None: none)."""
     chars = list(prefix)

@@ -14,7 +14,7 @@ from headwater.services.s3 import checksums, conditions, errors, wire
 from headwater.services.s3.blobs import CorruptBlob
 from headwater.services.s3.model import S3
 from headwater.services.s3.multipart import MAX_PARTS, Multipart, check_part_number
-from headwater.services.s3.names import owner, successor, url_encode
+from headwater.services.s3.names import common_prefix, owner, successor, url_encode
 from headwater.services.s3.objects import ObjectOps, _stream, corrupt
 
 Params = dict[str, Any]
@@ -171,25 +171,31 @@ class UploadOps(ObjectOps):
         prefixes: list[str] = []
         truncated = False
         who = owner(bucket.account)
+        # The last item on the page (a key and its upload, or a common prefix): the next
+        # page's markers.  A key marker that is a common prefix (it rolls up to itself) was
+        # listed as that prefix: nothing under it comes again.
+        last: tuple[str, str | None] | None = None
+        listed_prefix = key_marker if key_marker.startswith(prefix) and (
+            common_prefix(key_marker, prefix, delimiter) == key_marker) else None
         for upload_id, _, key, initiated, storage_class, _meta in rows:
             if key_marker and (key < key_marker or (key == key_marker and (
                     not upload_marker or upload_id <= upload_marker))):
                 continue
-            if delimiter:
-                index = key.find(delimiter, len(prefix))
-                if index >= 0:
-                    rolled = key[: index + len(delimiter)]
-                    if rolled not in prefixes:
-                        if len(uploads) + len(prefixes) >= limit:
-                            truncated = True
-                            break
-                        prefixes.append(rolled)
-                    continue
+            rolled = common_prefix(key, prefix, delimiter)
+            if rolled is not None:
+                if rolled != listed_prefix and rolled not in prefixes:
+                    if len(uploads) + len(prefixes) >= limit:
+                        truncated = True
+                        break
+                    prefixes.append(rolled)
+                    last = (rolled, None)
+                continue
             if len(uploads) + len(prefixes) >= limit:
                 truncated = True
                 break
             uploads.append({"UploadId": upload_id, "Key": fix(key), "Initiated": initiated,
                             "StorageClass": storage_class, "Owner": who, "Initiator": who})
+            last = (key, upload_id)
         out: Result = {"Bucket": bucket.name, "KeyMarker": fix(key_marker),
                        "UploadIdMarker": upload_marker, "MaxUploads": limit,
                        "IsTruncated": truncated, "Prefix": fix(prefix)}
@@ -201,9 +207,10 @@ class UploadOps(ObjectOps):
             out["Delimiter"] = fix(delimiter)
         if encode:
             out["EncodingType"] = "url"
-        if truncated and uploads:
-            out["NextKeyMarker"] = uploads[-1]["Key"]
-            out["NextUploadIdMarker"] = uploads[-1]["UploadId"]
+        if truncated and last is not None:
+            out["NextKeyMarker"] = fix(last[0])
+            if last[1] is not None:
+                out["NextUploadIdMarker"] = last[1]
         return out
 
     def _listing_params(self, params: Params) -> tuple[Any, str, str, bool]:
