@@ -150,6 +150,13 @@ def test_ranges(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as err:
         s3.get_object(Bucket=bucket, Key="r", Range="bytes=5000-")
     assert code(err) == "InvalidRange" and status(err) == 416
+    # An empty object: no byte can be named (416), but its last bytes are all of it.
+    s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+    with pytest.raises(ClientError) as err:
+        s3.get_object(Bucket=bucket, Key="empty", Range="bytes=0-")
+    assert code(err) == "InvalidRange"
+    tail = s3.get_object(Bucket=bucket, Key="empty", Range="bytes=-8")
+    assert tail["Body"].read() == b"" and "ContentRange" not in tail
 
 
 def test_conditional_reads(s3: Any, bucket: str) -> None:

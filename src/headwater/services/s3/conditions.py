@@ -106,6 +106,10 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         suffix = int(last)
         if suffix == 0:
             raise errors.invalid_range(header, size)
+        if size == 0:
+            # The last n bytes of an empty object: the whole of it, as a plain 200 (there is
+            # no byte range "0--1" to name in a Content-Range).
+            return None
         return max(size - suffix, 0), size
     start = int(first)
     end = int(last) + 1 if last else size

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from headwater.core.errors import ServiceError
 from headwater.services.s3.conditions import parse_range
@@ -26,3 +28,24 @@ def test_unsatisfiable_range_is_416() -> None:
         parse_range("bytes=100-", 100)
     assert err.value.code == "InvalidRange" and err.value.status == 416
     assert err.value.fields["ActualObjectSize"] == "100"
+
+
+def test_ranges_of_an_empty_object() -> None:
+    assert parse_range("bytes=-5", 0) is None  # the whole (empty) object, 200
+    for header in ("bytes=0-", "bytes=0-0"):
+        with pytest.raises(ServiceError) as err:
+            parse_range(header, 0)
+        assert err.value.code == "InvalidRange"
+
+
+@given(header=st.one_of(st.text(max_size=20), st.from_regex(r"\s*bytes=\d{0,3}-\d{0,3}\s*")),
+       size=st.integers(0, 500))
+def test_any_range_header_is_served_ignored_or_416(header: str, size: int) -> None:
+    try:
+        found = parse_range(header, size)
+    except ServiceError as error:
+        assert (error.code, error.status) == ("InvalidRange", 416)
+        return
+    if found is not None:
+        start, end = found
+        assert 0 <= start < end <= size
