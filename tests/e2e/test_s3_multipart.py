@@ -85,6 +85,13 @@ def test_list_and_abort(s3: Any, bucket: str) -> None:
     assert [(p["PartNumber"], p["Size"]) for p in parts] == [(1, 10), (2, 20)]
     uploads = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
     assert {u["UploadId"] for u in uploads} == {upload_id, other}
+    one = s3.list_parts(Bucket=bucket, Key="dir/a", UploadId=upload_id, MaxParts=1)
+    assert [p["PartNumber"] for p in one["Parts"]] == [1] and one["IsTruncated"]
+    for call, extra in ((s3.list_parts, {"Key": "dir/a", "UploadId": upload_id, "MaxParts": -1}),
+                        (s3.list_multipart_uploads, {"MaxUploads": -1})):
+        with pytest.raises(ClientError) as err:
+            call(Bucket=bucket, **extra)
+        assert err.value.response["Error"]["Code"] == "InvalidArgument"
     s3.abort_multipart_upload(Bucket=bucket, Key="dir/a", UploadId=upload_id)
     s3.abort_multipart_upload(Bucket=bucket, Key="dir/b", UploadId=other)
     assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
