@@ -84,6 +84,20 @@ def test_list_buckets_pages_and_prefix(s3: Any) -> None:
         if not token:
             break
     assert seen == names
+    # Filtered by region: pages of the region's buckets only, none missed between others.
+    west = [f"pg-{tag}-w{i}" for i in range(3)]
+    for name in west:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={
+            "LocationConstraint": "eu-west-1"})
+    listed: list[str] = []
+    kwargs = {"Prefix": f"pg-{tag}", "MaxBuckets": 1, "BucketRegion": "eu-west-1"}
+    for _ in range(10):
+        page = s3.list_buckets(**kwargs)
+        listed += [b["Name"] for b in page["Buckets"]]
+        if "ContinuationToken" not in page:
+            break
+        kwargs["ContinuationToken"] = page["ContinuationToken"]
+    assert listed == west
 
 
 # -- objects -------------------------------------------------------------------------------

@@ -95,10 +95,8 @@ class BucketOps:
         prefix = params.get("Prefix") or ""
         after = _untoken(params["ContinuationToken"]) if params.get("ContinuationToken") else ""
         limit = int(params.get("MaxBuckets") or 10_000)
-        found = self.s3.list_buckets(ctx.account_id, prefix, after, limit + 1)
-        region = params.get("BucketRegion")
-        if region:
-            found = [b for b in found if b.region == region]
+        found = self.s3.list_buckets(ctx.account_id, prefix, after, limit + 1,
+                                     params.get("BucketRegion") or None)
         page = found[:limit]
         out: Result = {
             "Buckets": [{"Name": b.name, "CreationDate": b.created, "BucketRegion": b.region}

@@ -155,9 +155,9 @@ class S3:
             self.store.delete_bucket(bucket.id)
         self._changed(name)
 
-    def list_buckets(self, account: str, prefix: str, after: str, limit: int) -> list[Bucket]:
-        rows = self.store.buckets(account, prefix, after, limit)
-        return [Bucket.from_row(r) for r in rows if r[1].startswith(prefix)]
+    def list_buckets(self, account: str, prefix: str, after: str, limit: int,
+                     region: str | None = None) -> list[Bucket]:
+        return [Bucket.from_row(r) for r in self.store.buckets(account, prefix, after, limit, region)]
 
     def set_config(self, bucket: Bucket, name: str, value: Any) -> None:
         """Store (or, with None, remove) one bucket configuration document."""

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from headwater.services.s3.blobs import Segment
+from headwater.services.s3.names import successor
 from headwater.store import Store
 
 MIGRATIONS = [
@@ -160,12 +161,21 @@ class S3Store:
         )
         return row
 
-    def buckets(self, account: str, prefix: str, after: str, limit: int) -> list[BucketRow]:
-        rows: list[BucketRow] = self.db.query(
-            "SELECT id, name, account, region, created, versioning, config FROM s3_buckets "
-            "WHERE account=? AND name >= ? AND name > ? ORDER BY name LIMIT ?",
-            (account, prefix, after, limit),
-        )
+    def buckets(self, account: str, prefix: str, after: str, limit: int,
+                region: str | None = None) -> list[BucketRow]:
+        """The account's buckets named after ``after`` and starting with ``prefix`` (in
+        ``region`` when given), by name."""
+        sql = ("SELECT id, name, account, region, created, versioning, config FROM s3_buckets "
+               "WHERE account=? AND name >= ? AND name > ?")
+        args: list[Any] = [account, prefix, after]
+        high = successor(prefix) if prefix else None
+        if high is not None:
+            sql += " AND name < ?"
+            args.append(high)
+        if region is not None:
+            sql += " AND region = ?"
+            args.append(region)
+        rows: list[BucketRow] = self.db.query(sql + " ORDER BY name LIMIT ?", [*args, limit])
         return rows
 
     def insert_bucket(self, name: str, account: str, region: str, created: float, config: str) -> None:
