@@ -256,17 +256,20 @@ def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: li
             continue
         # A version became noncurrent when the next newer one was written.
         since = {v.row_id: versions[i].last_modified for i, v in enumerate(versions[1:])}
+        # The rule's tag and size filters apply to each noncurrent version as to a current
+        # one; NewerNoncurrentVersions counts every newer noncurrent version.
         for transition in rule.get("NoncurrentVersionTransitions") or []:
             keep = int(transition.get("NewerNoncurrentVersions") or 0)
             for v in noncurrent[keep:]:
-                if not v.delete_marker:
+                if not v.delete_marker and _matches(rule, v):
                     _transition(s3, bucket, v, transition, since[v.row_id], now, day, outcome,
                                 days_key="NoncurrentDays")
         expiration = rule.get("NoncurrentVersionExpiration")
         if expiration:
             keep = int(expiration.get("NewerNoncurrentVersions") or 0)
             for v in noncurrent[keep:]:
-                if _due(expiration, since[v.row_id], now, day, "NoncurrentDays"):
+                if _matches(rule, v) and _due(expiration, since[v.row_id], now, day,
+                                              "NoncurrentDays"):
                     removed = s3.delete(bucket, v.key, v.version_id)
                     outcome.expired.append(
                         (bucket.name, v.key, "LifecycleExpiration:Delete", removed))

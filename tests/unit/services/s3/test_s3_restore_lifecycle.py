@@ -81,6 +81,28 @@ def test_noncurrent_expiration_keeps_newer_versions(s3: S3, bucket: Bucket, cloc
     assert len(s3.store.versions_of(bucket.id, "k")) == 2  # current + 1 newest noncurrent
 
 
+def test_noncurrent_actions_honour_tag_and_size_filters(
+    s3: S3, bucket: Bucket, clock: ManualClock
+) -> None:
+    """A rule filtered by tag (or size) expires and transitions only the noncurrent versions
+    that match, as it would current ones."""
+    s3.set_versioning(bucket, "Enabled")
+    s3.set_config(bucket, "lifecycle", {"Rules": [
+        {"ID": "tagged", "Status": "Enabled",
+         "Filter": {"And": {"Prefix": "", "Tags": [{"Key": "tier", "Value": "scratch"}]}},
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
+        {"ID": "big", "Status": "Enabled", "Filter": {"ObjectSizeGreaterThan": 3},
+         "NoncurrentVersionTransitions": [{"NoncurrentDays": 1, "StorageClass": "GLACIER"}]}]})
+    put(s3, bucket, "k", b"kept", tags={"tier": "gold"})
+    put(s3, bucket, "k", b"gone", tags={"tier": "scratch"})
+    put(s3, bucket, "k", b"xy")  # small
+    put(s3, bucket, "k", b"current")
+    clock.advance(2 * DAY)
+    lifecycle.apply(s3, DAY)
+    left = {read(s3, bucket, "k", row[2]): row[8] for row in s3.store.versions_of(bucket.id, "k")}
+    assert left == {b"kept": "GLACIER", b"xy": "STANDARD", b"current": "STANDARD"}
+
+
 def test_minimum_transition_age() -> None:
     with pytest.raises(ServiceError) as err:
         lifecycle.validate({"Rules": [{"ID": "x", "Status": "Enabled", "Filter": {},
