@@ -67,14 +67,26 @@ def test_lifecycle_transition_and_expiration(s3: Any, bucket: str) -> None:
             {"ID": "ia", "Status": "Enabled", "Filter": {"Prefix": ""},
              "Transitions": [{"Days": 1, "StorageClass": "STANDARD_IA"}]}]})
     assert err.value.response["Error"]["Code"] == "InvalidArgument"
-    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
-        {"ID": "archive", "Status": "Enabled", "Filter": {"Prefix": "logs/"},
-         "Transitions": [{"Days": 1, "StorageClass": "GLACIER"}]},
-        {"ID": "expire", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
-         "Expiration": {"Days": 1}},
-    ]})
-    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-    assert [r["ID"] for r in rules] == ["archive", "expire"]
+    # Small objects go to GLACIER only with varies_by_storage_class (the default keeps every
+    # object under 128 KiB where it is).
+    put = s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket, TransitionDefaultMinimumObjectSize="varies_by_storage_class",
+        LifecycleConfiguration={"Rules": [
+            {"ID": "archive", "Status": "Enabled", "Filter": {"Prefix": "logs/"},
+             "Transitions": [{"Days": 1, "StorageClass": "GLACIER"}]},
+            {"ID": "expire", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
+             "Expiration": {"Days": 1}},
+        ]})
+    assert put["TransitionDefaultMinimumObjectSize"] == "varies_by_storage_class"
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, TransitionDefaultMinimumObjectSize="tiny",
+            LifecycleConfiguration={"Rules": [{"ID": "x", "Status": "Enabled",
+                                               "Filter": {}, "Expiration": {"Days": 1}}]})
+    assert err.value.response["Error"]["Code"] == "InvalidArgument"
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert [r["ID"] for r in got["Rules"]] == ["archive", "expire"]
+    assert got["TransitionDefaultMinimumObjectSize"] == "varies_by_storage_class"
     s3.put_object(Bucket=bucket, Key="logs/a", Body=b"log")
     s3.put_object(Bucket=bucket, Key="tmp/b", Body=b"tmp")
     s3.put_object(Bucket=bucket, Key="keep", Body=b"keep")

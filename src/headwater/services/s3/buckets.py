@@ -66,6 +66,9 @@ def _max_keys(params: Params) -> int:
     return min(int(value), MAX_KEYS)
 
 
+MINIMUM_SIZE = lifecycle.MINIMUM_SIZE_MEMBER
+
+
 class BucketOps:
     s3: S3
     notifier: Notifier
@@ -182,11 +185,21 @@ class BucketOps:
         return self._delete_config(params, "cors")
 
     def get_bucket_lifecycle_configuration(self, ctx: RequestContext, params: Params) -> Result:
-        return {"Rules": self._get_config(params, "lifecycle").get("Rules", [])}
+        found = self._get_config(params, "lifecycle")
+        return {"Rules": found.get("Rules", []),
+                MINIMUM_SIZE: found.get(MINIMUM_SIZE) or lifecycle.MINIMUM_SIZES[0]}
 
     def put_bucket_lifecycle_configuration(self, ctx: RequestContext, params: Params) -> Result:
-        lifecycle.validate(params.get("LifecycleConfiguration") or {})
-        return self._put_config(params, "lifecycle")
+        config = dict(params.get("LifecycleConfiguration") or {})
+        lifecycle.validate(config)
+        minimum = params.get(MINIMUM_SIZE) or lifecycle.MINIMUM_SIZES[0]
+        if minimum not in lifecycle.MINIMUM_SIZES:
+            raise errors.invalid_argument(
+                "Invalid value for x-amz-transition-default-minimum-object-size",
+                "x-amz-transition-default-minimum-object-size", str(minimum))
+        config[MINIMUM_SIZE] = minimum  # kept beside the rules; the worker reads it there
+        self.s3.set_config(self.s3.bucket(params["Bucket"]), "lifecycle", config)
+        return {MINIMUM_SIZE: minimum}
 
     def delete_bucket_lifecycle(self, ctx: RequestContext, params: Params) -> Result:
         return self._delete_config(params, "lifecycle")

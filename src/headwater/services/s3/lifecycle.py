@@ -13,7 +13,10 @@ under the rules' prefixes with a version some rule might act on now, so a bucket
 is due costs one indexed scan inside SQLite, not a Python object per version.
 
 Minimum ages (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html):
-transitions to STANDARD_IA or ONEZONE_IA need at least 30 days.
+transitions to STANDARD_IA or ONEZONE_IA need at least 30 days.  Minimum size, the same page:
+objects under 128 KiB transition nowhere by default, or only to GLACIER and DEEP_ARCHIVE with
+the configuration's ``TransitionDefaultMinimumObjectSize`` set to ``varies_by_storage_class``;
+a rule with its own size filter is not held back.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ log = logging.getLogger(__name__)
 
 _MIN_DAYS = {"STANDARD_IA": 30, "ONEZONE_IA": 30}
 _SCAN_BATCH = 1000  # keys a lifecycle pass reads per query
+SMALL_OBJECT = 128 * 1024  # bytes: below this, the default minimum size applies
+# The stored configuration's member for x-amz-transition-default-minimum-object-size.
+MINIMUM_SIZE_MEMBER = "TransitionDefaultMinimumObjectSize"
+MINIMUM_SIZES = ("all_storage_classes_128K", "varies_by_storage_class")  # the first: default
 # Which classes a transition may move an object from, lowest first; a rule never moves an
 # object to a class earlier in this list than the one it is in.
 _ORDER = ["STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "INTELLIGENT_TIERING", "ONEZONE_IA",
@@ -233,7 +240,8 @@ def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: li
     for rule in rules:
         if latest is not None and not latest.delete_marker and _matches(rule, latest):
             for transition in rule.get("Transitions") or []:
-                _transition(s3, bucket, latest, transition, latest.last_modified, now, day, outcome)
+                _transition(s3, bucket, rule, latest, transition, latest.last_modified, now,
+                            day, outcome)
             expiration = rule.get("Expiration") or {}
             if (expiration.get("Days") is not None or expiration.get("Date") is not None) and \
                     _due(expiration, latest.last_modified, now, day):
@@ -262,7 +270,7 @@ def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: li
             keep = int(transition.get("NewerNoncurrentVersions") or 0)
             for v in noncurrent[keep:]:
                 if not v.delete_marker and _matches(rule, v):
-                    _transition(s3, bucket, v, transition, since[v.row_id], now, day, outcome,
+                    _transition(s3, bucket, rule, v, transition, since[v.row_id], now, day, outcome,
                                 days_key="NoncurrentDays")
         expiration = rule.get("NoncurrentVersionExpiration")
         if expiration:
@@ -285,13 +293,29 @@ def _prefix_ok(rule: dict[str, Any], key: str) -> bool:
     return key.startswith(_rule_prefix(rule))
 
 
-def _transition(s3: S3, bucket: Bucket, version: Version, transition: dict[str, Any],
-                since: float, now: float, day: float, outcome: Outcome,
-                days_key: str = "Days") -> None:
+def _too_small(bucket: Bucket, rule: dict[str, Any], version: Version, target: str) -> bool:
+    """Whether S3's default minimum size keeps ``version`` where it is: below 128 KiB an
+    object transitions nowhere (``all_storage_classes_128K``, the default) or only to GLACIER
+    and DEEP_ARCHIVE (``varies_by_storage_class``), unless the rule filters on size itself."""
+    if version.size >= SMALL_OBJECT:
+        return False
+    found = rule.get("Filter") or {}
+    conditions = found.get("And") or found
+    if "ObjectSizeGreaterThan" in conditions or "ObjectSizeLessThan" in conditions:
+        return False  # a custom size filter takes precedence over the default
+    setting = (bucket.config.get("lifecycle") or {}).get(MINIMUM_SIZE_MEMBER)
+    return not (setting == "varies_by_storage_class" and target in ("GLACIER", "DEEP_ARCHIVE"))
+
+
+def _transition(s3: S3, bucket: Bucket, rule: dict[str, Any], version: Version,
+                transition: dict[str, Any], since: float, now: float, day: float,
+                outcome: Outcome, days_key: str = "Days") -> None:
     target = str(transition.get("StorageClass"))
     if target not in _ORDER or version.storage_class not in _ORDER:
         return
     if _ORDER.index(target) <= _ORDER.index(version.storage_class):
+        return
+    if _too_small(bucket, rule, version, target):
         return
     if not _due(transition, since, now, day, days_key):
         return

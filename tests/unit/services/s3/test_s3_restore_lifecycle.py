@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from s3_helpers import put, read
 
@@ -101,6 +103,31 @@ def test_noncurrent_actions_honour_tag_and_size_filters(
     lifecycle.apply(s3, DAY)
     left = {read(s3, bucket, "k", row[2]): row[8] for row in s3.store.versions_of(bucket.id, "k")}
     assert left == {b"kept": "GLACIER", b"xy": "STANDARD", b"current": "STANDARD"}
+
+
+@pytest.mark.parametrize(("setting", "target", "size_filter", "moved"), [
+    (None, "GLACIER", False, {"big"}),  # the default: nothing under 128 KiB moves
+    ("varies_by_storage_class", "GLACIER", False, {"big", "small"}),
+    ("varies_by_storage_class", "GLACIER_IR", False, {"big"}),
+    (None, "GLACIER", True, {"small"}),  # a rule's own size filter takes precedence
+])
+def test_small_objects_follow_the_default_minimum_size(
+    s3: S3, bucket: Bucket, clock: ManualClock, setting: str | None, target: str,
+    size_filter: bool, moved: set[str],
+) -> None:
+    condition: dict[str, Any] = {"ObjectSizeLessThan": 1024} if size_filter else {"Prefix": ""}
+    config: dict[str, Any] = {"Rules": [{"ID": "r", "Status": "Enabled", "Filter": condition,
+                                         "Transitions": [{"Days": 1, "StorageClass": target}]}]}
+    if setting is not None:
+        config[lifecycle.MINIMUM_SIZE_MEMBER] = setting
+    s3.set_config(bucket, "lifecycle", config)
+    put(s3, bucket, "small", b"x" * 100)
+    put(s3, bucket, "big", b"x" * lifecycle.SMALL_OBJECT)
+    clock.advance(2 * DAY)
+    lifecycle.apply(s3, DAY)
+    classes = {key: s3.find(s3.bucket(bucket.name), key).storage_class  # type: ignore[union-attr]
+               for key in ("small", "big")}
+    assert {key for key, found in classes.items() if found == target} == moved
 
 
 def test_minimum_transition_age() -> None:
