@@ -56,16 +56,6 @@ def _untoken(token: str) -> str:
                                       "continuation-token", token) from None
 
 
-def _max_keys(params: Params) -> int:
-    value = params.get("MaxKeys")
-    if value is None:
-        return MAX_KEYS
-    if value < 0:
-        raise errors.invalid_argument("Argument maxKeys must be an integer between 0 and "
-                                      "2147483647", "maxKeys", str(value))
-    return min(int(value), MAX_KEYS)
-
-
 MINIMUM_SIZE = lifecycle.MINIMUM_SIZE_MEMBER
 
 
@@ -369,7 +359,7 @@ class BucketOps:
 
     def list_objects_v2(self, ctx: RequestContext, params: Params) -> Result:
         bucket, prefix, delimiter, encode = self._listing_base(params)
-        max_keys = _max_keys(params)
+        max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS)
         token = params.get("ContinuationToken")
         start_after = params.get("StartAfter") or ""
         after = _untoken(token) if token else start_after
@@ -403,7 +393,7 @@ class BucketOps:
 
     def list_objects(self, ctx: RequestContext, params: Params) -> Result:
         bucket, prefix, delimiter, encode = self._listing_base(params)
-        max_keys = _max_keys(params)
+        max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS)
         marker = params.get("Marker") or ""
         page = listing.list_objects(self.s3.store, bucket.id, prefix, delimiter, marker, max_keys,
                                    self._wants_restore(params))
@@ -431,7 +421,7 @@ class BucketOps:
 
     def list_object_versions(self, ctx: RequestContext, params: Params) -> Result:
         bucket, prefix, delimiter, encode = self._listing_base(params)
-        max_keys = _max_keys(params)
+        max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS)
         key_marker = params.get("KeyMarker") or ""
         version_marker = params.get("VersionIdMarker") or ""
         page = listing.list_versions(self.s3.store, bucket.id, prefix, delimiter, key_marker,

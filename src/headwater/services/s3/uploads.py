@@ -22,19 +22,6 @@ Result = dict[str, Any]
 _COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
 
 
-def _page_size(params: Params, member: str, argument: str) -> int:
-    """A listing's page size: up to 1,000 (the default); a negative one is S3's
-    InvalidArgument."""
-    value = params.get(member)
-    if value is None:
-        return 1000
-    if value < 0:
-        raise errors.invalid_argument(
-            f"Argument {argument} must be an integer between 0 and 2147483647", argument,
-            str(value))
-    return min(int(value), 1000)
-
-
 class UploadOps(ObjectOps):
     s3: S3
     multipart: Multipart
@@ -142,7 +129,7 @@ class UploadOps(ObjectOps):
         bucket = self._bucket(params)
         upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])
         marker = int(params.get("PartNumberMarker") or 0)
-        limit = _page_size(params, "MaxParts", "max-parts")
+        limit = wire.page_size(params, "MaxParts", "max-parts")
         found = self.multipart.parts(upload, marker, limit + 1)
         page = found[:limit]
         who = owner(bucket.account)
@@ -173,7 +160,7 @@ class UploadOps(ObjectOps):
 
     def list_multipart_uploads(self, ctx: RequestContext, params: Params) -> Result:
         bucket, prefix, delimiter, encode = self._listing_params(params)
-        limit = _page_size(params, "MaxUploads", "max-uploads")
+        limit = wire.page_size(params, "MaxUploads", "max-uploads")
         key_marker = params.get("KeyMarker") or ""
         upload_marker = params.get("UploadIdMarker") or ""
         low = max(prefix, key_marker)

@@ -6,7 +6,8 @@
   ``response-*`` overrides and the checksum rules (a whole-object checksum only with
   ``x-amz-checksum-mode: ENABLED`` and never on a range);
 - tags from the ``x-amz-tagging`` header and the Tagging document, with AWS's limits;
-- the storage class check.
+- the storage class check;
+- a listing's page size (``max-keys``, ``max-parts``, ``max-uploads``).
 
 References: https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html,
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html
@@ -160,3 +161,16 @@ def restore_header(restore: dict[str, Any]) -> str:
         return 'ongoing-request="true"'
     expiry = formatdate(float(restore["expiry"]), usegmt=True)
     return f'ongoing-request="false", expiry-date="{expiry}"'
+
+
+def page_size(params: dict[str, Any], member: str, argument: str, most: int = 1000) -> int:
+    """A listing's page size: ``most`` by default and at most; a negative one is S3's
+    InvalidArgument naming ``argument``."""
+    value = params.get(member)
+    if value is None:
+        return most
+    if value < 0:
+        raise errors.invalid_argument(
+            f"Argument {argument} must be an integer between 0 and 2147483647", argument,
+            str(value))
+    return min(int(value), most)
