@@ -33,6 +33,7 @@ import orjson
 from headwater.services.s3 import errors
 from headwater.services.s3.model import S3, Bucket, Version
 from headwater.services.s3.multipart import Multipart
+from headwater.services.s3.names import successor
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ def _candidate_keys(s3: S3, bucket: Bucket, prefix: str, where: str,
     query.  The filter runs inside SQLite, so a pass over a bucket where little is due reads
     few rows into Python; each batch starts past the last key handed out, so the caller may
     change the keys it has been given."""
-    end = _prefix_end(prefix)
+    end = successor(prefix)
     after: str | None = None
     while True:
         bounds = "key >= ?" if after is None else "key > ?"
@@ -219,19 +220,6 @@ def _candidate_keys(s3: S3, bucket: Bucket, prefix: str, where: str,
         if len(rows) < _SCAN_BATCH:
             return
         after = rows[-1][0]
-
-
-def _prefix_end(prefix: str) -> str | None:
-    """The least string above every key that starts with ``prefix`` (None: no bound)."""
-    while prefix:
-        last = ord(prefix[-1])
-        if last < 0x10FFFF:
-            # Keys are valid UTF-8, so the surrogates are skipped (UTF-8 order is code point
-            # order, which is how SQLite compares them).
-            following = 0xE000 if 0xD7FF <= last < 0xE000 else last + 1
-            return prefix[:-1] + chr(following)
-        prefix = prefix[:-1]
-    return None
 
 
 def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: list[Version],

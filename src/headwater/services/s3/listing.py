@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from headwater.services.s3.names import common_prefix, successor
+from headwater.services.s3.names import common_prefix, is_common_prefix, successor
 from headwater.services.s3.store import S3Store
 
 _BATCH = 1000
@@ -70,11 +70,8 @@ def _start(prefix: str, delimiter: str, after: str) -> tuple[str, bool]:
     """Where a scan begins: (key, strictly greater?)."""
     if not after or after < prefix:
         return prefix, False
-    if delimiter and after.startswith(prefix) and common_prefix(after, prefix, delimiter) == after:
-        # ``after`` is a common prefix we returned (it rolls up to itself): skip everything
-        # under it.  Only a delimiter past the prefix makes one: with prefix "logs/", the key
-        # "logs/" (a console's folder marker) is an entry, and the keys under it still follow.
-        nxt = successor(after)
+    if is_common_prefix(after, prefix, delimiter):
+        nxt = successor(after)  # skip everything under the prefix already listed
         return (nxt, False) if nxt is not None else (after, True)
     return after, True
 

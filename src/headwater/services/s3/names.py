@@ -62,6 +62,13 @@ def common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
     return None if index < 0 else key[: index + len(delimiter)]
 
 
+def is_common_prefix(marker: str, prefix: str, delimiter: str) -> bool:
+    """Whether a listing's ``marker`` is a common prefix it returned (it rolls up to itself),
+    so nothing under it comes again.  Only a delimiter past the prefix makes one: with prefix
+    "logs/", the key "logs/" (a console's folder marker) is an entry, not a prefix."""
+    return marker.startswith(prefix) and common_prefix(marker, prefix, delimiter) == marker
+
+
 def successor(prefix: str) -> str | None:
     """The smallest string greater than every string starting with ``prefix`` (None: none)."""
     chars = list(prefix)

@@ -14,7 +14,13 @@ from headwater.services.s3 import checksums, conditions, errors, wire
 from headwater.services.s3.blobs import CorruptBlob
 from headwater.services.s3.model import S3
 from headwater.services.s3.multipart import MAX_PARTS, Multipart, check_part_number
-from headwater.services.s3.names import common_prefix, owner, successor, url_encode
+from headwater.services.s3.names import (
+    common_prefix,
+    is_common_prefix,
+    owner,
+    successor,
+    url_encode,
+)
 from headwater.services.s3.objects import ObjectOps, _stream, corrupt
 
 Params = dict[str, Any]
@@ -172,11 +178,9 @@ class UploadOps(ObjectOps):
         truncated = False
         who = owner(bucket.account)
         # The last item on the page (a key and its upload, or a common prefix): the next
-        # page's markers.  A key marker that is a common prefix (it rolls up to itself) was
-        # listed as that prefix: nothing under it comes again.
+        # page's markers.  Nothing under a key marker that was a common prefix comes again.
         last: tuple[str, str | None] | None = None
-        listed_prefix = key_marker if key_marker.startswith(prefix) and (
-            common_prefix(key_marker, prefix, delimiter) == key_marker) else None
+        listed_prefix = key_marker if is_common_prefix(key_marker, prefix, delimiter) else None
         for upload_id, _, key, initiated, storage_class, _meta in rows:
             if key_marker and (key < key_marker or (key == key_marker and (
                     not upload_marker or upload_id <= upload_marker))):

@@ -5,15 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from s3_helpers import put
+from s3_helpers import new_s3, put
 
-from headwater.core.clock import ManualClock
-from headwater.core.ids import SequentialIds
 from headwater.services.s3 import listing
-from headwater.services.s3.blobs import Blobs
 from headwater.services.s3.model import S3, Bucket
-from headwater.services.s3.store import S3Store
-from headwater.store import open_store
 
 
 def keys_of(page: listing.Page) -> list[str]:
@@ -123,10 +118,8 @@ def test_paged_listings_match_a_reference_model(
     tmp_path_factory: pytest.TempPathFactory, keys: set[str], prefix: str, delimiter: str,
     max_keys: int,
 ) -> None:
-    s3 = S3(S3Store(open_store(None)),
-            Blobs(tmp_path_factory.mktemp("s3"), SequentialIds(), fsync=False),
-            ManualClock(), SequentialIds())
-    bucket = s3.create_bucket("bucket", "000000000000", "us-east-1", {})
+    s3 = new_s3(tmp_path_factory.mktemp("s3"))
+    bucket = s3.bucket("bucket")
     for key in keys:
         put(s3, bucket, key)
     expected = _reference(list(keys), prefix, delimiter)
@@ -161,10 +154,8 @@ def test_paged_version_listings_match_a_reference_model(
 ) -> None:
     """Versions and delete markers of a versioned bucket, paged by key and version-id
     markers (resuming inside a key's versions), as a reference loop lists them."""
-    s3 = S3(S3Store(open_store(None)),
-            Blobs(tmp_path_factory.mktemp("s3"), SequentialIds(), fsync=False),
-            ManualClock(), SequentialIds())
-    bucket = s3.create_bucket("bucket", "000000000000", "us-east-1", {})
+    s3 = new_s3(tmp_path_factory.mktemp("s3"))
+    bucket = s3.bucket("bucket")
     s3.set_versioning(bucket, "Enabled")
     history: dict[str, list[tuple[str, bool]]] = {}  # key -> (version id, marker), oldest first
     for key, deleting in steps:

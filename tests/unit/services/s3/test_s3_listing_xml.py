@@ -18,33 +18,18 @@ from xml.etree import ElementTree
 
 from botocore.awsrequest import HeadersDict
 from botocore.parsers import create_parser
-from s3_helpers import put
+from s3_helpers import adapter, ctx, put
 
-from headwater.config import Settings
 from headwater.core.clock import ManualClock
-from headwater.protocol.context import RequestContext
-from headwater.protocol.http import HttpRequest
 from headwater.protocol.serialize.rest_xml import RestXmlSerializer
 from headwater.protocol.serialize.s3 import ENTRY_ORDER_KEY, S3Serializer
 from headwater.protocol.specs import get_spec
 from headwater.services.s3 import restore
-from headwater.services.s3.adapter import S3Adapter
 from headwater.services.s3.model import S3, Bucket
-from headwater.services.s3.notifications import Notifier
 
 SPEC = get_spec("s3")
 CHECKSUM = {"algorithm": "CRC64NVME", "value": "AAAAAAAAAAA=", "type": "FULL_OBJECT"}
 PIECES = ["a", "b/", "c", "&", "<x>", "\r\n", " ", "é", "日本/", "😀", "%2F", "+", "'\"", "d/e/"]
-
-
-def adapter(s3: S3) -> S3Adapter:
-    return S3Adapter(s3, Settings(), Notifier({}, "us-east-1", "000000000000"))
-
-
-def ctx() -> RequestContext:
-    return RequestContext(request_id="req-1", service="s3", operation="", region="us-east-1",
-                          account_id="000000000000", access_key="test", endpoint="",
-                          request=HttpRequest("GET", "/bucket", "", {}))
 
 
 def fill(s3: S3, bucket: Bucket, clock: ManualClock) -> list[str]:

@@ -11,6 +11,7 @@ from headwater.core.clock import ManualClock
 from headwater.core.errors import ServiceError
 from headwater.services.s3 import lifecycle, restore
 from headwater.services.s3.model import S3, Bucket, Version
+from headwater.services.s3.names import successor
 from headwater.services.s3.workers import S3Workers
 
 DAY = 86400.0
@@ -186,10 +187,10 @@ def test_candidates_are_what_some_rule_might_act_on_now() -> None:
         "is_latest=1 OR (is_latest=1 AND delete_marker=1)", [])
     future = {"Status": "Enabled", "Expiration": {"Date": 150 * DAY}}
     assert lifecycle._candidates_filter([future], now, day) == ("0", [])
-    assert lifecycle._prefix_end("logs/") == "logs0"
-    assert lifecycle._prefix_end("a\U0010ffff") == "b"
-    assert lifecycle._prefix_end("") is None
-    assert lifecycle._prefix_end("a\ud7ff") == "a\ue000"  # no surrogate in between
+    assert successor("logs/") == "logs0"
+    assert successor("a\U0010ffff") == "b"
+    assert successor("") is None
+    assert successor("a\ud7ff") == "a\ue000"  # no surrogate in between
 
 
 def test_a_disabled_rule_removes_no_delete_marker(s3: S3, bucket: Bucket, clock: ManualClock) -> None:

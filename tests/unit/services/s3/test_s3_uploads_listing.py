@@ -9,26 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from headwater.config import Settings
-from headwater.core.clock import ManualClock
-from headwater.core.ids import SequentialIds
-from headwater.protocol.context import RequestContext
-from headwater.protocol.http import HttpRequest
-from headwater.services.s3.adapter import S3Adapter
-from headwater.services.s3.blobs import Blobs
-from headwater.services.s3.model import S3
-from headwater.services.s3.notifications import Notifier
-from headwater.services.s3.store import S3Store
-from headwater.store import open_store
+from s3_helpers import adapter, ctx, new_s3
 
 _PIECES = ["a", "b", "/", "ab", "é"]
-
-
-def ctx() -> RequestContext:
-    return RequestContext(request_id="req-1", service="s3", operation="", region="us-east-1",
-                          account_id="000000000000", access_key="test", endpoint="",
-                          request=HttpRequest("GET", "/bucket", "", {}))
 
 
 def reference(uploads: list[tuple[str, str]], prefix: str, delimiter: str) -> list[Any]:
@@ -54,11 +37,8 @@ def test_paged_upload_listings_match_a_reference_model(
     tmp_path_factory: pytest.TempPathFactory, keys: list[str], prefix: str, delimiter: str,
     max_uploads: int,
 ) -> None:
-    s3 = S3(S3Store(open_store(None)),
-            Blobs(tmp_path_factory.mktemp("s3"), SequentialIds(), fsync=False),
-            ManualClock(), SequentialIds())
-    s3.create_bucket("bucket", "000000000000", "us-east-1", {})
-    ops = S3Adapter(s3, Settings(), Notifier({}, "us-east-1", "000000000000"))
+    s3 = new_s3(tmp_path_factory.mktemp("s3"))
+    ops = adapter(s3)
     uploads = [(key, ops.create_multipart_upload(ctx(), {"Bucket": "bucket", "Key": key})[
         "UploadId"]) for key in keys]  # a key may have several uploads
     expected = reference(uploads, prefix, delimiter)

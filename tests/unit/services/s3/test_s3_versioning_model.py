@@ -10,17 +10,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from s3_helpers import put, read
+from s3_helpers import new_s3, put, read
 
-from headwater.core.clock import ManualClock
 from headwater.core.errors import ServiceError
-from headwater.core.ids import SequentialIds
 from headwater.services.s3 import listing
-from headwater.services.s3.blobs import Blobs
-from headwater.services.s3.model import S3
 from headwater.services.s3.names import NULL_VERSION
-from headwater.services.s3.store import S3Store
-from headwater.store import open_store
 
 _KEYS = st.sampled_from(["a", "b", "a/b"])
 _STEPS = st.lists(st.one_of(
@@ -71,10 +65,7 @@ class Model:
 @given(steps=_STEPS)
 def test_versioning_follows_s3s_rules(tmp_path_factory: pytest.TempPathFactory,
                                       steps: list[tuple[Any, ...]]) -> None:
-    s3 = S3(S3Store(open_store(None)),
-            Blobs(tmp_path_factory.mktemp("s3"), SequentialIds(), fsync=False),
-            ManualClock(), SequentialIds())
-    s3.create_bucket("bucket", "000000000000", "us-east-1", {})
+    s3 = new_s3(tmp_path_factory.mktemp("s3"))
     model = Model()
     for number, step in enumerate(steps):
         bucket = s3.bucket("bucket")
