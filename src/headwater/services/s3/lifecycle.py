@@ -138,8 +138,9 @@ def _apply_bucket(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], now: floa
         if rule.get("Status") != "Enabled" or not abort:
             continue
         prefix = _rule_prefix(rule)
-        for upload_id, _, key, initiated, _, _ in s3.store.uploads(bucket.id, prefix, None, 100_000):
-            if key.startswith(prefix) and _due(abort, initiated, now, day, "DaysAfterInitiation"):
+        high = successor(prefix) if prefix else None
+        for upload_id, _, key, initiated, _, _ in s3.store.each_upload(bucket.id, prefix, high):
+            if _due(abort, initiated, now, day, "DaysAfterInitiation"):
                 multipart.abort(multipart.upload(bucket, key, upload_id))
                 outcome.aborted.append((bucket.name, key))
 

@@ -22,12 +22,15 @@ Every model operation runs its statements inside one ``transaction()``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from headwater.services.s3.blobs import Segment
 from headwater.services.s3.names import successor
 from headwater.store import Store
+
+# In-progress uploads read per query when a listing or lifecycle pass walks them.
+UPLOAD_BATCH = 1000
 
 MIGRATIONS = [
     """
@@ -389,18 +392,37 @@ class S3Store:
         self.db.execute("DELETE FROM s3_parts WHERE upload_id=?", (upload_id,))
         self.db.execute("DELETE FROM s3_uploads WHERE upload_id=?", (upload_id,))
 
-    def uploads(self, bucket_id: int, low: str, high: str | None, limit: int
+    def uploads(self, bucket_id: int, low: str, high: str | None, limit: int,
+                after: tuple[str, float, str] | None = None
                 ) -> list[tuple[str, int, str, float, str, str]]:
+        """In-progress uploads with ``low <= key < high`` in S3's order (key, initiation),
+        only those past ``after`` (a row's key, initiated, upload id: where a batch ended)."""
         sql = ("SELECT upload_id, bucket_id, key, initiated, storage_class, meta FROM s3_uploads "
                "WHERE bucket_id=? AND key >= ?")
         args: list[Any] = [bucket_id, low]
         if high is not None:
             sql += " AND key < ?"
             args.append(high)
+        if after is not None:
+            # The plain bound keeps the index range; the row value drops what was read.
+            sql += " AND key >= ? AND (key, initiated, upload_id) > (?, ?, ?)"
+            args += [after[0], *after]
         sql += " ORDER BY key, initiated, upload_id LIMIT ?"
         args.append(limit)
         rows: list[tuple[str, int, str, float, str, str]] = self.db.query(sql, args)
         return rows
+
+    def each_upload(self, bucket_id: int, low: str, high: str | None
+                    ) -> Iterator[tuple[str, int, str, float, str, str]]:
+        """Every upload ``uploads`` would list, read UPLOAD_BATCH at a time."""
+        after: tuple[str, float, str] | None = None
+        while True:
+            rows = self.uploads(bucket_id, low, high, UPLOAD_BATCH, after)
+            yield from rows
+            if len(rows) < UPLOAD_BATCH:
+                return
+            upload_id, _, key, initiated, _, _ = rows[-1]
+            after = (key, initiated, upload_id)
 
     def put_part(self, upload_id: str, number: int, blob: str, size: int, etag: str,
                  when: float, checksum: str | None) -> str | None:

@@ -13,7 +13,7 @@ from headwater.protocol.context import RequestContext
 from headwater.services.s3 import checksums, conditions, errors, wire
 from headwater.services.s3.blobs import CorruptBlob
 from headwater.services.s3.model import S3
-from headwater.services.s3.multipart import MAX_PARTS, Multipart, check_part_number
+from headwater.services.s3.multipart import Multipart, check_part_number
 from headwater.services.s3.names import (
     common_prefix,
     is_common_prefix,
@@ -169,37 +169,40 @@ class UploadOps(ObjectOps):
         limit = wire.page_size(params, "MaxUploads", "max-uploads")
         key_marker = params.get("KeyMarker") or ""
         upload_marker = params.get("UploadIdMarker") or ""
-        low = max(prefix, key_marker)
-        rows = self.s3.store.uploads(bucket.id, low, successor(prefix) if prefix else None,
-                                     MAX_PARTS)
+        high = successor(prefix) if prefix else None
+        low: str | None = max(prefix, key_marker)
+        if is_common_prefix(key_marker, prefix, delimiter):
+            low = successor(key_marker)  # the previous page listed everything under it
         fix = url_encode if encode else (lambda s: s)
         uploads: list[Result] = []
         prefixes: list[str] = []
         truncated = False
         who = owner(bucket.account)
         # The last item on the page (a key and its upload, or a common prefix): the next
-        # page's markers.  Nothing under a key marker that was a common prefix comes again.
+        # page's markers.
         last: tuple[str, str | None] | None = None
-        listed_prefix = key_marker if is_common_prefix(key_marker, prefix, delimiter) else None
-        for upload_id, _, key, initiated, storage_class, _meta in rows:
-            if key_marker and (key < key_marker or (key == key_marker and (
-                    not upload_marker or upload_id <= upload_marker))):
-                continue
-            rolled = common_prefix(key, prefix, delimiter)
-            if rolled is not None:
-                if rolled != listed_prefix and rolled not in prefixes:
-                    if len(uploads) + len(prefixes) >= limit:
-                        truncated = True
-                        break
+        while low is not None and (high is None or low < high):
+            resume: str | None = None
+            for upload_id, _, key, initiated, storage_class, _meta in self.s3.store.each_upload(
+                    bucket.id, low, high):
+                if key == key_marker and (not upload_marker or upload_id <= upload_marker):
+                    continue
+                if len(uploads) + len(prefixes) >= limit:
+                    truncated = True
+                    break
+                rolled = common_prefix(key, prefix, delimiter)
+                if rolled is not None:
+                    # One entry for the prefix; the walk goes on past every key under it.
                     prefixes.append(rolled)
                     last = (rolled, None)
-                continue
-            if len(uploads) + len(prefixes) >= limit:
-                truncated = True
+                    resume = successor(rolled)
+                    break
+                uploads.append({"UploadId": upload_id, "Key": fix(key), "Initiated": initiated,
+                                "StorageClass": storage_class, "Owner": who, "Initiator": who})
+                last = (key, upload_id)
+            if resume is None:
                 break
-            uploads.append({"UploadId": upload_id, "Key": fix(key), "Initiated": initiated,
-                            "StorageClass": storage_class, "Owner": who, "Initiator": who})
-            last = (key, upload_id)
+            low = resume
         out: Result = {"Bucket": bucket.name, "KeyMarker": fix(key_marker),
                        "UploadIdMarker": upload_marker, "MaxUploads": limit,
                        "IsTruncated": truncated, "Prefix": fix(prefix)}

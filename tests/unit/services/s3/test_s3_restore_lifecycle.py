@@ -9,8 +9,9 @@ from s3_helpers import put, read
 
 from headwater.core.clock import ManualClock
 from headwater.core.errors import ServiceError
-from headwater.services.s3 import lifecycle, restore
+from headwater.services.s3 import lifecycle, restore, store
 from headwater.services.s3.model import S3, Bucket, Version
+from headwater.services.s3.multipart import Multipart
 from headwater.services.s3.names import successor
 from headwater.services.s3.workers import S3Workers
 
@@ -170,6 +171,30 @@ def test_a_pass_reads_in_batches_and_sees_every_key_once(
     assert len(s3.store.versions_of(bucket.id, "a/1")) == 2  # the a/ rule keeps noncurrent ones
     for untouched in ("0", "a0", "b/1"):
         assert len(s3.store.versions_of(bucket.id, untouched)) == 1
+
+
+def test_incomplete_uploads_are_aborted_after_their_days(
+    s3: S3, bucket: Bucket, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "UPLOAD_BATCH", 2)  # batch ends inside the prefix's uploads
+    config = {"Rules": [{"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
+                         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}}]}
+    lifecycle.validate(config)
+    s3.set_config(bucket, "lifecycle", config)
+    multipart = Multipart(s3)
+    old = [multipart.create(bucket, key, "STANDARD", {})
+           for key in ("tmp/a", "tmp/a", "tmp/b", "tmp/c/d", "tmp/e")]
+    outside = [multipart.create(bucket, key, "STANDARD", {}) for key in ("a", "tmp", "tmq")]
+    clock.advance(1.5 * DAY)
+    young = multipart.create(bucket, "tmp/young", "STANDARD", {})
+    assert lifecycle.apply(s3, DAY).aborted == []
+    clock.advance(DAY)
+    outcome = lifecycle.apply(s3, DAY)
+    assert outcome.aborted == [(bucket.name, u.key) for u in old]
+    left = [row[0] for row in s3.store.each_upload(bucket.id, "", None)]
+    assert left == [u.upload_id for u in (outside[0], outside[1], young, outside[2])]
+    with pytest.raises(ServiceError):  # NoSuchUpload
+        multipart.upload(bucket, "tmp/a", old[0].upload_id)
 
 
 def test_candidates_are_what_some_rule_might_act_on_now() -> None:
