@@ -1,5 +1,5 @@
-"""Fixtures shared by the end-to-end tests: one headwater per test module, S3 helpers, and an
-environment for running the aws CLI against it."""
+"""Fixtures shared by the end-to-end tests: one headwater per test module, S3 helpers, an
+environment for running the aws CLI against it, and ``headwater serve`` subprocesses."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from served import Served
 
 from headwater.testing import RunningHeadwater, running_headwater
 
@@ -55,3 +56,12 @@ def env(hw: RunningHeadwater, tmp_path_factory: pytest.TempPathFactory) -> dict[
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
         "AWS_PAGER": "",
     }
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Served]]:
+    """The ``headwater serve`` processes a test starts (``served.start``); killed after it."""
+    started: list[Served] = []
+    yield started
+    for served in started:
+        served.kill()

@@ -10,114 +10,18 @@ read back whole.
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-
-from headwater.gateway.server import free_port
+from served import Served, start
 
 pytestmark = pytest.mark.e2e
 
-STARTUP_TIMEOUT = 60.0
 BODY_SIZE = 256
-
-
-class Served:
-    """One ``headwater serve`` process on a loopback port."""
-
-    def __init__(self, data_dir: Path, log_dir: Path) -> None:
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self.stdout_path = log_dir / f"stdout-{self.port}.txt"
-        self.stderr_path = log_dir / f"stderr-{self.port}.txt"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADWATER_", "AWS_"))}
-        # Files, not pipes: nobody drains a pipe while the test runs, and a full pipe would
-        # stall the server.
-        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "headwater", "serve", "--port", str(self.port),
-                 "--data-dir", str(data_dir), "--log-level", "warning"],
-                stdout=out,
-                stderr=err,
-                env=env,
-            )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"headwater exited {self.process.returncode}: {self.stderr}")
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/_headwater/health", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"headwater did not become ready: {self.stderr}")
-
-    @property
-    def stdout(self) -> str:
-        return self.stdout_path.read_text(errors="replace")
-
-    @property
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
-
-    def sqs(self) -> Any:
-        return self.client("sqs")
-
-    def s3(self) -> Any:
-        return self.client("s3")
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            # No retries: a send that failed because the server died must not be retried
-            # somewhere else and counted.
-            config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30),
-        )
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def terminate(self, timeout: float = 40) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=timeout)
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[list[Served]]:
-    started: list[Served] = []
-    yield started
-    for served in started:
-        if served.process.poll() is None:
-            served.kill()
-
-
-def start(servers: list[Served], data_dir: Path) -> Served:
-    served = Served(data_dir, data_dir.parent / "logs")
-    servers.append(served)
-    return served
 
 
 def body(n: int) -> str:
@@ -203,13 +107,13 @@ def kill_mid_write(served: Served, writer: Sender | S3Writer, at_least: int) -> 
 def test_acknowledged_messages_survive_kill_9(servers, tmp_path):
     data_dir = tmp_path / "data"
     first = start(servers, data_dir)
-    client = first.sqs()
+    client = first.client("sqs")
     client.create_queue(QueueName="durable")
     sender = Sender(client, client.get_queue_url(QueueName="durable")["QueueUrl"])
     acked = kill_mid_write(first, sender, at_least=400)
 
     second = start(servers, data_dir)
-    client = second.sqs()
+    client = second.client("sqs")
     queue_url = client.get_queue_url(QueueName="durable")["QueueUrl"]
     # Messages the dying server stored but never acknowledged may come back too; none of the
     # acknowledged ones may be missing.
@@ -221,7 +125,7 @@ def test_acknowledged_messages_survive_kill_9(servers, tmp_path):
     # Deletes are writes too: after another kill -9 nothing deleted comes back.
     second.kill()
     third = start(servers, data_dir)
-    client = third.sqs()
+    client = third.client("sqs")
     queue_url = client.get_queue_url(QueueName="durable")["QueueUrl"]
     assert client.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", []) == []
 
@@ -259,7 +163,7 @@ class S3Writer(threading.Thread):
 def test_acknowledged_objects_survive_kill_9(servers, tmp_path):
     data_dir = tmp_path / "data"
     first = start(servers, data_dir)
-    client = first.s3()
+    client = first.client("s3")
     client.create_bucket(Bucket="durable")
     # A completed multipart upload (parts are blobs of their own) before the writes start.
     parts = [random.Random(i).randbytes(5 * 1024 * 1024 + i) for i in range(2)]
@@ -272,7 +176,7 @@ def test_acknowledged_objects_survive_kill_9(servers, tmp_path):
     acked = kill_mid_write(first, S3Writer(client, "durable"), at_least=30)
 
     second = start(servers, data_dir)
-    client = second.s3()
+    client = second.client("s3")
     for key, etag in acked.items():
         got = client.get_object(Bucket="durable", Key=key, ChecksumMode="ENABLED")
         assert got["ETag"] == etag and got["Body"].read() == object_bytes(key), key
@@ -299,7 +203,7 @@ def test_serve_prints_endpoint_and_credentials(servers, tmp_path):
 def test_sigterm_stops_cleanly_and_closes_the_store(servers, tmp_path):
     data_dir = tmp_path / "data"
     first = start(servers, data_dir)
-    client = first.sqs()
+    client = first.client("sqs")
     queue_url = client.create_queue(QueueName="graceful")["QueueUrl"]
     client.send_message(QueueUrl=queue_url, MessageBody="kept across a clean restart")
 
@@ -310,7 +214,7 @@ def test_sigterm_stops_cleanly_and_closes_the_store(servers, tmp_path):
     assert not wal.exists() or wal.stat().st_size == 0
 
     second = start(servers, data_dir)
-    client = second.sqs()
+    client = second.client("sqs")
     queue_url = client.get_queue_url(QueueName="graceful")["QueueUrl"]
     messages = client.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
     assert [m["Body"] for m in messages] == ["kept across a clean restart"]
@@ -318,7 +222,7 @@ def test_sigterm_stops_cleanly_and_closes_the_store(servers, tmp_path):
 
 def test_sigterm_during_a_long_poll_exits_promptly(servers, tmp_path):
     served = start(servers, tmp_path / "data")
-    client = served.sqs()
+    client = served.client("sqs")
     queue_url = client.create_queue(QueueName="waiting")["QueueUrl"]
     replies: list[Any] = []
     poller = threading.Thread(

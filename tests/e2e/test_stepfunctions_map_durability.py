@@ -9,20 +9,18 @@ import time
 from pathlib import Path
 
 import pytest
-from test_stepfunctions_durability import ROLE, Served, servers, wait_status
+from served import Served, start
+from test_stepfunctions_durability import ROLE, wait_status
 
 pytestmark = pytest.mark.e2e
-
-__all__ = ["servers"]  # the fixture, shared with the other durability lane
 
 CHILD_SECONDS = 2
 
 
 def test_map_run_resumes_after_kill_9(servers: list[Served], tmp_path: Path) -> None:
     data = tmp_path / "data"
-    first = Served(data)
-    servers.append(first)
-    sfn = first.sfn()
+    first = start(servers, data)
+    sfn = first.client("stepfunctions", read_timeout=70)
     definition = {"StartAt": "Map", "States": {"Map": {
         "Type": "Map", "End": True, "ItemsPath": "$.items", "MaxConcurrency": 1,
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED",
@@ -44,9 +42,8 @@ def test_map_run_resumes_after_kill_9(servers: list[Served], tmp_path: Path) -> 
     assert len(before) == 2  # the first finished, the second waits
     first.kill()
 
-    second = Served(data)
-    servers.append(second)
-    sfn = second.sfn()
+    second = start(servers, data)
+    sfn = second.client("stepfunctions", read_timeout=70)
     described = wait_status(sfn, arn, timeout=3 * CHILD_SECONDS + 10)
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == [1, 2, 3]
