@@ -168,7 +168,8 @@ def test_newer_algorithms_computed_by_boto3(s3: Any, bucket: str, algorithm: str
     assert out["ChecksumType"] == "COMPOSITE" and out[member].endswith("-2")
     attributes = s3.get_object_attributes(Bucket=bucket, Key="newmp",
                                           ObjectAttributes=["Checksum", "ObjectParts"])
-    assert attributes["Checksum"][member] == out[member]
+    # GetObjectAttributes shows the checksum of checksums without its "-N".
+    assert attributes["Checksum"][member] == out[member].removesuffix("-2")
     with pytest.raises(ClientError) as refused:
         s3.create_multipart_upload(Bucket=bucket, Key="full", ChecksumAlgorithm=algorithm,
                                    ChecksumType="FULL_OBJECT")

@@ -3,7 +3,7 @@ tagging, the stored configurations, and the key listings (ListObjects v1/v2, ver
 
 Bucket configurations (CORS, lifecycle, policy, encryption, ownership, notifications) are
 stored as the documents the client sent and returned as they were; which of them also take
-effect is listed in docs/s3.md.
+effect is listed in docs/s3.md.  ACLs and the Object Ownership that turns them off: ``acl``.
 
 Operations: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
 """
@@ -14,9 +14,10 @@ import base64
 import binascii
 from typing import Any
 
+from headwater.core.errors import ServiceError
 from headwater.protocol.context import RequestContext
 from headwater.protocol.serialize.s3 import ENTRY_ORDER_KEY
-from headwater.services.s3 import errors, lifecycle, listing, restore, wire
+from headwater.services.s3 import acl, errors, lifecycle, listing, restore, wire
 from headwater.services.s3.model import S3, Bucket
 from headwater.services.s3.names import owner, url_encode
 from headwater.services.s3.notifications import Notifier, check_overlaps
@@ -59,6 +60,32 @@ def _untoken(token: str) -> str:
 MINIMUM_SIZE = lifecycle.MINIMUM_SIZE_MEMBER
 
 
+def _check_policy(text: str) -> None:
+    """S3's structural checks of a bucket policy, with its MalformedPolicy messages (the policy
+    is stored as sent, and not evaluated)."""
+    import orjson
+
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise errors.malformed_policy() from None
+    if not isinstance(document, dict):
+        raise errors.malformed_policy()
+    if "Statement" not in document:
+        raise ServiceError("MalformedPolicy", "Missing required field Statement", 400)
+    found = document["Statement"]
+    statements = found if isinstance(found, list) else [found]
+    if not statements:
+        raise ServiceError("MalformedPolicy", "Could not parse the policy: Statement is empty!",
+                           400)
+    for statement in statements:
+        if not isinstance(statement, dict):
+            raise errors.malformed_policy()
+        # A bucket policy is a resource policy: each statement names who it applies to.
+        if not {"Principal", "NotPrincipal"} & statement.keys():
+            raise ServiceError("MalformedPolicy", "Missing required field Principal", 400)
+
+
 class BucketOps:
     s3: S3
     notifier: Notifier
@@ -70,11 +97,35 @@ class BucketOps:
         region = config.get("LocationConstraint") or ctx.region
         if region == "EU":
             region = "eu-west-1"
-        stored: dict[str, Any] = {}
-        if params.get("ObjectOwnership"):
-            stored["ownership"] = {"Rules": [{"ObjectOwnership": params["ObjectOwnership"]}]}
-        self.s3.create_bucket(params["Bucket"], ctx.account_id, region, stored)
+        self.s3.create_bucket(params["Bucket"], ctx.account_id, region,
+                              self._new_bucket_config(ctx, params))
         return {"Location": f"/{params['Bucket']}"}
+
+    @staticmethod
+    def _new_bucket_config(ctx: RequestContext, params: Params) -> dict[str, Any]:
+        """The ownership and ACL a new bucket starts with.
+
+        Without ``x-amz-object-ownership`` a bucket is BucketOwnerEnforced (ACLs disabled), as
+        on S3 since April 2023, and an ACL granting anyone but the owner is refused."""
+        chosen = params.get("ObjectOwnership")
+        if chosen is not None and chosen not in acl.OWNERSHIPS:
+            raise errors.invalid_argument("Invalid x-amz-object-ownership header",
+                                          "x-amz-object-ownership", str(chosen))
+        who = owner(ctx.account_id)
+        wanted = acl.requested(params)
+        if wanted is not None and chosen is None and acl.owner_only(wanted, who, bucket=True):
+            # AWS quirk (observed, not documented): a new bucket created with x-amz-acl:
+            # private (rclone's default) and no ownership has ACLs enabled, BucketOwnerPreferred.
+            chosen = "BucketOwnerPreferred"
+        ownership = chosen or acl.ENFORCED
+        stored: dict[str, Any] = {"ownership": {"Rules": [{"ObjectOwnership": ownership}]}}
+        if wanted is not None:
+            if ownership == acl.ENFORCED:
+                if not acl.owner_only(wanted, who, bucket=True):
+                    raise acl.conflicts_with_enforced()
+            else:
+                stored["acl"] = wanted
+        return stored
 
     def delete_bucket(self, ctx: RequestContext, params: Params) -> Result:
         self.s3.delete_bucket(params["Bucket"])
@@ -213,7 +264,18 @@ class BucketOps:
         return {"OwnershipControls": self._get_config(params, "ownership")}
 
     def put_bucket_ownership_controls(self, ctx: RequestContext, params: Params) -> Result:
-        return self._put_config(params, "ownership")
+        bucket = self.s3.bucket(params["Bucket"])
+        rules = (params.get("OwnershipControls") or {}).get("Rules") or []
+        if len(rules) != 1 or rules[0].get("ObjectOwnership") not in acl.OWNERSHIPS:
+            raise errors.malformed_xml()
+        chosen = rules[0]["ObjectOwnership"]
+        # Disabling ACLs needs a bucket ACL that grants the owner alone (object ACLs are kept,
+        # and come back if ACLs are enabled again).
+        if chosen == acl.ENFORCED and not acl.owner_only(bucket.config.get("acl"),
+                                                         owner(bucket.account), bucket=True):
+            raise acl.conflicts_with_enforced()
+        self.s3.set_config(bucket, "ownership", {"Rules": [{"ObjectOwnership": chosen}]})
+        return {}
 
     def delete_bucket_ownership_controls(self, ctx: RequestContext, params: Params) -> Result:
         return self._delete_config(params, "ownership")
@@ -260,14 +322,9 @@ class BucketOps:
         return {"Policy": policy}
 
     def put_bucket_policy(self, ctx: RequestContext, params: Params) -> Result:
-        import orjson
-
         bucket = self.s3.bucket(params["Bucket"])
         policy = params.get("Policy") or ""
-        try:
-            orjson.loads(policy)
-        except orjson.JSONDecodeError:
-            raise errors.malformed_policy() from None
+        _check_policy(policy)
         self.s3.set_config(bucket, "policy", policy)
         return {}
 
@@ -292,14 +349,18 @@ class BucketOps:
     def get_bucket_acl(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self.s3.bucket(params["Bucket"])
         who = owner(bucket.account)
-        return {
-            "Owner": who,
-            "Grants": [{"Grantee": {**who, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}],
-        }
+        # With ACLs disabled S3 shows the owner's FULL_CONTROL alone, whatever was stored.
+        stored = bucket.config.get("acl") if acl.enabled(bucket) else None
+        return {"Owner": who, "Grants": acl.grants(stored, who, bucket=True)}
 
     def put_bucket_acl(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self.s3.bucket(params["Bucket"])
-        self.s3.set_config(bucket, "acl", params.get("ACL") or "private")
+        if not acl.enabled(bucket):
+            raise acl.not_supported()
+        wanted = acl.requested(params)
+        if wanted is None:
+            raise acl.missing()
+        self.s3.set_config(bucket, "acl", wanted)
         return {}
 
     # -- listings -----------------------------------------------------------------------

@@ -123,19 +123,24 @@ def bad_digest(algorithm: str) -> ServiceError:
     )
 
 
+def malformed_trailer() -> ServiceError:
+    """An aws-chunked body whose trailer is not the one ``x-amz-trailer`` announced (missing,
+    or another checksum's)."""
+    return ServiceError(
+        "MalformedTrailerError",
+        "The request contained trailing data that was not well-formed or did not conform to "
+        "our published schema.",
+        400,
+    )
+
+
 def requested(params: dict[str, object], trailer: str | None) -> tuple[str | None, str | None]:
     """The algorithm a write names and the value it sent (None when it comes in a trailer).
 
     A request names at most one: ``x-amz-checksum-<alg>`` (a ``Checksum<ALG>`` member), a
     trailer announced by ``x-amz-trailer``, or just ``x-amz-sdk-checksum-algorithm``.
     """
-    given = [a for a in ALGORITHMS if params.get(member_name(a)) is not None]
-    if len(given) > 1:
-        raise ServiceError(
-            "InvalidRequest",
-            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
-            400,
-        )
+    given = _given(params)
     named = params.get("ChecksumAlgorithm")
     if isinstance(named, str) and named.upper() not in ALGORITHMS:
         raise ServiceError(
@@ -164,6 +169,31 @@ def requested(params: dict[str, object], trailer: str | None) -> tuple[str | Non
     if isinstance(named, str):
         return named.upper(), None
     return None, None
+
+
+def _given(params: dict[str, object]) -> list[str]:
+    """The algorithms whose ``x-amz-checksum-<alg>`` the request sent: one at most."""
+    given = [a for a in ALGORITHMS if params.get(member_name(a)) is not None]
+    if len(given) > 1:
+        raise ServiceError(
+            "InvalidRequest",
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+            400,
+        )
+    return given
+
+
+def requested_whole(params: dict[str, object]) -> tuple[str, str] | None:
+    """The whole-object checksum a CompleteMultipartUpload sent, if any: (algorithm, value),
+    the value in the object's own form (a COMPOSITE one ends in ``-<part count>``)."""
+    given = _given(params)
+    if not given:
+        return None
+    algorithm = given[0]
+    value = str(params[member_name(algorithm)])
+    digest, dash, count = value.partition("-")
+    check_value(algorithm, digest if not dash or count.isdigit() else value)
+    return algorithm, value
 
 
 def check_md5(content_md5: str | None, actual: bytes) -> None:

@@ -5,7 +5,9 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lifecycle-mgmt.html
 (Prefix, Tag, ObjectSizeGreaterThan / LessThan, And), Transitions and Expiration (Days or
 Date, ExpiredObjectDeleteMarker), NoncurrentVersionTransitions / NoncurrentVersionExpiration
 (NoncurrentDays, NewerNoncurrentVersions), AbortIncompleteMultipartUpload — and ``apply``,
-one pass over every bucket that has rules, run by the worker.
+one pass over every bucket that has rules, run by the worker.  An expired object delete marker
+(a key's only version) goes with ExpiredObjectDeleteMarker, or with an Expiration by Days or
+Date once it is old enough, and is reported as LifecycleExpiration:Delete.
 
 Differences (docs/s3.md): a "day" is ``lifecycle_day_seconds`` long and counted from the
 object's creation (AWS rounds to the next midnight UTC).  A pass asks SQLite for the keys
@@ -47,6 +49,10 @@ MINIMUM_SIZES = ("all_storage_classes_128K", "varies_by_storage_class")  # the f
 # object to a class earlier in this list than the one it is in.
 _ORDER = ["STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "INTELLIGENT_TIERING", "ONEZONE_IA",
           "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
+# The schema's TransitionStorageClass: what a Transition or NoncurrentVersionTransition may name
+# (not STANDARD, not REDUCED_REDUNDANCY).  Any other value fails S3's schema: MalformedXML.
+TRANSITION_CLASSES = frozenset({"GLACIER", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+                                "DEEP_ARCHIVE", "GLACIER_IR"})
 
 
 def validate(config: dict[str, Any]) -> None:
@@ -64,6 +70,10 @@ def validate(config: dict[str, Any]) -> None:
                    "NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload")
         if not any(rule.get(a) for a in actions):
             raise errors.invalid_request("At least one action needs to be specified in a rule")
+        for transition in [*(rule.get("Transitions") or []),
+                           *(rule.get("NoncurrentVersionTransitions") or [])]:
+            if transition.get("StorageClass") not in TRANSITION_CLASSES:
+                raise errors.malformed_xml()
         for transition in rule.get("Transitions") or []:
             target = transition.get("StorageClass")
             days = transition.get("Days")
@@ -102,11 +112,23 @@ def _matches(rule: dict[str, Any], version: Version) -> bool:
     return less is None or version.size < int(less)
 
 
+def _moment(date: Any) -> float:
+    """An action's Date as epoch seconds: a ``datetime`` as parsed from the request, or, once
+    stored (the configuration is kept as JSON), its ISO 8601 text or a number."""
+    if isinstance(date, datetime):
+        return date.timestamp()
+    if isinstance(date, str):
+        try:
+            return float(date)
+        except ValueError:
+            return datetime.fromisoformat(date).timestamp()
+    return float(date)
+
+
 def _due(action: dict[str, Any], since: float, now: float, day: float, days_key: str = "Days") -> bool:
     date = action.get("Date")
     if date is not None:
-        moment = date.timestamp() if isinstance(date, datetime) else float(date)
-        return now >= moment
+        return now >= _moment(date)
     days = action.get(days_key)
     return days is not None and now >= since + int(days) * day
 
@@ -161,8 +183,7 @@ def _since_cutoff(action: dict[str, Any], now: float, day: float, days_key: str)
     it is due for none, inf when for all (a Date that has passed)."""
     date = action.get("Date")
     if date is not None:
-        moment = date.timestamp() if isinstance(date, datetime) else float(date)
-        return math.inf if now >= moment else -math.inf
+        return math.inf if now >= _moment(date) else -math.inf
     days = action.get(days_key)
     return -math.inf if days is None else now - int(days) * day
 
@@ -243,10 +264,13 @@ def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: li
                 outcome.expired.append((bucket.name, latest.key, event, changed))
                 return  # the rest is judged on the next pass, with the new state in place
         if (latest is not None and latest.delete_marker and len(versions) == 1
-                and rule.get("Status") == "Enabled"
-                and (rule.get("Expiration") or {}).get("ExpiredObjectDeleteMarker")
-                and _prefix_ok(rule, latest.key)):
-            s3.delete(bucket, latest.key, latest.version_id)
+                and rule.get("Status") == "Enabled" and _prefix_ok(rule, latest.key)
+                and _removes_marker(rule, latest, now, day)):
+            # An expired object delete marker: a permanently deleted version, which S3
+            # reports as LifecycleExpiration:Delete (DeleteMarkerCreated is for markers
+            # lifecycle adds).
+            removed = s3.delete(bucket, latest.key, latest.version_id)
+            outcome.expired.append((bucket.name, latest.key, "LifecycleExpiration:Delete", removed))
             return
         noncurrent = [v for v in versions if not v.is_latest]
         if not noncurrent or not _prefix_ok(rule, noncurrent[0].key) or rule.get("Status") != "Enabled":
@@ -270,6 +294,20 @@ def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: li
                     removed = s3.delete(bucket, v.key, v.version_id)
                     outcome.expired.append(
                         (bucket.name, v.key, "LifecycleExpiration:Delete", removed))
+
+
+def _removes_marker(rule: dict[str, Any], marker: Version, now: float, day: float) -> bool:
+    """Whether ``rule`` removes ``marker``, an expired object delete marker (the key's only
+    version): at once with ExpiredObjectDeleteMarker; with an Expiration by Days or Date once
+    the marker is as old as a current version must be to expire, as S3 does
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html,
+    "Removing expired object delete markers")."""
+    expiration = rule.get("Expiration") or {}
+    if expiration.get("ExpiredObjectDeleteMarker"):
+        return True
+    if expiration.get("Days") is None and expiration.get("Date") is None:
+        return False
+    return _matches(rule, marker) and _due(expiration, marker.last_modified, now, day)
 
 
 def _rule_prefix(rule: dict[str, Any]) -> str:

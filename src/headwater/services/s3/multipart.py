@@ -12,7 +12,10 @@ an upload created with a ChecksumAlgorithm needs that checksum on every part; th
 checksum is COMPOSITE (checksum of the part checksums, ``-N``) or, for the CRCs when asked for
 ``FULL_OBJECT`` (and always for CRC64NVME), the CRC of the whole object combined from the
 parts' CRCs.  Every part also gets a CRC64NVME, so an upload that named no algorithm still
-ends with S3's default full-object CRC64NVME.
+ends with S3's default full-object CRC64NVME.  Completing checks each part checksum the request
+lists against the part's (``InvalidPart``), needs all of them for a COMPOSITE upload
+(``InvalidRequest``), and checks a whole-object ``x-amz-checksum-<alg>`` (``BadDigest``) and an
+``x-amz-checksum-type`` (``InvalidRequest``) against the upload's.
 """
 
 from __future__ import annotations
@@ -144,9 +147,20 @@ class Multipart:
             self.s3.blobs.remove(name)
 
     def complete(self, bucket: Bucket, upload: Upload, requested: list[dict[str, Any]],
-                 check: Any = None, meta_extra: dict[str, Any] | None = None) -> Written:
+                 check: Any = None, meta_extra: dict[str, Any] | None = None,
+                 whole: tuple[str, str] | None = None,
+                 checksum_type: str | None = None) -> Written:
+        """The object the ``requested`` parts make.  ``whole``: the (algorithm, value) of a
+        whole-object checksum the request sent; ``checksum_type``: the type it named."""
         if not requested:
             raise errors.malformed_xml()
+        # An upload that named no algorithm ends with the default full-object CRC64NVME.
+        kind = upload.checksum_type if upload.algorithm is not None else "FULL_OBJECT"
+        if checksum_type is not None and checksum_type != kind:
+            raise errors.invalid_request(
+                f"The upload was created using the {kind} checksum mode. The complete request "
+                "must use the same checksum mode."
+            )
         stored = {p.number: p for p in self.parts(upload)}
         chosen: list[Part] = []
         previous = 0
@@ -162,6 +176,13 @@ class Multipart:
             algorithm = upload.algorithm
             if algorithm is not None:
                 given = item.get(checksums.member_name(algorithm))
+                if given is None and kind == "COMPOSITE":
+                    # A checksum of checksums needs each part's, as the client saw it.
+                    raise errors.invalid_request(
+                        f"The upload was created using a {algorithm.lower()} checksum. The "
+                        "complete request must include the checksum for each part. It was "
+                        f"missing for part {number} in the request."
+                    )
                 if given is not None and given != part.checksums.get(algorithm):
                     raise errors.invalid_part(number, etag)
             chosen.append(part)
@@ -174,6 +195,10 @@ class Multipart:
         meta.pop("checksum_type", None)
         meta.update(meta_extra or {})
         meta["checksum"] = self._checksum(upload, chosen)
+        if whole is not None and (whole[0] != meta["checksum"].get("algorithm")
+                                  or whole[1] != meta["checksum"].get("value")):
+            # The object's own form: a COMPOSITE value carries its -N, a FULL_OBJECT one not.
+            raise checksums.bad_digest(whole[0])
         algorithm = meta["checksum"].get("algorithm")
         meta["parts"] = [[p.size, p.checksums.get(algorithm) if algorithm else None] for p in chosen]
         segments = self.store.segments([p.blob for p in chosen])

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import threading
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -33,6 +34,7 @@ from urllib.parse import quote_plus
 import orjson
 
 from headwater.core.errors import HeadwaterError, ServiceError
+from headwater.protocol.serialize.rest_xml import host_id
 from headwater.services.s3 import errors
 from headwater.services.s3.model import Bucket, Version
 from headwater.services.s3.names import owner
@@ -111,6 +113,13 @@ TOPIC_REFUSED = ("Permissions on the destination topic do not allow S3 to publis
                  "notifications from this bucket")
 
 
+# Events whose records name no size or eTag (the object is gone or hidden).
+_REMOVALS = ("ObjectRemoved:", "LifecycleExpiration:")
+# AWS uses event version 2.3 for lifecycle events and the expiry of a restored copy, 2.1 for
+# the rest (the page cited at the top).
+_VERSION_2_3 = ("LifecycleTransition", "LifecycleExpiration:", "ObjectRestore:Delete")
+
+
 def _bucket_arn(bucket: Bucket) -> str:
     return f"arn:aws:s3:::{bucket.name}"
 
@@ -121,6 +130,7 @@ class Notifier:
         self.region = region
         self.account = account
         self._sequence = 0
+        self._lock = threading.Lock()  # requests and the lifecycle worker's thread emit
 
     def check(self, bucket: Bucket, config: dict[str, Any], request_id: str, now: float) -> None:
         """Refuse destinations S3 could not deliver to; send each queue the s3:TestEvent."""
@@ -146,9 +156,11 @@ class Notifier:
                                "configurations", 400, fields=fields)
         # AWS sends the test event to queues and topics only; functions get none.
         for queue in config.get("QueueConfigurations") or []:
+            # RequestId and HostId are the x-amz-request-id / x-amz-id-2 the configuring
+            # request is answered with.
             test = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": _event_time(now),
                     "Bucket": bucket.name, "RequestId": request_id,
-                    "HostId": request_id}
+                    "HostId": host_id(request_id)}
             self._send(bucket, queue["QueueArn"], test)
 
     def _may_send(self, bucket: Bucket, queue_arn: str) -> bool:
@@ -170,8 +182,10 @@ class Notifier:
         return allowed
 
     def emit(self, bucket: Bucket, event: str, key: str, version: Version | None, *,
-             request_id: str, now: float, principal: str = "") -> None:
-        """Deliver one event to every matching destination of ``bucket``."""
+             request_id: str, now: float, principal: str = "",
+             destination_class: str | None = None) -> None:
+        """Deliver one event to every matching destination of ``bucket``
+        (``destination_class``: where a LifecycleTransition moved the object)."""
         config = bucket.config.get("notification") or {}
         queues = [q for q in config.get("QueueConfigurations") or []
                   if _events_match(q, event) and _filters_match(q, key)]
@@ -180,36 +194,46 @@ class Notifier:
         if not queues and not functions:
             return
         # The sequencer orders events for one key: hex, growing with each event, the same in
-        # every destination's copy of the event.
-        self._sequence += 1
-        sequencer = f"{int(now * 1000):012X}{self._sequence:06X}"
+        # every destination's copy of the event.  The milliseconds shifted left by 24 bits and
+        # a counter: it never goes back (even when the clock does), and it keeps one width
+        # (18 digits, as AWS's), so that comparing padded strings agrees with their order.
+        with self._lock:
+            self._sequence = max(self._sequence + 1, int(now * 1000) << 24)
+            sequencer = f"{self._sequence:018X}"
         for queue in queues:
             record = self._record(bucket, event, key, version, queue.get("Id") or "",
-                                  request_id, now, principal, sequencer)
+                                  request_id, now, principal, sequencer, destination_class)
             self._send(bucket, queue["QueueArn"], {"Records": [record]})
         for function in functions:
             record = self._record(bucket, event, key, version, function.get("Id") or "",
-                                  request_id, now, principal, sequencer)
+                                  request_id, now, principal, sequencer, destination_class)
             self._invoke(bucket, function["LambdaFunctionArn"], {"Records": [record]})
 
     def _record(self, bucket: Bucket, event: str, key: str, version: Version | None,
                 config_id: str, request_id: str, now: float, principal: str,
-                sequencer: str) -> dict[str, Any]:
+                sequencer: str, destination_class: str | None = None) -> dict[str, Any]:
         obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "sequencer": sequencer}
-        if version is not None and not version.delete_marker:
+        # A removal names the key (and version) only: S3's ObjectRemoved and
+        # LifecycleExpiration records carry no size or eTag.
+        removal = event.startswith(_REMOVALS)
+        if version is not None and not version.delete_marker and not removal:
             obj["size"] = version.size
             obj["eTag"] = version.etag.strip('"')
         if version is not None and bucket.versioning is not None:
             obj["versionId"] = version.version_id
-        return {
-            "eventVersion": "2.1",
+        record: dict[str, Any] = {
+            "eventVersion": "2.3" if event.startswith(_VERSION_2_3) else "2.1",
             "eventSource": "aws:s3",
             "awsRegion": bucket.region,
             "eventTime": _event_time(now),
             "eventName": event,
             "userIdentity": {"principalId": principal or f"AWS:{self.account}"},
-            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-            "responseElements": {"x-amz-request-id": request_id, "x-amz-id-2": request_id},
+            # What S3 does on its own (lifecycle, a restore finishing) comes from S3 itself.
+            "requestParameters": {"sourceIPAddress": S3_PRINCIPAL if principal == S3_PRINCIPAL
+                                  else "127.0.0.1"},
+            # The ids the causing request was answered with, so the two can be matched.
+            "responseElements": {"x-amz-request-id": request_id,
+                                 "x-amz-id-2": host_id(request_id)},
             "s3": {
                 "s3SchemaVersion": "1.0",
                 "configurationId": config_id,
@@ -219,6 +243,17 @@ class Notifier:
                 "object": obj,
             },
         }
+        if event == "LifecycleTransition" and destination_class is not None:
+            record["lifecycleEventData"] = {
+                "transitionEventData": {"destinationStorageClass": destination_class}}
+        if event == "ObjectRestore:Completed" and version is not None:
+            # Until when the restored copy lasts, and the archive class it was restored from.
+            expiry = (version.meta.get("restore") or {}).get("expiry")
+            if expiry is not None:
+                record["glacierEventData"] = {"restoreEventData": {
+                    "lifecycleRestorationExpiryTime": _event_time(float(expiry)),
+                    "lifecycleRestoreStorageClass": version.storage_class}}
+        return record
 
     def _send(self, bucket: Bucket, queue_arn: str, body: dict[str, Any]) -> None:
         sqs = self.facades.get("sqs")

@@ -24,7 +24,7 @@ from headwater.config import Settings
 from headwater.core.errors import ServiceError
 from headwater.protocol.context import RequestContext
 from headwater.protocol.serialize.s3 import STATUS_KEY
-from headwater.services.s3 import checksums, conditions, errors, restore, wire
+from headwater.services.s3 import acl, checksums, conditions, errors, restore, wire
 from headwater.services.s3.blobs import CorruptBlob, Staged
 from headwater.services.s3.model import S3, Bucket, Version
 from headwater.services.s3.names import owner
@@ -111,9 +111,9 @@ class ObjectOps:
                     raise checksums.bad_digest(algorithm)
                 if given is None and getattr(body, "trailers", None) is not None and \
                         ctx.request.headers.get("x-amz-trailer"):
-                    raise errors.invalid_request(
-                        f"The {checksums.header_name(algorithm)} trailer was announced in "
-                        "x-amz-trailer but not sent")
+                    # Announced in x-amz-trailer, but the body ended without it (or with
+                    # another checksum's trailer): S3 answers MalformedTrailerError.
+                    raise checksums.malformed_trailer()
         except BaseException:
             self.s3.blobs.discard(staged)
             raise
@@ -288,7 +288,7 @@ class ObjectOps:
             version_id = unquote(query[len("versionId="):])
         bucket = self.s3.bucket(source_bucket)
         version = self.s3.resolve(bucket, source_key, version_id, "GET")
-        conditions.check_read(params, version, prefix="CopySourceIf")
+        conditions.check_read(params, version, prefix="CopySourceIf", now=self.s3.clock.now())
         if not restore.is_readable(version, self.s3.clock.now()):
             raise errors.invalid_object_state(version.storage_class)
         return bucket, version
@@ -385,20 +385,26 @@ class ObjectOps:
         self.s3.update_meta(version, meta)
         return self._version_member(bucket, version)
 
-    # -- ACLs (stored canned ACLs; every object is its owner's) -----------------------------
+    # -- ACLs (stored and returned, not enforced; every object is its bucket owner's: acl.py) --
 
     def get_object_acl(self, ctx: RequestContext, params: Params) -> Result:
         bucket, version = self._tag_target(params)
         who = owner(bucket.account)
-        out: Result = {"Owner": who, "Grants": [
-            {"Grantee": {**who, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}]}
+        # With ACLs disabled (BucketOwnerEnforced) S3 shows the owner's FULL_CONTROL alone.
+        stored = version.meta.get("acl") if acl.enabled(bucket) else None
+        out: Result = {"Owner": who, "Grants": acl.grants(stored, who, bucket=False)}
         out.update(self._version_member(bucket, version))
         return out
 
     def put_object_acl(self, ctx: RequestContext, params: Params) -> Result:
-        _, version = self._tag_target(params)
+        bucket, version = self._tag_target(params)
+        if not acl.enabled(bucket):
+            raise acl.not_supported()
+        wanted = acl.requested(params)
+        if wanted is None:
+            raise acl.missing()
         meta = dict(version.meta)
-        meta["acl"] = params.get("ACL") or "private"
+        meta["acl"] = wanted
         self.s3.update_meta(version, meta)
         return {}
 
@@ -417,14 +423,23 @@ class ObjectOps:
         if "ObjectSize" in wanted:
             out["ObjectSize"] = version.size
         checksum = version.checksum
+        composite = (checksum or {}).get("type") == "COMPOSITE"
         if "Checksum" in wanted and checksum and checksum.get("algorithm"):
             value = str(checksum["value"])
+            if composite:
+                # AWS quirk: GetObjectAttributes gives a multipart object's checksum of
+                # checksums without the "-N" that HeadObject and CompleteMultipartUpload show.
+                value = value.partition("-")[0]
             out["Checksum"] = {
                 checksums.member_name(checksum["algorithm"]): value,
                 "ChecksumType": checksum.get("type", "FULL_OBJECT"),
             }
         parts = version.meta.get("parts")
-        if "ObjectParts" in wanted and parts:
+        if "ObjectParts" in wanted and parts and not composite:
+            # Parts are listed only for an upload with part checksums (COMPOSITE); a
+            # FULL_OBJECT one (S3's default CRC64NVME included) shows only the count.
+            out["ObjectParts"] = {"TotalPartsCount": len(parts)}
+        elif "ObjectParts" in wanted and parts:
             marker = int(params.get("PartNumberMarker") or 0)
             limit = int(params.get("MaxParts") or 1000)
             chosen = list(enumerate(parts, start=1))[marker : marker + limit]

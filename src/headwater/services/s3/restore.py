@@ -10,15 +10,23 @@ Durations are the upper ends of AWS's documented typical times
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/restoring-objects-retrieval-options.html):
 Flexible Retrieval 1-5 minutes Expedited, 3-5 hours Standard, 5-12 hours Bulk; Deep Archive
 12 hours Standard, 48 hours Bulk, no Expedited.  Each is multiplied by the configured
-``archive_time_scale``.  The restored copy lasts ``Days`` lifecycle days from completion.
+``archive_time_scale``.  The restored copy lasts ``Days`` lifecycle days from completion,
+rounded up to the next midnight UTC as AWS does
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/archived-objects.html): restored on
+October 15 10:30 UTC for 3 days, the copy expires on October 19 00:00 UTC.
 
 Answers (https://docs.aws.amazon.com/AmazonS3/latest/API/API_RestoreObject.html): 202 when a
 restore starts, 409 RestoreAlreadyInProgress while one runs, 200 when the object is already
-restored (the expiry moves to ``Days`` from now).
+restored (the expiry moves to ``Days`` from now, rounded the same way); 403
+InvalidObjectState "Restore is not allowed for the object's current storage class" for an
+object that is not archived; 400 MalformedXML for a request without ``Days`` (what S3
+answers, https://github.com/aws/aws-sdk/issues/28) or with ``Days`` under 1 (undocumented;
+the schema's answer).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from headwater.core.errors import ServiceError
@@ -41,11 +49,19 @@ def current(restore: dict[str, Any] | None, now: float) -> dict[str, Any] | None
     if restore.get("ongoing"):
         if now < float(restore["ready"]):
             return restore
-        expiry = float(restore["ready"]) + float(restore["days"]) * float(restore["day"])
-        restore = {"ongoing": False, "expiry": expiry}
+        day = float(restore["day"])
+        lasts = float(restore["days"]) * day
+        restore = {"ongoing": False, "expiry": expiry_after(float(restore["ready"]) + lasts, day)}
     if now >= float(restore["expiry"]):
         return None
     return restore
+
+
+def expiry_after(moment: float, day: float) -> float:
+    """The first midnight UTC at or after ``moment``: a restored copy's expiry.  Midnight UTC
+    is a multiple of 86,400 s since the epoch, so a shortened lifecycle day rounds to a
+    multiple of its own length."""
+    return math.ceil(moment / day) * day
 
 
 def is_readable(version: Version, now: float) -> bool:
@@ -77,7 +93,8 @@ def restore_object(s3: S3, version: Version, request: dict[str, Any], scale: flo
     if state is not None and state.get("ongoing"):
         raise errors.restore_in_progress()
     if state is not None:
-        meta["restore"] = {"ongoing": False, "expiry": now + int(days) * day_seconds}
+        meta["restore"] = {"ongoing": False,
+                           "expiry": expiry_after(now + int(days) * day_seconds, day_seconds)}
         s3.update_meta(version, meta)
         return 200
     meta["restore"] = {"ongoing": True, "ready": now + durations[tier] * scale,

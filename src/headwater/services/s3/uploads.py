@@ -13,7 +13,7 @@ from headwater.protocol.context import RequestContext
 from headwater.services.s3 import checksums, conditions, errors, wire
 from headwater.services.s3.blobs import CorruptBlob
 from headwater.services.s3.model import S3
-from headwater.services.s3.multipart import Multipart, check_part_number
+from headwater.services.s3.multipart import MAX_PART, Multipart, check_part_number
 from headwater.services.s3.names import (
     common_prefix,
     is_common_prefix,
@@ -58,6 +58,10 @@ class UploadOps(ObjectOps):
         check_part_number(int(params["PartNumber"]))
         upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])
         algorithm, given = checksums.requested(params, ctx.request.headers.get("x-amz-trailer"))
+        declared = params.get("ContentLength")
+        if declared is not None and declared > MAX_PART:
+            # Refused on the declared size, before a byte of the body is read.
+            raise errors.entity_too_large(declared, MAX_PART)
         if algorithm is None:
             algorithm = upload.algorithm
         # The upload's own algorithm (or the default) makes the object's checksum at the end.
@@ -111,7 +115,11 @@ class UploadOps(ObjectOps):
         upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])
         parts = (params.get("MultipartUpload") or {}).get("Parts") or []
         check = conditions.check_write(params, upload.key)
-        written = self.multipart.complete(bucket, upload, parts, check)
+        # A whole-object checksum (x-amz-checksum-<alg>) and x-amz-checksum-type, when sent,
+        # are checked against what the parts make.
+        whole = checksums.requested_whole(params)
+        written = self.multipart.complete(bucket, upload, parts, check, whole=whole,
+                                          checksum_type=params.get("ChecksumType"))
         version = written.version
         self._notify(ctx, bucket, "ObjectCreated:CompleteMultipartUpload", version.key, version)
         out: Result = {

@@ -44,8 +44,8 @@ class S3Workers:
     def run_once(self) -> lifecycle.Outcome:
         """One pass (also what tests call with a manual clock)."""
         outcome = lifecycle.apply(self.s3, self.day_seconds)
-        for name, key, _ in outcome.transitioned:
-            self._event(name, "LifecycleTransition", key)
+        for name, key, target in outcome.transitioned:
+            self._event(name, "LifecycleTransition", key, destination_class=target)
         for name, key, event, version in outcome.expired:
             self._event(name, event, key, version)
         for row in self.s3.store.db.query(
@@ -62,7 +62,8 @@ class S3Workers:
                 self._event(bucket[0], event, version.key, version)
         return outcome
 
-    def _event(self, bucket_name: str, event: str, key: str, version: Version | None = None) -> None:
+    def _event(self, bucket_name: str, event: str, key: str, version: Version | None = None,
+               destination_class: str | None = None) -> None:
         if self.notifier is None:
             return
         try:
@@ -71,7 +72,8 @@ class S3Workers:
             return  # deleted since
         if bucket.config.get("notification"):
             self.notifier.emit(bucket, event, key, version, request_id="lifecycle",
-                               now=self.s3.clock.now(), principal="s3.amazonaws.com")
+                               now=self.s3.clock.now(), principal="s3.amazonaws.com",
+                               destination_class=destination_class)
 
     async def _loop(self) -> None:
         while True:

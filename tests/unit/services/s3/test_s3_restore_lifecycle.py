@@ -35,6 +35,8 @@ def test_restore_runs_for_the_tier_time_then_expires(s3: S3, bucket: Bucket, clo
     assert restore.settle(s3, version) == "completed"
     assert restore.restore_object(s3, version, {"Days": 1}, 1.0, DAY) == 200  # extends
     clock.advance(DAY)
+    assert restore.is_readable(version, clock.now())  # until the next midnight UTC
+    clock.advance(DAY)
     assert not restore.is_readable(version, clock.now())
     assert restore.settle(s3, version) == "expired"
 
@@ -228,7 +230,10 @@ def test_a_disabled_rule_removes_no_delete_marker(s3: S3, bucket: Bucket, clock:
     s3.set_config(bucket, "lifecycle", {"Rules": [
         {"ID": "off", "Status": "Disabled", "Filter": {},
          "Expiration": {"ExpiredObjectDeleteMarker": True}},
-        {"ID": "on", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}},
+        # Enabled, over every key, but its tag filter keeps it off the marker (an Expiration
+        # by Days removes old enough expired object delete markers it matches).
+        {"ID": "on", "Status": "Enabled", "Filter": {"Tag": {"Key": "t", "Value": "v"}},
+         "Expiration": {"Days": 1}},
     ]})
     clock.advance(2 * DAY)
     lifecycle.apply(s3, DAY)
