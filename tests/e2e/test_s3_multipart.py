@@ -185,3 +185,23 @@ def test_md5_checksum_header_is_checked(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as bad:
         s3.put_object(Bucket=bucket, Key="md5", Body=data + b"!", ChecksumMD5=good)
     assert code(bad) == "BadDigest"
+
+
+def test_a_copy_of_a_multipart_object_is_a_single_part_object(s3: Any, bucket: str) -> None:
+    parts = [os.urandom(5 * MiB), b"tail"]
+    upload_id, done = _upload(s3, bucket, "multi", parts)
+    s3.complete_multipart_upload(Bucket=bucket, Key="multi", UploadId=upload_id,
+                                 MultipartUpload={"Parts": done})
+    source = s3.head_object(Bucket=bucket, Key="multi", ChecksumMode="ENABLED")
+    assert source["ETag"].endswith('-2"')
+    copied = s3.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "multi"})
+    # S3 gives a copy the MD5 of its bytes as its ETag, whatever the source was made of.
+    md5 = f'"{hashlib.md5(b"".join(parts)).hexdigest()}"'
+    assert copied["CopyObjectResult"]["ETag"] == md5
+    head = s3.head_object(Bucket=bucket, Key="copy", PartNumber=1, ChecksumMode="ENABLED")
+    assert head["ETag"] == md5 and "PartsCount" not in head
+    assert head["ChecksumCRC64NVME"] == source["ChecksumCRC64NVME"]
+    attributes = s3.get_object_attributes(Bucket=bucket, Key="copy",
+                                          ObjectAttributes=["ETag", "ObjectParts"])
+    assert "ObjectParts" not in attributes
+    assert s3.get_object(Bucket=bucket, Key="copy")["Body"].read() == b"".join(parts)

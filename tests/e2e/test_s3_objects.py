@@ -192,6 +192,27 @@ def test_conditional_reads(s3: Any, bucket: str) -> None:
     assert status(err) == 412
 
 
+def test_an_unreadable_conditional_date_is_ignored(hw: RunningHeadwater, bucket: str) -> None:
+    client = hw.client("s3")
+    client.put_object(Bucket=bucket, Key="k", Body=b"v1")
+
+    def garble(request: Any, **_: Any) -> None:
+        for name in ("If-Modified-Since", "If-Unmodified-Since",
+                     "x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since"):
+            if name in request.headers:
+                request.headers.replace_header(name, "not a date")
+
+    client.meta.events.register("before-sign.s3", garble)
+    past = datetime.now(UTC) - timedelta(days=1)
+    future = datetime.now(UTC) + timedelta(days=1)
+    # Each of these would fail with a readable date; unreadable, the condition is not there.
+    assert client.get_object(Bucket=bucket, Key="k", IfUnmodifiedSince=past)["Body"].read() == b"v1"
+    assert client.head_object(Bucket=bucket, Key="k", IfModifiedSince=future)["ContentLength"] == 2
+    client.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "k"},
+                       CopySourceIfUnmodifiedSince=past)
+    assert client.get_object(Bucket=bucket, Key="copy")["Body"].read() == b"v1"
+
+
 def test_conditional_writes(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="once", Body=b"1", IfNoneMatch="*")
     with pytest.raises(ClientError) as err:

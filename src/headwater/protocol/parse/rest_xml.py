@@ -19,13 +19,20 @@ from xml.etree import ElementTree
 from botocore.model import Shape
 
 from headwater.core.errors import ServiceError
-from headwater.protocol.parse.rest import RestParser, is_body_member
+from headwater.protocol.parse.rest import Converter, RestParser, is_body_member
 from headwater.protocol.parse.text import from_text
 
 MALFORMED_XML = (
     "The XML you provided was not well-formed or did not validate against our published schema"
 )
 _UNSAFE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# AWS quirk: S3 serves a request whose conditional date header it cannot read as if the header
+# were absent, as RFC 9110 (section 13.1.3) asks of If-Modified-Since, instead of refusing it:
+# MinIO changed to this after comparing with S3 (minio/minio#4082).
+_LENIENT_DATES = frozenset({
+    "if-modified-since", "if-unmodified-since",
+    "x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since",
+})
 
 
 def malformed_xml() -> ServiceError:
@@ -54,6 +61,19 @@ class RestXmlParser(RestParser):
 
     def parse_body(self, body: bytes, shape: Shape) -> dict[str, Any]:
         return self.read_structure(shape, read_xml(body), body_only=True)
+
+    def _header_converter(self, shape: Shape, where: str) -> Converter | None:
+        convert = super()._header_converter(shape, where)
+        if convert is None or where.lower() not in _LENIENT_DATES:
+            return convert
+
+        def lenient(text: str) -> Any:
+            try:
+                return convert(text)
+            except ServiceError:
+                return None  # unreadable: no condition
+
+        return lenient
 
     def parse_payload_document(self, body: bytes, shape: Shape) -> Any:
         return self.read_value(shape, [read_xml(body)], shape.name)

@@ -323,8 +323,10 @@ class ObjectOps:
         check = conditions.check_write(params, key)
         current = source.checksum or {}
         if algorithm and algorithm != current.get("algorithm") or (
-                current.get("type") == "COMPOSITE"):
-            # The stored checksum cannot be carried over: read the bytes again.
+                current.get("type") == "COMPOSITE") or source.meta.get("parts"):
+            # The stored checksum cannot be carried over, or the source is a multipart object,
+            # whose copy is a single-part object with the MD5 of its bytes as its ETag (S3
+            # documents ETags of copies as MD5 digests): read the bytes again.
             wanted = algorithm or checksums.DEFAULT_ALGORITHM
             try:
                 staged = await self.s3.blobs.stage(
@@ -340,8 +342,6 @@ class ObjectOps:
             meta["checksum"] = current
             data = self.s3.segments(source)
             etag = source.etag
-            if source.meta.get("parts"):
-                meta["parts"] = source.meta["parts"]
         written = self.s3.put(bucket, key, data, etag=etag, storage_class=storage_class,
                               meta=meta, check=check)
         self._notify(ctx, bucket, "ObjectCreated:Copy", key, written.version)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -73,8 +74,14 @@ def test_s3_well_formed_xml_parses() -> None:
 def test_s3_unreadable_typed_value_is_invalid_argument() -> None:
     with fails("InvalidArgument"):
         parse("s3", "PUT", "/bucket/key?partNumber=one&uploadId=u")
-    with fails("InvalidArgument"):
-        parse("s3", "GET", "/bucket/key", if_modified_since="yesterday-ish")
+
+
+@pytest.mark.parametrize("header", ["if_modified_since", "if_unmodified_since"])
+def test_s3_unreadable_conditional_date_is_no_condition(header: str) -> None:
+    parsed = parse("s3", "GET", "/bucket/key", **{header: "yesterday-ish"})
+    assert parsed.get("IfModifiedSince") is None and parsed.get("IfUnmodifiedSince") is None
+    readable = parse("s3", "GET", "/bucket/key", **{header: "Wed, 21 Oct 2015 07:28:00 GMT"})
+    assert any(isinstance(value, datetime) for value in readable.values())
 
 
 # -- rest-json (Lambda) ---------------------------------------------------------------------
