@@ -233,6 +233,61 @@ def test_explicit_grants_are_stored_as_given(s3: Any) -> None:
     assert s3.get_object_acl(Bucket=name, Key="k")["Grants"] == policy["Grants"]
 
 
+def test_writes_with_an_acl_on_a_bucket_without_acls(s3: Any, bucket: str) -> None:
+    me = owner_id(s3, bucket)
+    refused = [
+        lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x", ACL="public-read"),
+        lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x", ACL="private"),
+        lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x", GrantRead=f"uri={ALL_USERS}"),
+        lambda: s3.copy_object(Bucket=bucket, Key="k", ACL="public-read",
+                               CopySource={"Bucket": bucket, "Key": "plain"}),
+        lambda: s3.create_multipart_upload(Bucket=bucket, Key="k", ACL="authenticated-read"),
+    ]
+    s3.put_object(Bucket=bucket, Key="plain", Body=b"x")
+    for write in refused:
+        with pytest.raises(ClientError) as err:
+            write()
+        assert error(err) == ("AccessControlListNotSupported", 400, "The bucket does not allow ACLs")
+    assert "k" not in [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    # The bucket owner's full control is what such a bucket accepts, canned or as a grant.
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", ACL="bucket-owner-full-control")
+    s3.put_object(Bucket=bucket, Key="k2", Body=b"x", GrantFullControl=f'id="{me}"')
+    assert grant_set(s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]) == {(me, "FULL_CONTROL")}
+
+
+def test_writes_set_the_new_objects_acl(hw: Any, s3: Any) -> None:
+    name = new_bucket(s3, ObjectOwnership="BucketOwnerPreferred")
+    me = owner_id(s3, name)
+
+    def shown(key: str) -> set[tuple[str, str]]:
+        return grant_set(s3.get_object_acl(Bucket=name, Key=key)["Grants"])
+
+    s3.put_object(Bucket=name, Key="public", Body=b"x", ACL="public-read")
+    assert shown("public") == {(me, "FULL_CONTROL"), (ALL_USERS, "READ")}
+    # A copy gets the ACL its request names, never the source's.
+    s3.copy_object(Bucket=name, Key="copy", CopySource={"Bucket": name, "Key": "public"})
+    assert shown("copy") == {(me, "FULL_CONTROL")}
+    s3.copy_object(Bucket=name, Key="copy2", CopySource={"Bucket": name, "Key": "public"},
+                   ACL="authenticated-read")
+    assert shown("copy2") == {(me, "FULL_CONTROL"), (AUTHENTICATED_USERS, "READ")}
+    upload = s3.create_multipart_upload(Bucket=name, Key="multi", ACL="public-read")["UploadId"]
+    etag = s3.upload_part(Bucket=name, Key="multi", UploadId=upload, PartNumber=1,
+                          Body=b"x")["ETag"]
+    s3.complete_multipart_upload(Bucket=name, Key="multi", UploadId=upload,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert shown("multi") == {(me, "FULL_CONTROL"), (ALL_USERS, "READ")}
+    # A browser POST's acl field.
+    from botocore.config import Config
+    from test_s3_objects import _post_form
+
+    signer = hw.client("s3", config=Config(signature_version="s3v4"))
+    post = signer.generate_presigned_post(name, "posted", Fields={"acl": "public-read"},
+                                          Conditions=[{"acl": "public-read"}])
+    status, body, _ = _post_form(post["url"], post["fields"], b"posted bytes")
+    assert status == 204, body
+    assert shown("posted") == {(me, "FULL_CONTROL"), (ALL_USERS, "READ")}
+
+
 def test_invalid_acl_requests_are_refused(s3: Any) -> None:
     name = new_bucket(s3, ObjectOwnership="ObjectWriter")
     me = owner_id(s3, name)

@@ -24,6 +24,7 @@ from typing import Any
 from headwater.core.errors import ServiceError
 from headwater.services.s3 import errors
 from headwater.services.s3.model import Bucket
+from headwater.services.s3.names import owner
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
@@ -125,6 +126,29 @@ def requested(params: dict[str, Any]) -> str | list[dict[str, Any]] | None:
     if body is not None:
         return [_checked(grant) for grant in body.get("Grants") or []]
     return None
+
+
+def set_for_new_object(meta: dict[str, Any], bucket: Bucket, params: dict[str, Any]) -> None:
+    """Put in ``meta`` the ACL a write names for the object it creates (PutObject, CopyObject,
+    CreateMultipartUpload, a browser POST); none stored is the default, private.
+
+    With ACLs disabled a write may name no ACL or the bucket owner's full control only
+    (``bucket-owner-full-control`` or the same as grants), which is then not stored; any other
+    ACL, ``private`` included, is AccessControlListNotSupported
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, "x-amz-acl")."""
+    wanted = requested(params)
+    if wanted is None:
+        return
+    if enabled(bucket):
+        meta["acl"] = wanted
+        return
+    who = owner(bucket.account)
+    owner_full_control = wanted == "bucket-owner-full-control" or (
+        isinstance(wanted, list) and bool(wanted) and all(
+            g["Grantee"].get("ID") == who["ID"] and g["Permission"] == "FULL_CONTROL"
+            for g in wanted))
+    if not owner_full_control:
+        raise not_supported()
 
 
 def _from_header(member: str, text: str) -> list[dict[str, Any]]:

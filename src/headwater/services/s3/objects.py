@@ -131,6 +131,7 @@ class ObjectOps:
         key = params["Key"]
         storage_class = wire.storage_class(params)
         meta = wire.stored_meta(params)
+        acl.set_for_new_object(meta, bucket, params)
         algorithm, given = checksums.requested(params, ctx.request.headers.get("x-amz-trailer"))
         check = conditions.check_write(params, key)
         declared = params.get("ContentLength")
@@ -304,13 +305,16 @@ class ObjectOps:
             meta = wire.stored_meta(params)
             meta.pop("tags", None)
         else:
-            meta = {k: v for k, v in source.meta.items() if k not in ("tags", "restore", "parts")}
+            # A copy has an ACL of its own, from this request, as on S3.
+            meta = {k: v for k, v in source.meta.items()
+                    if k not in ("tags", "restore", "parts", "acl")}
         if tagging_directive == "REPLACE":
             tags = wire.tags_from_header(params["Tagging"]) if params.get("Tagging") else {}
         else:
             tags = source.meta.get("tags") or {}
         if tags:
             meta["tags"] = tags
+        acl.set_for_new_object(meta, bucket, params)
         same = source_bucket.name == bucket.name and source.key == key
         if (same and metadata_directive == "COPY" and not params.get("StorageClass")
                 and not params.get("ServerSideEncryption") and not params.get("WebsiteRedirectLocation")):
@@ -470,3 +474,4 @@ class ObjectOps:
         if status == 202:
             self._notify(ctx, bucket, "ObjectRestore:Post", version.key, version)
         return {STATUS_KEY: status}
+

@@ -31,7 +31,7 @@ from headwater.protocol.http import HttpRequest, HttpResponse
 from headwater.protocol.rest_router import virtual_host_bucket
 from headwater.protocol.serialize.s3 import SERVER_HEADER
 from headwater.protocol.serialize.xml_ import to_bytes
-from headwater.services.s3 import checksums, wire
+from headwater.services.s3 import acl, checksums, wire
 from headwater.services.s3.model import S3
 from headwater.services.s3.notifications import Notifier
 
@@ -211,8 +211,10 @@ class BrowserPost:
             "Metadata": {n[len("x-amz-meta-"):]: v for n, v in fields.items()
                          if n.startswith("x-amz-meta-")},
             "StorageClass": fields.get("x-amz-storage-class"),
+            "ACL": fields.get("acl"),
         }
         meta = wire.stored_meta(params)
+        acl.set_for_new_object(meta, bucket, params)
         staged = self.s3.blobs.stage_bytes(data, (checksums.DEFAULT_ALGORITHM,))
         meta["checksum"] = {"algorithm": checksums.DEFAULT_ALGORITHM,
                             "value": staged.checksums[checksums.DEFAULT_ALGORITHM],

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from headwater.protocol.context import RequestContext
-from headwater.services.s3 import checksums, conditions, errors, wire
+from headwater.services.s3 import acl, checksums, conditions, errors, wire
 from headwater.services.s3.blobs import CorruptBlob
 from headwater.services.s3.model import S3
 from headwater.services.s3.multipart import MAX_PART, Multipart, check_part_number
@@ -35,6 +35,7 @@ class UploadOps(ObjectOps):
     def create_multipart_upload(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self._bucket(params)
         meta = wire.stored_meta(params)
+        acl.set_for_new_object(meta, bucket, params)  # the completed object's
         algorithm = params.get("ChecksumAlgorithm")
         if algorithm is not None:
             if algorithm not in checksums.ALGORITHMS:
