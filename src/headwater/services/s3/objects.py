@@ -134,7 +134,7 @@ class ObjectOps:
         acl.set_for_new_object(meta, bucket, params)
         algorithm, given = checksums.requested(params, ctx.request.headers.get("x-amz-trailer"))
         check = conditions.check_write(params, key)
-        declared = params.get("ContentLength")
+        declared = wire.declared_size(params, ctx.request.headers)
         if declared is not None and declared > MAX_PUT:
             raise errors.entity_too_large(declared, MAX_PUT)
         staged, checksum = await self._receive(ctx, params, algorithm, given)

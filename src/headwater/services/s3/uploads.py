@@ -59,7 +59,7 @@ class UploadOps(ObjectOps):
         check_part_number(int(params["PartNumber"]))
         upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])
         algorithm, given = checksums.requested(params, ctx.request.headers.get("x-amz-trailer"))
-        declared = params.get("ContentLength")
+        declared = wire.declared_size(params, ctx.request.headers)
         if declared is not None and declared > MAX_PART:
             # Refused on the declared size, before a byte of the body is read.
             raise errors.entity_too_large(declared, MAX_PART)

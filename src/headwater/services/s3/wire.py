@@ -15,6 +15,7 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -43,6 +44,17 @@ def storage_class(params: dict[str, Any]) -> str:
     if value not in STORAGE_CLASSES:
         raise errors.invalid_storage_class()
     return str(value)
+
+
+def declared_size(params: dict[str, Any], headers: Mapping[str, str]) -> int | None:
+    """The size a PutObject / UploadPart body declares: an aws-chunked body's decoded length
+    (its chunk framing is not part of the object), else its Content-Length."""
+    encodings = [e.strip().lower() for e in headers.get("content-encoding", "").split(",")]
+    decoded = headers.get("x-amz-decoded-content-length", "")
+    if "aws-chunked" in encodings and decoded.isdigit():
+        return int(decoded)
+    found = params.get("ContentLength")
+    return None if found is None else int(found)
 
 
 def stored_meta(params: dict[str, Any]) -> dict[str, Any]:

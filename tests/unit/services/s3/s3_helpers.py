@@ -44,8 +44,9 @@ def adapter(s3: S3) -> S3Adapter:
     return S3Adapter(s3, Settings(), Notifier({}, "us-east-1", "000000000000"))
 
 
-def ctx() -> RequestContext:
-    """A request context for calling adapter operations directly."""
+def ctx(headers: dict[str, str] | None = None) -> RequestContext:
+    """A request context for calling adapter operations directly (``headers``: the request's,
+    lower-case)."""
     return RequestContext(request_id="req-1", service="s3", operation="", region="us-east-1",
                           account_id="000000000000", access_key="test", endpoint="",
-                          request=HttpRequest("GET", "/bucket", "", {}))
+                          request=HttpRequest("GET", "/bucket", "", headers or {}))

@@ -38,10 +38,11 @@ def start(ops: S3Adapter, **create: Any) -> str:
         "UploadId"])
 
 
-def part(ops: S3Adapter, upload_id: str, number: int, body: Any, **extra: Any) -> dict[str, Any]:
+def part(ops: S3Adapter, upload_id: str, number: int, body: Any,
+         headers: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
     params = {"Bucket": "bucket", "Key": "k", "UploadId": upload_id, "PartNumber": number,
               "Body": body, **extra}
-    out: dict[str, Any] = asyncio.run(ops.upload_part(ctx(), params))
+    out: dict[str, Any] = asyncio.run(ops.upload_part(ctx(headers), params))
     return out
 
 
@@ -115,6 +116,21 @@ def test_declared_part_over_5_gib_is_refused_unread(s3: S3, bucket: Bucket) -> N
     # 5 GiB itself is allowed: the body is read (and, here, found unreadable).
     with pytest.raises(AssertionError, match="the body was read"):
         part(ops, upload_id, 1, _unreadable(), ContentLength=multipart.MAX_PART)
+
+
+def test_an_aws_chunked_part_is_judged_by_its_decoded_length(s3: S3, bucket: Bucket) -> None:
+    # The chunk framing makes Content-Length larger than the part: 5 GiB of data is allowed.
+    ops = adapter(s3)
+    upload_id = start(ops)
+    chunked = {"content-encoding": "aws-chunked",
+               "x-amz-decoded-content-length": str(multipart.MAX_PART)}
+    with pytest.raises(AssertionError, match="the body was read"):
+        part(ops, upload_id, 1, _unreadable(), chunked, ContentLength=multipart.MAX_PART + 9000)
+    chunked["x-amz-decoded-content-length"] = str(multipart.MAX_PART + 1)
+    error = refused(lambda: part(ops, upload_id, 1, _unreadable(), chunked,
+                                 ContentLength=multipart.MAX_PART + 9000))
+    assert error.code == "EntityTooLarge"
+    assert error.fields["ProposedSize"] == str(multipart.MAX_PART + 1)
 
 
 def test_part_larger_than_declared_limit_is_discarded(s3: S3, bucket: Bucket, tmp_path: Path,
