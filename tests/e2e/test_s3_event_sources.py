@@ -8,6 +8,7 @@ restores finish, restored copies expire and lifecycle rules apply within the tes
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 import uuid
@@ -335,6 +336,9 @@ def test_lifecycle_transition_and_expiration(hw: RunningHeadwater) -> None:
         assert record["requestParameters"]["sourceIPAddress"] == "s3.amazonaws.com"
         assert ISO_MILLIS.match(record["eventTime"])
     assert transition["s3"]["object"]["key"] == "logs/day+1.log"
+    # The version that moved, as S3's example record shows it.
+    assert transition["s3"]["object"]["size"] == len(b"log lines")
+    assert transition["s3"]["object"]["eTag"] == hashlib.md5(b"log lines").hexdigest()
     assert transition["lifecycleEventData"] == {
         "transitionEventData": {"destinationStorageClass": "GLACIER"}}
     assert s3.head_object(Bucket=name, Key="logs/day 1.log")["StorageClass"] == "GLACIER"

@@ -86,7 +86,8 @@ def validate(config: dict[str, Any]) -> None:
 
 @dataclass
 class Outcome:
-    transitioned: list[tuple[str, str, str]] = field(default_factory=list)  # bucket, key, class
+    # bucket, key, class, and the version as it is now
+    transitioned: list[tuple[str, str, str, Version]] = field(default_factory=list)
     # bucket, key, event name, the version removed or the delete marker added
     expired: list[tuple[str, str, str, Version | None]] = field(default_factory=list)
     aborted: list[tuple[str, str]] = field(default_factory=list)
@@ -350,4 +351,4 @@ def _transition(s3: S3, bucket: Bucket, rule: dict[str, Any], version: Version,
     meta.pop("restore", None)
     s3.store.update_class(version.row_id, target, orjson.dumps(meta).decode())
     version.storage_class = target
-    outcome.transitioned.append((bucket.name, version.key, target))
+    outcome.transitioned.append((bucket.name, version.key, target, version))

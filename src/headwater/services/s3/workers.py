@@ -44,10 +44,10 @@ class S3Workers:
     def run_once(self) -> lifecycle.Outcome:
         """One pass (also what tests call with a manual clock)."""
         outcome = lifecycle.apply(self.s3, self.day_seconds)
-        for name, key, target in outcome.transitioned:
-            self._event(name, "LifecycleTransition", key, destination_class=target)
-        for name, key, event, version in outcome.expired:
-            self._event(name, event, key, version)
+        for name, key, target, moved in outcome.transitioned:
+            self._event(name, "LifecycleTransition", key, moved, destination_class=target)
+        for name, key, event, removed in outcome.expired:
+            self._event(name, event, key, removed)
         for row in self.s3.store.db.query(
             f"SELECT bucket_id, {OBJECT_COLUMNS} FROM s3_objects WHERE {RESTORING}"
         ):

@@ -79,7 +79,7 @@ def test_date_based_actions_apply_from_their_date(s3: S3, bucket: Bucket, clock:
     assert _classes(s3, bucket, "logs/a") == ["STANDARD"] and _classes(s3, bucket, "tmp/b")
     clock.set(_epoch("2024-03-12T00:00:00"))
     outcome = lifecycle.apply(s3, DAY)
-    assert outcome.transitioned == [(bucket.name, "logs/a", "GLACIER")]
+    assert [t[:3] for t in outcome.transitioned] == [(bucket.name, "logs/a", "GLACIER")]
     assert [e[:3] for e in outcome.expired] == [(bucket.name, "tmp/b", "LifecycleExpiration:Delete")]
     assert _classes(s3, bucket, "tmp/b") == []
     assert _classes(s3, bucket, "keep") == ["STANDARD"]
@@ -164,7 +164,7 @@ def test_newer_noncurrent_versions_hold_back_noncurrent_transitions(
     outcome = lifecycle.apply(s3, DAY)
     # The current version and the two newest noncurrent ones stay where they are.
     assert _classes(s3, bucket, "k") == ["STANDARD", "STANDARD", "STANDARD", "GLACIER", "GLACIER"]
-    assert outcome.transitioned == [(bucket.name, "k", "GLACIER")] * 2
+    assert [t[:3] for t in outcome.transitioned] == [(bucket.name, "k", "GLACIER")] * 2
 
 
 # -- which transition targets a configuration may name ------------------------------------------
