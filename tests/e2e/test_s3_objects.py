@@ -560,16 +560,22 @@ def test_configs_infrastructure_tools_read(s3: Any, bucket: str) -> None:
     assert code(err) == "NoSuchWebsiteConfiguration"
     s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
     assert s3.get_bucket_website(Bucket=bucket)["IndexDocument"]["Suffix"] == "index.html"
+    # A new bucket blocks all public access, as on AWS since April 2023, until the block is
+    # deleted or replaced.
+    block = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+             "RestrictPublicBuckets": True}
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == block
+    s3.delete_public_access_block(Bucket=bucket)
     with pytest.raises(ClientError) as err:
         s3.get_public_access_block(Bucket=bucket)
     assert code(err) == "NoSuchPublicAccessBlockConfiguration"
-    block = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-             "RestrictPublicBuckets": True}
+    block = dict(block, BlockPublicPolicy=False, RestrictPublicBuckets=False)
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block)
     assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == block
-    s3.put_object(Bucket=bucket, Key="acl", Body=b"x", ACL="private")
+    # New buckets have ACLs disabled, as on AWS: a write may name the owner's full control only.
+    s3.put_object(Bucket=bucket, Key="acl", Body=b"x", ACL="bucket-owner-full-control")
     grants = s3.get_object_acl(Bucket=bucket, Key="acl")["Grants"]
     assert grants[0]["Permission"] == "FULL_CONTROL"
-    with pytest.raises(ClientError) as err:  # new buckets have ACLs disabled, as on AWS
+    with pytest.raises(ClientError) as err:
         s3.put_object_acl(Bucket=bucket, Key="acl", ACL="public-read")
     assert code(err) == "AccessControlListNotSupported"

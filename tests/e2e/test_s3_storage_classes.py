@@ -143,3 +143,15 @@ def test_a_date_based_rule_is_stored_and_read_back(s3: Any, bucket: str) -> None
          "Expiration": {"Date": date}}]})
     (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert rule["Expiration"]["Date"] == date and rule["Transitions"][0]["Date"] == date
+
+
+def test_a_lifecycle_date_off_midnight_utc_is_refused(s3: Any, bucket: str) -> None:
+    # "The time is always midnight UTC": S3 refuses any other time of day.
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+            {"ID": "noon", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
+             "Expiration": {"Date": datetime(2030, 1, 1, 12, tzinfo=UTC)}}]})
+    assert _error(err) == (400, "InvalidArgument", "'Date' must be at midnight GMT")
+    with pytest.raises(ClientError) as err:
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert _error(err)[1] == "NoSuchLifecycleConfiguration"

@@ -45,6 +45,11 @@ _CONFIGS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
+# PublicAccessBlockConfiguration's members: all four are on for a new bucket.
+_BLOCK_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
+                   "RestrictPublicBuckets")
+
+
 def _token(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
 
@@ -103,10 +108,14 @@ class BucketOps:
 
     @staticmethod
     def _new_bucket_config(ctx: RequestContext, params: Params) -> dict[str, Any]:
-        """The ownership and ACL a new bucket starts with.
+        """The ownership, ACL and public access block a new bucket starts with.
 
         Without ``x-amz-object-ownership`` a bucket is BucketOwnerEnforced (ACLs disabled), as
-        on S3 since April 2023, and an ACL granting anyone but the owner is refused."""
+        on S3 since April 2023, and an ACL granting anyone but the owner is refused.  Since then
+        too, all four Block Public Access settings are on for a new bucket until
+        DeletePublicAccessBlock (https://aws.amazon.com/blogs/aws/heads-up-amazon-s3-security-changes-are-coming-in-april-of-2023/).
+        They are stored here, not made up on read, so a bucket created before headwater did
+        this keeps answering NoSuchPublicAccessBlockConfiguration."""
         chosen = params.get("ObjectOwnership")
         if chosen is not None and chosen not in acl.OWNERSHIPS:
             raise errors.invalid_argument("Invalid x-amz-object-ownership header",
@@ -118,7 +127,8 @@ class BucketOps:
             # private (rclone's default) and no ownership has ACLs enabled, BucketOwnerPreferred.
             chosen = "BucketOwnerPreferred"
         ownership = chosen or acl.ENFORCED
-        stored: dict[str, Any] = {"ownership": {"Rules": [{"ObjectOwnership": ownership}]}}
+        stored: dict[str, Any] = {"ownership": {"Rules": [{"ObjectOwnership": ownership}]},
+                                  "public_access_block": dict.fromkeys(_BLOCK_SETTINGS, True)}
         if wanted is not None:
             if ownership == acl.ENFORCED:
                 if not acl.owner_only(wanted, who, bucket=True):

@@ -19,6 +19,11 @@ transitions to STANDARD_IA or ONEZONE_IA need at least 30 days.  Minimum size, t
 objects under 128 KiB transition nowhere by default, or only to GLACIER and DEEP_ARCHIVE with
 the configuration's ``TransitionDefaultMinimumObjectSize`` set to ``varies_by_storage_class``;
 a rule with its own size filter is not held back.
+
+``validate`` refuses what S3 refuses on PUT, each check naming its source: the schema's
+choices (MalformedXML), counts that must be positive or not negative, Dates not at midnight UTC,
+Days and Date mixed in a rule, two transitions to one class, and actions a tag filter cannot
+serve (InvalidArgument / InvalidRequest).
 """
 
 from __future__ import annotations
@@ -74,14 +79,126 @@ def validate(config: dict[str, Any]) -> None:
                            *(rule.get("NoncurrentVersionTransitions") or [])]:
             if transition.get("StorageClass") not in TRANSITION_CLASSES:
                 raise errors.malformed_xml()
-        for transition in rule.get("Transitions") or []:
-            target = transition.get("StorageClass")
-            days = transition.get("Days")
-            minimum = _MIN_DAYS.get(str(target))
-            if minimum is not None and days is not None and int(days) < minimum:
-                raise errors.invalid_argument(
-                    f"'Days' in Transition action must be greater than or equal to {minimum} "
-                    f"for storageClass '{target}'", "Days", str(days))
+        _check_expiration(rule)
+        _check_transitions(rule, "Transitions", "Transition", "Days")
+        _check_transitions(rule, "NoncurrentVersionTransitions", "NoncurrentVersionTransition",
+                           "NoncurrentDays")
+        _check_whole_days(rule)
+        _check_tag_filter(rule)
+
+
+def _check_expiration(rule: dict[str, Any]) -> None:
+    """Expiration is a choice in S3's schema: Days, Date or ExpiredObjectDeleteMarker.
+    API_LifecycleExpiration: ExpiredObjectDeleteMarker "cannot be specified with Days or Date";
+    S3 answers that MalformedXML (aws/aws-sdk-ruby#2350, minio/minio-java#1285, both against
+    AWS), and so Days with Date, the same choice."""
+    expiration = rule.get("Expiration")
+    if not expiration:
+        return
+    given = [m for m in ("Days", "Date", "ExpiredObjectDeleteMarker")
+             if expiration.get(m) is not None]
+    if len(given) > 1:
+        raise errors.malformed_xml()
+    days = expiration.get("Days")
+    if days is not None and int(days) <= 0:
+        # API_LifecycleExpiration: "The value must be a non-zero positive integer."
+        raise errors.invalid_argument("'Days' for Expiration action must be a positive integer",
+                                      "Days", str(days))
+    _check_midnight(expiration.get("Date"))
+
+
+def _check_transitions(rule: dict[str, Any], member: str, action: str, days_key: str) -> None:
+    """One rule's Transitions (or NoncurrentVersionTransitions): Days not negative (API_Transition:
+    "0 or positive integers"), at least 30 days before STANDARD_IA or ONEZONE_IA
+    (lifecycle-transition-general-considerations.html, for current and noncurrent versions alike),
+    a Date at midnight UTC, one action per class, and Days or Date throughout the rule
+    (lifecycle-configuration-examples.html: "you can't use both Date and Days in the same rule").
+    The InvalidRequest messages, naming the rule's filter, are S3's as NooBaa recorded them
+    (noobaa/noobaa-core#9969)."""
+    transitions = rule.get(member) or []
+    classes: set[str] = set()
+    for transition in transitions:
+        target = str(transition.get("StorageClass"))
+        days = transition.get(days_key)
+        if days is not None and transition.get("Date") is not None:
+            raise errors.malformed_xml()  # a choice in the schema, as in Expiration
+        if days is not None and int(days) < 0:
+            raise errors.invalid_argument(f"'{days_key}' in {action} action must be nonnegative",
+                                          days_key, str(days))
+        minimum = _MIN_DAYS.get(target)
+        if minimum is not None and days is not None and int(days) < minimum:
+            raise errors.invalid_argument(
+                f"'{days_key}' in {action} action must be greater than or equal to {minimum} "
+                f"for storageClass '{target}'", days_key, str(days))
+        _check_midnight(transition.get("Date"))
+        if target in classes:
+            raise errors.invalid_request(
+                f"'StorageClass' must be different for '{action}' actions in same 'Rule' with "
+                f"filter '{_filter_text(rule)}'")
+        classes.add(target)
+    if member != "Transitions" or not transitions:
+        return
+    dated = {t.get("Date") is not None for t in transitions}
+    if len(dated) > 1:
+        raise errors.invalid_request("Found mixed 'Date' and 'Days' based Transition actions in "
+                                     f"lifecycle rule for filter '{_filter_text(rule)}'")
+    other = "Days" if True in dated else "Date"  # what the Expiration must not use
+    if (rule.get("Expiration") or {}).get(other) is not None:
+        raise errors.invalid_request(
+            "Found mixed 'Date' and 'Days' based Expiration and Transition actions in lifecycle "
+            f"rule for filter '{_filter_text(rule)}'")
+
+
+def _check_whole_days(rule: dict[str, Any]) -> None:
+    """The counts S3 wants positive: NoncurrentDays of a NoncurrentVersionExpiration
+    (API_NoncurrentVersionExpiration: "a non-zero positive integer") and DaysAfterInitiation."""
+    for member, key in (("NoncurrentVersionExpiration", "NoncurrentDays"),
+                        ("AbortIncompleteMultipartUpload", "DaysAfterInitiation")):
+        days = (rule.get(member) or {}).get(key)
+        if days is not None and int(days) <= 0:
+            raise errors.invalid_argument(
+                f"'{key}' for {member} action must be a positive integer", key, str(days))
+
+
+def _check_tag_filter(rule: dict[str, Any]) -> None:
+    """AbortIncompleteMultipartUpload and ExpiredObjectDeleteMarker act on uploads and delete
+    markers, which have no tags: "You cannot specify this lifecycle action in a rule that
+    specifies a filter based on object tags" (intro-lifecycle-rules.html).  S3's message for
+    the first is recorded (terraform-aws-modules/terraform-aws-s3-bucket#109); the second's
+    is worded the same way."""
+    found = rule.get("Filter") or {}
+    conditions = found.get("And") or found
+    if not (conditions.get("Tag") or conditions.get("Tags")):
+        return
+    if rule.get("AbortIncompleteMultipartUpload"):
+        raise errors.invalid_request("AbortIncompleteMultipartUpload cannot be specified with Tags.")
+    if (rule.get("Expiration") or {}).get("ExpiredObjectDeleteMarker") is not None:
+        raise errors.invalid_request("ExpiredObjectDeleteMarker cannot be specified with Tags.")
+
+
+def _check_midnight(date: Any) -> None:
+    """API_LifecycleExpiration / API_Transition: "The time is always midnight UTC"; any other
+    time is refused (aws/aws-cli#7677, reproduced by AWS)."""
+    if date is not None and _moment(date) % 86400:
+        raise errors.invalid_argument("'Date' must be at midnight GMT", "Date")
+
+
+def _filter_text(rule: dict[str, Any]) -> str:
+    """A rule's filter as S3 writes it in a lifecycle error: ``(prefix=logs/ and
+    tag={key=k, value=v})``, ``(prefix=)`` for every key."""
+    if rule.get("Filter") is None and rule.get("Prefix") is not None:
+        return f"(prefix={rule['Prefix']})"
+    found = rule.get("Filter") or {}
+    conditions = found.get("And") or found
+    parts = [f"prefix={conditions['Prefix']}"] if conditions.get("Prefix") else []
+    tags = list(conditions.get("Tags") or [])
+    if conditions.get("Tag"):
+        tags.append(conditions["Tag"])
+    parts += [f"tag={{key={t.get('Key', '')}, value={t.get('Value', '')}}}" for t in tags]
+    for member in ("ObjectSizeGreaterThan", "ObjectSizeLessThan"):
+        if conditions.get(member) is not None:
+            parts.append(f"{member.lower()}={conditions[member]}")
+    return f"({' and '.join(parts)})" if parts else "(prefix=)"
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Lifecycle actions and restores on a manual clock: Date-based actions, expired object delete
-markers, NewerNoncurrentVersions on transitions, the transition targets S3 accepts, a restored
-copy's expiry and the requests RestoreObject refuses; and the archive time scale reaching the
-S3 adapter from the command line and the environment."""
+markers, NewerNoncurrentVersions on transitions, the transition targets S3 accepts, the
+configurations PutBucketLifecycleConfiguration refuses, a restored copy's expiry and the
+requests RestoreObject refuses; and the archive time scale reaching the S3 adapter from the
+command line and the environment."""
 
 from __future__ import annotations
 
@@ -200,6 +201,107 @@ def test_every_transition_storage_class_is_accepted(s3: S3, bucket: Bucket, targ
              "NoncurrentVersionTransitions": [{"NoncurrentDays": 30, "StorageClass": target}]}]}})
     assert s3.bucket(bucket.name).config["lifecycle"]["Rules"][0]["Transitions"][0][
         "StorageClass"] == target
+
+
+# -- what PutBucketLifecycleConfiguration refuses -----------------------------------------------
+
+_MIDNIGHT = datetime(2030, 1, 1, tzinfo=UTC)
+_NOON = datetime(2030, 1, 1, 12, tzinfo=UTC)
+_TAGGED = {"And": {"Prefix": "logs/", "Tags": [{"Key": "k", "Value": "v"}]}}
+_MIXED = ("Found mixed 'Date' and 'Days' based {} actions in lifecycle rule for filter "
+          "'(prefix=logs/)'")
+
+
+def _put_rule(s3: S3, bucket: Bucket, **rule: Any) -> None:
+    rule.setdefault("Filter", {"Prefix": "logs/"})
+    adapter(s3).put_bucket_lifecycle_configuration(ctx(), {
+        "Bucket": bucket.name,
+        "LifecycleConfiguration": {"Rules": [{"ID": "r", "Status": "Enabled", **rule}]}})
+
+
+@pytest.mark.parametrize(("rule", "code", "message"), [
+    # ExpiredObjectDeleteMarker is a choice beside Days and Date (API_LifecycleExpiration).
+    ({"Expiration": {"Days": 5, "ExpiredObjectDeleteMarker": True}}, "MalformedXML", None),
+    ({"Expiration": {"Date": _MIDNIGHT, "ExpiredObjectDeleteMarker": False}}, "MalformedXML",
+     None),
+    ({"Filter": _TAGGED, "Expiration": {"ExpiredObjectDeleteMarker": True}},
+     "InvalidRequest", "ExpiredObjectDeleteMarker cannot be specified with Tags."),
+    ({"Filter": {"Tag": {"Key": "k", "Value": "v"}},
+      "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}},
+     "InvalidRequest", "AbortIncompleteMultipartUpload cannot be specified with Tags."),
+    # "The time is always midnight UTC."
+    ({"Expiration": {"Date": _NOON}}, "InvalidArgument", "'Date' must be at midnight GMT"),
+    ({"Transitions": [{"Date": datetime(2030, 1, 1, 0, 0, 1, tzinfo=UTC),
+                       "StorageClass": "GLACIER"}]},
+     "InvalidArgument", "'Date' must be at midnight GMT"),
+    # 30 days before the infrequent-access classes, for noncurrent versions too.
+    ({"NoncurrentVersionTransitions": [{"NoncurrentDays": 29, "StorageClass": "ONEZONE_IA"}]},
+     "InvalidArgument", ("'NoncurrentDays' in NoncurrentVersionTransition action must be "
+                         "greater than or equal to 30 for storageClass 'ONEZONE_IA'")),
+    ({"Transitions": [{"Days": 29, "StorageClass": "STANDARD_IA"}]}, "InvalidArgument",
+     ("'Days' in Transition action must be greater than or equal to 30 for storageClass "
+      "'STANDARD_IA'")),
+    # One transition per class; Days or Date throughout a rule.
+    ({"Transitions": [{"Days": 30, "StorageClass": "GLACIER"},
+                      {"Days": 60, "StorageClass": "GLACIER"}]}, "InvalidRequest",
+     ("'StorageClass' must be different for 'Transition' actions in same 'Rule' with filter "
+      "'(prefix=logs/)'")),
+    ({"Filter": _TAGGED,
+      "NoncurrentVersionTransitions": [{"NoncurrentDays": 30, "StorageClass": "GLACIER"},
+                                       {"NoncurrentDays": 90, "StorageClass": "GLACIER"}]},
+     "InvalidRequest", ("'StorageClass' must be different for 'NoncurrentVersionTransition' "
+                        "actions in same 'Rule' with filter '(prefix=logs/ and tag={key=k, "
+                        "value=v})'")),
+    ({"Transitions": [{"Days": 30, "StorageClass": "GLACIER"},
+                      {"Date": _MIDNIGHT, "StorageClass": "DEEP_ARCHIVE"}]},
+     "InvalidRequest", _MIXED.format("Transition")),
+    ({"Transitions": [{"Date": _MIDNIGHT, "StorageClass": "GLACIER"}],
+      "Expiration": {"Days": 365}}, "InvalidRequest", _MIXED.format("Expiration and Transition")),
+    ({"Transitions": [{"Days": 1, "Date": _MIDNIGHT, "StorageClass": "GLACIER"}]},
+     "MalformedXML", None),
+    # Counts that must be positive, or not negative.
+    ({"Expiration": {"Days": 0}}, "InvalidArgument",
+     "'Days' for Expiration action must be a positive integer"),
+    ({"NoncurrentVersionExpiration": {"NoncurrentDays": 0}}, "InvalidArgument",
+     "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer"),
+    ({"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": -1}}, "InvalidArgument",
+     ("'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive "
+      "integer")),
+    ({"Transitions": [{"Days": -1, "StorageClass": "GLACIER"}]}, "InvalidArgument",
+     "'Days' in Transition action must be nonnegative"),
+    ({"NoncurrentVersionTransitions": [{"NoncurrentDays": -1, "StorageClass": "GLACIER"}]},
+     "InvalidArgument", ("'NoncurrentDays' in NoncurrentVersionTransition action must be "
+                         "nonnegative")),
+])
+def test_a_configuration_s3_refuses_is_not_stored(
+    s3: S3, bucket: Bucket, rule: dict[str, Any], code: str, message: str | None
+) -> None:
+    with pytest.raises(ServiceError) as err:
+        _put_rule(s3, bucket, **rule)
+    assert (err.value.code, err.value.status) == (code, 400)
+    if message is not None:
+        assert err.value.message == message
+    assert "lifecycle" not in s3.bucket(bucket.name).config
+
+
+@pytest.mark.parametrize("rule", [
+    {"Transitions": [{"Days": 0, "StorageClass": "GLACIER"},
+                     {"Days": 30, "StorageClass": "STANDARD_IA"}],
+     "Expiration": {"Days": 365}},
+    {"Transitions": [{"Date": _MIDNIGHT, "StorageClass": "GLACIER"}],
+     "Expiration": {"Date": datetime(2031, 1, 1, tzinfo=UTC)}},
+    {"Filter": {}, "Expiration": {"ExpiredObjectDeleteMarker": True},
+     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+     "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
+    {"Filter": _TAGGED, "Expiration": {"Days": 1},
+     "NoncurrentVersionTransitions": [{"NoncurrentDays": 0, "StorageClass": "GLACIER"},
+                                      {"NoncurrentDays": 30, "StorageClass": "ONEZONE_IA"}]},
+])
+def test_the_edges_s3_accepts_are_stored(s3: S3, bucket: Bucket, rule: dict[str, Any]) -> None:
+    """Zero days before GLACIER, exactly 30 before an infrequent-access class, a midnight
+    Date, and ExpiredObjectDeleteMarker and AbortIncompleteMultipartUpload without tags."""
+    _put_rule(s3, bucket, **rule)
+    assert len(s3.bucket(bucket.name).config["lifecycle"]["Rules"]) == 1
 
 
 # -- restores -----------------------------------------------------------------------------------
