@@ -12,8 +12,7 @@ Each server runs as its own process on a loopback port.  Two kinds of client dri
 Workloads:
 
 - small    4 KiB PutObject, then GetObject of each key, with 1 and with 4 client threads,
-           after an untimed warm-up of ``WARMUP`` pairs, in ``ROUNDS`` rounds each of which
-           runs a fifth of the keys on every server in turn;
+           after an untimed warm-up of ``WARMUP`` pairs;
            operations per second, each PUT and each GET counting once, and the server
            process's CPU time per operation (from /proc);
 - list     ListObjectsV2 pages of 1,000 over a bucket of ``--list-keys`` keys (loaded with
@@ -79,7 +78,6 @@ RESULTS = HERE / "results" / "bench_s3.json"
 SERVERS = ("headwater", "ministack", "moto")
 SMALL = os.urandom(4096)
 WARMUP = 50  # PUT+GET pairs each client kind sends each server before a small-ops timing
-ROUNDS = 5  # slices of the small workload; each round visits every server (small_ops)
 MiB = 1024 * 1024
 
 
@@ -106,77 +104,49 @@ def cpu_seconds(server: Server) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class SmallOps:
-    """4 KiB PUTs then GETs of every key, ``threads`` clients of ``kind`` (wire or boto3), on
-    one server, run a slice of keys at a time (``run``) and summed (``result``)."""
+def small_ops(server: Server, ops: int, threads: int, kind: str) -> dict[str, float]:
+    """4 KiB PUTs then GETs of every key, ``threads`` clients of ``kind`` (wire or boto3)."""
+    if kind == "wire":
+        wires = [WireClient(server.endpoint) for _ in range(threads)]
+        bucket = f"bench-{uuid.uuid4().hex[:12]}"
+        wires[0].create_bucket(bucket)
+        put_one = [lambda k, w=w: w.put(bucket, k, SMALL) for w in wires]
+        get_one = [lambda k, w=w: w.get(bucket, k) for w in wires]
+    else:
+        clients = [s3_client(server.endpoint) for _ in range(threads)]
+        bucket = new_bucket(clients[0])
+        put_one = [lambda k, c=c: c.put_object(Bucket=bucket, Key=k, Body=SMALL) for c in clients]
+        get_one = [lambda k, c=c: c.get_object(Bucket=bucket, Key=k)["Body"].read()
+                   for c in clients]
+    # Warm-up, not timed: connections open, each server's first-request costs paid.
+    for i in range(WARMUP):
+        put_one[i % threads](f"warm/{i:04d}")
+        get_one[i % threads](f"warm/{i:04d}")
+    keys = [f"small/{i:08d}" for i in range(ops)]
+    shards = [keys[i::threads] for i in range(threads)]
 
-    def __init__(self, server: Server, threads: int, kind: str) -> None:
-        self.server, self.threads = server, threads
-        if kind == "wire":
-            wires = [WireClient(server.endpoint) for _ in range(threads)]
-            bucket = f"bench-{uuid.uuid4().hex[:12]}"
-            wires[0].create_bucket(bucket)
-            self.put_one = [lambda k, w=w: w.put(bucket, k, SMALL) for w in wires]
-            self.get_one = [lambda k, w=w: w.get(bucket, k) for w in wires]
-        else:
-            clients = [s3_client(server.endpoint) for _ in range(threads)]
-            bucket = new_bucket(clients[0])
-            self.put_one = [lambda k, c=c: c.put_object(Bucket=bucket, Key=k, Body=SMALL)
-                            for c in clients]
-            self.get_one = [lambda k, c=c: c.get_object(Bucket=bucket, Key=k)["Body"].read()
-                            for c in clients]
-        # Warm-up, not timed: connections open, each server's first-request costs paid.
-        for i in range(WARMUP):
-            self.put_one[i % threads](f"warm/{i:04d}")
-            self.get_one[i % threads](f"warm/{i:04d}")
-        self.ops = 0
-        self.put_s = self.get_s = self.put_cpu = self.get_cpu = 0.0
+    def put(index: int) -> None:
+        for key in shards[index]:
+            put_one[index](key)
 
-    def run(self, keys: list[str]) -> None:
-        shards = [keys[i::self.threads] for i in range(self.threads)]
+    def get(index: int) -> None:
+        for key in shards[index]:
+            assert get_one[index](key) == SMALL
 
-        def put(index: int) -> None:
-            for key in shards[index]:
-                self.put_one[index](key)
-
-        def get(index: int) -> None:
-            for key in shards[index]:
-                assert self.get_one[index](key) == SMALL
-
-        with ThreadPoolExecutor(self.threads) as pool:
-            cpu0 = cpu_seconds(self.server)
-            start = time.perf_counter()
-            list(pool.map(put, range(self.threads)))
-            middle = time.perf_counter()
-            cpu1 = cpu_seconds(self.server)
-            list(pool.map(get, range(self.threads)))
-            self.get_s += time.perf_counter() - middle
-            self.put_s += middle - start
-            cpu2 = cpu_seconds(self.server)
-        self.put_cpu += cpu1 - cpu0
-        self.get_cpu += cpu2 - cpu1
-        self.ops += len(keys)
-
-    def result(self) -> dict[str, float]:
-        ops = self.ops
-        return {"put_ops_s": ops / self.put_s, "get_ops_s": ops / self.get_s,
-                "ops_s": 2 * ops / (self.put_s + self.get_s),
-                "server_cpu_ms_put": 1000 * self.put_cpu / ops,
-                "server_cpu_ms_get": 1000 * self.get_cpu / ops}
-
-
-def small_ops(servers: list[Server], args: argparse.Namespace, threads: int, kind: str
-              ) -> dict[str, dict[str, float]]:
-    """The small workload on every server, in ``ROUNDS`` rounds that visit the servers in
-    turn: a server's share of the run takes seconds, so a slow stretch of a noisy VM would
-    otherwise land on one server and make the ratio; cut in rounds, it lands on all."""
-    runs = [(server, SmallOps(server, threads, kind)) for server in servers]
-    for round_ in range(ROUNDS):
-        for server, run in runs:
-            ops = args.moto_ops if server.name == "moto" else args.ops
-            run.run([f"small/{i:08d}" for i in range(round_ * ops // ROUNDS,
-                                                      (round_ + 1) * ops // ROUNDS)])
-    return {server.name: run.result() for server, run in runs}
+    with ThreadPoolExecutor(threads) as pool:
+        cpu0 = cpu_seconds(server)
+        start = time.perf_counter()
+        list(pool.map(put, range(threads)))
+        put_s = time.perf_counter() - start
+        cpu1 = cpu_seconds(server)
+        start = time.perf_counter()
+        list(pool.map(get, range(threads)))
+        get_s = time.perf_counter() - start
+        cpu2 = cpu_seconds(server)
+    return {"put_ops_s": ops / put_s, "get_ops_s": ops / get_s,
+            "ops_s": 2 * ops / (put_s + get_s),
+            "server_cpu_ms_put": 1000 * (cpu1 - cpu0) / ops,
+            "server_cpu_ms_get": 1000 * (cpu2 - cpu1) / ops}
 
 
 def listing(server: Server, keys: int) -> dict[str, float]:
@@ -276,9 +246,11 @@ def run_all(servers: list[Server], args: argparse.Namespace, scratch: Path) -> d
     try:
         for kind in ("wire", "boto3"):
             for threads in (1, 4):
-                for name, found in small_ops(servers, args, threads, kind).items():
-                    results[name][f"small_{kind}_{threads}"] = found
-                    print(f"  {name} small {kind} x{threads}: {_brief(found)}", flush=True)
+                for server in servers:
+                    ops = args.moto_ops if server.name == "moto" else args.ops
+                    found = small_ops(server, ops, threads, kind)
+                    results[server.name][f"small_{kind}_{threads}"] = found
+                    print(f"  {server.name} small {kind} x{threads}: {_brief(found)}", flush=True)
         for server in servers:
             keys = args.moto_list_keys if server.name == "moto" else args.list_keys
             results[server.name]["list"] = listing(server, keys)

@@ -474,4 +474,3 @@ class ObjectOps:
         if status == 202:
             self._notify(ctx, bucket, "ObjectRestore:Post", version.key, version)
         return {STATUS_KEY: status}
-
