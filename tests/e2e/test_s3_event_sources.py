@@ -172,6 +172,8 @@ def test_a_browser_post_upload(hw: RunningHeadwater) -> None:
     [record] = watched.records()
     assert record["eventName"] == "ObjectCreated:Post"
     assert record["responseElements"]["x-amz-request-id"] == headers["x-amz-request-id"]
+    # The uploader: the key that signed the form, as a PUT names the key that signed it.
+    assert record["userIdentity"]["principalId"] == f"AWS:{hw.access_key}"
     obj = record["s3"]["object"]
     assert obj["key"] == "forms/photo.jpg"
     assert obj["size"] == 6

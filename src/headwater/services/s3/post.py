@@ -223,8 +223,11 @@ class BrowserPost:
                               storage_class=wire.storage_class(params), meta=meta)
         version = written.version
         if bucket.config.get("notification"):
+            # The uploader is whoever signed the form's policy, as for any signed request.
+            signer = fields.get("x-amz-credential", "").split("/")[0]
             self.notifier.emit(bucket, "ObjectCreated:Post", key, version,
-                               request_id=request_id, now=self.s3.clock.now())
+                               request_id=request_id, now=self.s3.clock.now(),
+                               principal=f"AWS:{signer}")
         headers = [("x-amz-request-id", request_id), SERVER_HEADER, ("ETag", version.etag)]
         if bucket.versioning is not None:
             headers.append(("x-amz-version-id", version.version_id))
