@@ -9,7 +9,6 @@ ListObjects (v1) and ListObjectVersions; virtual-hosted-style addressing end to 
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ import urllib3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from test_s3_archive import wait_for
 
 from headwater.testing import RunningHeadwater, running_headwater
 
@@ -58,15 +58,6 @@ def exists(s3: Any, bucket: str, key: str) -> bool:
             return False
         raise
     return True
-
-
-def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 # -- CopyObject / UploadPartCopy: source conditions ------------------------------------------
