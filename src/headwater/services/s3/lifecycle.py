@@ -147,6 +147,13 @@ def _check_transitions(rule: dict[str, Any], member: str, action: str, days_key:
         raise errors.invalid_request(
             "Found mixed 'Date' and 'Days' based Expiration and Transition actions in lifecycle "
             f"rule for filter '{_filter_text(rule)}'")
+    expires = (rule.get("Expiration") or {}).get("Days")
+    if expires is not None and any(int(t.get("Days") or 0) >= int(expires) for t in transitions):
+        # An object must transition before it expires; S3's answer as recorded in
+        # aws/aws-sdk-ruby#178.
+        raise errors.invalid_argument(
+            "'Days' in the expiration action must be a non-zero positive integer greater than "
+            "that in the transition action.", "Days", str(expires))
 
 
 def _check_whole_days(rule: dict[str, Any]) -> None:

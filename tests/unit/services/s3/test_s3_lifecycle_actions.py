@@ -259,6 +259,10 @@ def _put_rule(s3: S3, bucket: Bucket, **rule: Any) -> None:
       "Expiration": {"Days": 365}}, "InvalidRequest", _MIXED.format("Expiration and Transition")),
     ({"Transitions": [{"Days": 1, "Date": _MIDNIGHT, "StorageClass": "GLACIER"}]},
      "MalformedXML", None),
+    # An object transitions before it expires (aws/aws-sdk-ruby#178).
+    ({"Transitions": [{"Days": 30, "StorageClass": "GLACIER"}], "Expiration": {"Days": 30}},
+     "InvalidArgument", ("'Days' in the expiration action must be a non-zero positive integer "
+                         "greater than that in the transition action.")),
     # Counts that must be positive, or not negative.
     ({"Expiration": {"Days": 0}}, "InvalidArgument",
      "'Days' for Expiration action must be a positive integer"),
