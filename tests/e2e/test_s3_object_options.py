@@ -50,6 +50,12 @@ def condition(error: pytest.ExceptionInfo[ClientError]) -> str:
     return str(error.value.response["Error"].get("Condition"))
 
 
+def failed_condition(error: pytest.ExceptionInfo[ClientError]) -> str:
+    """The ``Condition`` of a 412 PreconditionFailed (asserted to be one)."""
+    assert code(error) == "PreconditionFailed" and status(error) == 412
+    return condition(error)
+
+
 def exists(s3: Any, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
@@ -71,13 +77,11 @@ def test_copy_source_if_match_and_if_unmodified_since(s3: Any, bucket: str) -> N
 
     with pytest.raises(ClientError) as err:
         s3.copy_object(Bucket=bucket, Key="dst", CopySource=source, CopySourceIfMatch='"0000"')
-    assert code(err) == "PreconditionFailed" and status(err) == 412
-    assert condition(err) == "x-amz-copy-source-If-Match"
+    assert failed_condition(err) == "x-amz-copy-source-If-Match"
     with pytest.raises(ClientError) as err:
         s3.copy_object(Bucket=bucket, Key="dst", CopySource=source,
                        CopySourceIfUnmodifiedSince=past)
-    assert code(err) == "PreconditionFailed" and status(err) == 412
-    assert condition(err) == "x-amz-copy-source-If-Unmodified-Since"
+    assert failed_condition(err) == "x-amz-copy-source-If-Unmodified-Since"
     assert not exists(s3, bucket, "dst")
 
     s3.copy_object(Bucket=bucket, Key="a", CopySource=source, CopySourceIfMatch=etag)
@@ -100,13 +104,11 @@ def test_copy_source_if_none_match_and_if_modified_since(s3: Any, bucket: str) -
     # Where GetObject answers 304, a copy answers 412.
     with pytest.raises(ClientError) as err:
         s3.copy_object(Bucket=bucket, Key="dst", CopySource=source, CopySourceIfNoneMatch=etag)
-    assert code(err) == "PreconditionFailed" and status(err) == 412
-    assert condition(err) == "x-amz-copy-source-If-None-Match"
+    assert failed_condition(err) == "x-amz-copy-source-If-None-Match"
     with pytest.raises(ClientError) as err:
         s3.copy_object(Bucket=bucket, Key="dst", CopySource=source,
                        CopySourceIfModifiedSince=modified)
-    assert code(err) == "PreconditionFailed" and status(err) == 412
-    assert condition(err) == "x-amz-copy-source-If-Modified-Since"
+    assert failed_condition(err) == "x-amz-copy-source-If-Modified-Since"
     # If-None-Match false and If-Modified-Since true: 412 (CopyObject API reference).
     with pytest.raises(ClientError) as err:
         s3.copy_object(Bucket=bucket, Key="dst", CopySource=source, CopySourceIfNoneMatch=etag,

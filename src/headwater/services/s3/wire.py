@@ -49,9 +49,9 @@ def storage_class(params: dict[str, Any]) -> str:
 def declared_size(params: dict[str, Any], headers: Mapping[str, str]) -> int | None:
     """The size a PutObject / UploadPart body declares: an aws-chunked body's decoded length
     (its chunk framing is not part of the object), else its Content-Length."""
-    encodings = [e.strip().lower() for e in headers.get("content-encoding", "").split(",")]
     decoded = headers.get("x-amz-decoded-content-length", "")
-    if "aws-chunked" in encodings and decoded.isdigit():
+    if decoded.isdigit() and "aws-chunked" in [
+            e.strip().lower() for e in headers.get("content-encoding", "").split(",")]:
         return int(decoded)
     found = params.get("ContentLength")
     return None if found is None else int(found)
