@@ -5,10 +5,10 @@ Reads (GET, HEAD, and CopyObject's ``x-amz-copy-source-if-*``), per RFC 7232 as 
 
 - If-Match false -> 412; If-Unmodified-Since false -> 412, unless If-Match is present and true;
 - If-None-Match matches -> 304; If-Modified-Since false -> 304, unless If-None-Match is present
-  and does not match.
+  and does not match; an If-Modified-Since later than now is ignored (RFC 7232 section 3.3).
 
 Copies (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html) apply the same
-precedence with 412 for every failed condition, and ignore a future if-modified-since.
+precedence with 412 for every failed condition, and also ignore a future if-modified-since.
 
 Writes (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html):
 ``If-None-Match: *`` fails with 412 when the key exists; ``If-Match: <etag>`` fails with 412
@@ -43,14 +43,14 @@ def _seconds(value: Any) -> float | None:
     return None
 
 
-def check_read(params: dict[str, Any], version: Version, prefix: str = "If",
-               now: float | None = None) -> None:
+def check_read(params: dict[str, Any], version: Version, now: float,
+               prefix: str = "If") -> None:
     """Raise 412 / 304 as the ``<prefix>Match`` family of members asks (GetObject names them
     ``IfMatch``...; CopyObject ``CopySourceIfMatch``...).
 
-    A copy answers every failed condition with 412, its ``Condition`` naming the
-    ``x-amz-copy-source-`` header, and ignores an ``x-amz-copy-source-if-modified-since``
-    later than ``now``."""
+    An if-modified-since later than ``now`` (the server's clock) is ignored.  A copy answers
+    every failed condition with 412, its ``Condition`` naming the ``x-amz-copy-source-``
+    header."""
     if_match = params.get(f"{prefix}Match")
     if_none = params.get(f"{prefix}NoneMatch")
     since = _seconds(params.get(f"{prefix}ModifiedSince"))
@@ -68,13 +68,13 @@ def check_read(params: dict[str, Any], version: Version, prefix: str = "If",
             if copy:
                 raise errors.precondition_failed(f"{header}None-Match")
             raise errors.not_modified(_validators(version))
-    elif since is not None and modified_at <= since:
-        if not copy:
-            raise errors.not_modified(_validators(version))
-        # AWS quirk: CopyObject copies when x-amz-copy-source-if-modified-since is in the
-        # future (observed on AWS, recorded by LocalStack's validated copy-precondition tests).
-        if now is None or since <= now:
+    elif since is not None and modified_at <= since <= now:
+        # A date later than now is ignored, as RFC 7232 section 3.3 asks and as AWS does for
+        # GetObject, HeadObject and CopyObject alike (observed on AWS, recorded by LocalStack's
+        # AWS-validated test_s3_get_object_preconditions / test_s3_copy_object_preconditions).
+        if copy:
             raise errors.precondition_failed(f"{header}Modified-Since")
+        raise errors.not_modified(_validators(version))
 
 
 def _validators(version: Version) -> dict[str, str]:

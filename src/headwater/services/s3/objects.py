@@ -152,7 +152,7 @@ class ObjectOps:
     def _readable(self, params: Params, method: str) -> tuple[Bucket, Version]:
         bucket = self._bucket(params)
         version = self.s3.resolve(bucket, params["Key"], params.get("VersionId"), method)
-        conditions.check_read(params, version)
+        conditions.check_read(params, version, now=self.s3.clock.now())
         return bucket, version
 
     def _part_range(self, version: Version, number: int) -> tuple[int, int]:
