@@ -137,12 +137,13 @@ def test_a_lifecycle_transition_to_no_transition_class_is_malformed(
 
 def test_a_date_based_rule_is_stored_and_read_back(s3: Any, bucket: str) -> None:
     date = datetime(2030, 1, 1, tzinfo=UTC)
+    expires = datetime(2031, 1, 1, tzinfo=UTC)  # S3 wants the expiration after the transition
     s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
         {"ID": "later", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
          "Transitions": [{"Date": date, "StorageClass": "GLACIER"}],
-         "Expiration": {"Date": date}}]})
+         "Expiration": {"Date": expires}}]})
     (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-    assert rule["Expiration"]["Date"] == date and rule["Transitions"][0]["Date"] == date
+    assert rule["Expiration"]["Date"] == expires and rule["Transitions"][0]["Date"] == date
 
 
 def test_a_lifecycle_date_off_midnight_utc_is_refused(s3: Any, bucket: str) -> None:

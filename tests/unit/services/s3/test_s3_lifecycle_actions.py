@@ -259,10 +259,10 @@ def _put_rule(s3: S3, bucket: Bucket, **rule: Any) -> None:
       "Expiration": {"Days": 365}}, "InvalidRequest", _MIXED.format("Expiration and Transition")),
     ({"Transitions": [{"Days": 1, "Date": _MIDNIGHT, "StorageClass": "GLACIER"}]},
      "MalformedXML", None),
-    # An object transitions before it expires (aws/aws-sdk-ruby#178).
+    # An object transitions before it expires (S3's current wording).
     ({"Transitions": [{"Days": 30, "StorageClass": "GLACIER"}], "Expiration": {"Days": 30}},
-     "InvalidArgument", ("'Days' in the expiration action must be a non-zero positive integer "
-                         "greater than that in the transition action.")),
+     "InvalidArgument", ("'Days' in the Expiration action for filter '(prefix=logs/)' must be greater "
+                         "than 'Days' in the Transition action")),
     # Counts that must be positive, or not negative.
     ({"Expiration": {"Days": 0}}, "InvalidArgument",
      "'Days' for Expiration action must be a positive integer"),
@@ -289,8 +289,8 @@ def test_a_configuration_s3_refuses_is_not_stored(
 
 
 @pytest.mark.parametrize("rule", [
-    {"Transitions": [{"Days": 0, "StorageClass": "GLACIER"},
-                     {"Days": 30, "StorageClass": "STANDARD_IA"}],
+    {"Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"},
+                     {"Days": 60, "StorageClass": "GLACIER"}],
      "Expiration": {"Days": 365}},
     {"Transitions": [{"Date": _MIDNIGHT, "StorageClass": "GLACIER"}],
      "Expiration": {"Date": datetime(2031, 1, 1, tzinfo=UTC)}},
@@ -298,11 +298,12 @@ def test_a_configuration_s3_refuses_is_not_stored(
      "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
      "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
     {"Filter": _TAGGED, "Expiration": {"Days": 1},
-     "NoncurrentVersionTransitions": [{"NoncurrentDays": 0, "StorageClass": "GLACIER"},
+     "NoncurrentVersionTransitions": [{"NoncurrentDays": 0, "StorageClass": "INTELLIGENT_TIERING"},
                                       {"NoncurrentDays": 30, "StorageClass": "ONEZONE_IA"}]},
 ])
 def test_the_edges_s3_accepts_are_stored(s3: S3, bucket: Bucket, rule: dict[str, Any]) -> None:
-    """Zero days before GLACIER, exactly 30 before an infrequent-access class, a midnight
+    """Zero days before INTELLIGENT_TIERING, exactly 30 before an infrequent-access class and
+    30 in it before the next (S3 refuses a warmer class after a colder one), a midnight
     Date, and ExpiredObjectDeleteMarker and AbortIncompleteMultipartUpload without tags."""
     _put_rule(s3, bucket, **rule)
     assert len(s3.bucket(bucket.name).config["lifecycle"]["Rules"]) == 1
