@@ -14,8 +14,8 @@ import base64
 import hashlib
 import hmac
 import html
-import http.client
 import re
+import socket
 import time
 import zlib
 from dataclasses import dataclass
@@ -45,6 +45,120 @@ class FileHashes:
         return FileHashes(sha.hexdigest(), base64.b64encode(crc.to_bytes(4, "big")).decode(), size)
 
 
+class _Connection:
+    """One keep-alive HTTP/1.1 connection, spoken directly on the socket.
+
+    ``http.client`` parses every response's headers through the ``email`` package, which costs
+    the client more CPU than a small S3 request costs headwater; what a benchmark needs from an
+    answer is its status and its body, found through Content-Length or chunked framing.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.address = (host, port)
+        self.sock: socket.socket | None = None
+        self.buffer = bytearray()
+
+    def exchange(self, method: str, target: str, fields: dict[str, str],
+                 body: bytes | BinaryIO, stream: bool) -> tuple[int, bytes]:
+        """Send one request and read its answer: (status, body), or with ``stream`` and a
+        success (status, the body's size as text), the body read in pieces and dropped."""
+        if self.sock is None:
+            self.sock = socket.create_connection(self.address)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buffer.clear()
+        head = f"{method} {target} HTTP/1.1\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in fields.items()) + "\r\n"
+        if isinstance(body, bytes):
+            self.sock.sendall(head.encode() + body)
+        else:
+            self.sock.sendall(head.encode())
+            while block := body.read(1 << 20):
+                self.sock.sendall(block)
+        status, length, chunked, close = self._read_head()
+        if method == "HEAD" or status in (204, 304):
+            data = b""
+        elif chunked:
+            data = self._read_chunked()
+        elif length is not None:
+            data = self._read_exactly(length, stream and status < 300)
+        else:  # delimited by the connection's end
+            data = self._read_to_close()
+            close = True
+        if close:
+            self.sock.close()
+            self.sock = None
+        return status, data
+
+    def _fill(self) -> None:
+        assert self.sock is not None
+        piece = self.sock.recv(1 << 20)
+        if not piece:
+            raise ConnectionError("the server closed the connection mid-answer")
+        self.buffer += piece
+
+    def _read_head(self) -> tuple[int, int | None, bool, bool]:
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+            self._fill()
+        lines = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
+        del self.buffer[: end + 4]
+        status = int(lines[0].split(" ", 2)[1])
+        length, chunked, close = None, False, False
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding":
+                chunked = "chunked" in value
+            elif name == "connection":
+                close = value == "close"
+        return status, length, chunked, close
+
+    def _read_exactly(self, length: int, stream: bool) -> bytes:
+        if not stream:
+            while len(self.buffer) < length:
+                self._fill()
+            data = bytes(self.buffer[:length])
+            del self.buffer[:length]
+            return data
+        left = length
+        while left:
+            if not self.buffer:
+                self._fill()
+            taken = min(left, len(self.buffer))
+            del self.buffer[:taken]
+            left -= taken
+        return str(length).encode()
+
+    def _read_chunked(self) -> bytes:
+        out = bytearray()
+        while True:
+            while (end := self.buffer.find(b"\r\n")) < 0:
+                self._fill()
+            size = int(bytes(self.buffer[:end]).split(b";")[0], 16)
+            del self.buffer[: end + 2]
+            if size == 0:
+                while (end := self.buffer.find(b"\r\n")) != 0:  # trailers, then the blank line
+                    if end < 0:
+                        self._fill()
+                    else:
+                        del self.buffer[: end + 2]
+                del self.buffer[:2]
+                return bytes(out)
+            while len(self.buffer) < size + 2:
+                self._fill()
+            out += self.buffer[:size]
+            del self.buffer[: size + 2]
+
+    def _read_to_close(self) -> bytes:
+        assert self.sock is not None
+        while piece := self.sock.recv(1 << 20):
+            self.buffer += piece
+        data = bytes(self.buffer)
+        self.buffer.clear()
+        return data
+
+
 class WireError(Exception):
     """The server answered with a status the call did not expect."""
 
@@ -55,9 +169,7 @@ class WireClient:
     ) -> None:
         url = urlsplit(endpoint)
         self.host = url.netloc
-        # 1 MiB blocks when a body is a file (http.client's default is 8 KiB).
-        self.conn = http.client.HTTPConnection(
-            url.hostname or "127.0.0.1", url.port or 80, blocksize=1 << 20)
+        self.conn = _Connection(url.hostname or "127.0.0.1", url.port or 80)
         self.key, self.secret, self.region = key, secret, region
         self._day = ""
         self._signing_key = b""
@@ -100,16 +212,9 @@ class WireClient:
             f"AWS4-HMAC-SHA256 Credential={self.key}/{scope}, "
             f"SignedHeaders={';'.join(names)}, Signature={signature}")
         target = quote(path, safe="/~") + (f"?{query}" if query else "")
-        self.conn.request(method, target, body=body or None, headers=fields)
-        response = self.conn.getresponse()
-        if stream and response.status == expect:
-            size = 0
-            while piece := response.read(1 << 20):
-                size += len(piece)
-            return str(size).encode()
-        data = response.read()
-        if response.status != expect:
-            raise WireError(f"{method} {target}: {response.status} {data[:300]!r}")
+        status, data = self.conn.exchange(method, target, fields, body, stream)
+        if status != expect:
+            raise WireError(f"{method} {target}: {status} {data[:300]!r}")
         return data
 
     def create_bucket(self, bucket: str) -> None:
