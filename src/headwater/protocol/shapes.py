@@ -67,11 +67,11 @@ def iso8601(value: Any) -> str:
         t = time.gmtime(int(whole))
         text = (f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
                 f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}")
-        return f"{text}.{micro // 1000:03d}Z" if micro else f"{text}Z"
+        return f"{text}.{micro // 1000:03d}Z"
+    # Always three digits of milliseconds, whole seconds too ("...:30.000Z"): what S3 writes
+    # in every document (ListObjectsV2's LastModified, a lifecycle rule's midnight Date).
     dt = to_datetime(value).astimezone(UTC)
-    if dt.microsecond:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

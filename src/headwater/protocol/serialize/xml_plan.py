@@ -73,8 +73,8 @@ def iso_timestamp(value: Any) -> str:
     if base is None:
         if len(_SECONDS) >= _SECONDS_MAX:
             _SECONDS.clear()
-        base = _SECONDS[whole] = iso8601(whole)[:-1]
-    return base + _MILLIS[micro // 1000] if micro else base + "Z"
+        base = _SECONDS[whole] = iso8601(whole)[:-5]  # less ".000Z"
+    return base + _MILLIS[micro // 1000]
 
 
 def compile_document(

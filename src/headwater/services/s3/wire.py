@@ -1,7 +1,8 @@
 """What object requests and responses carry besides the bytes: the shared wire mapping.
 
 - ``stored_meta``: the system and user metadata a PutObject / CopyObject (REPLACE) /
-  CreateMultipartUpload request sets, as the version's ``meta`` document;
+  CreateMultipartUpload request sets, as the version's ``meta`` document (user metadata
+  values RFC 2047-decoded, as S3 stores them; ``object_headers`` encodes them again);
 - ``object_headers``: the members GetObject and HeadObject return for a version, with the
   ``response-*`` overrides and the checksum rules (a whole-object checksum only with
   ``x-amz-checksum-mode: ENABLED`` and never on a range);
@@ -15,8 +16,12 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Mapping
 from datetime import datetime
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -80,13 +85,41 @@ def stored_meta(params: dict[str, Any]) -> dict[str, Any]:
     if size > MAX_USER_METADATA:
         raise errors.metadata_too_large(size)
     if user:
-        meta["Metadata"] = {k.lower(): v for k, v in user.items()}
+        meta["Metadata"] = {k.lower(): _decoded(str(v)) for k, v in user.items()}
     if params.get("ServerSideEncryption"):
         meta["ServerSideEncryption"] = params["ServerSideEncryption"]
     tagging = params.get("Tagging")
     if tagging:
         meta["tags"] = tags_from_header(str(tagging))
     return meta
+
+
+def _decoded(value: str) -> str:
+    """A user metadata value as S3 stores it: RFC 2047 encoded-words decoded
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html)."""
+    if "=?" not in value:
+        return value
+    try:
+        decoded = str(make_header(decode_header(value)))
+    except (HeaderParseError, LookupError, UnicodeDecodeError, ValueError):
+        return value  # not a well-formed encoded-word: kept as sent
+    return decoded or value
+
+
+# Control characters (tab aside, which header values may hold): what a decoded encoded-word
+# can bring into a stored value and no header can carry back.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _encoded(value: str) -> str:
+    """A stored user metadata value as S3 returns it: as is when US-ASCII, else one RFC 2047
+    encoded-word, so response headers stay ASCII.  AWS quirk: header bytes are read as
+    ISO-8859-1, so raw UTF-8 sent in a header comes back encoded twice ("ö" sent as bytes
+    C3 B6 returns as =?UTF-8?B?w4PCtg==?=, as observed on S3); values from a POST form
+    are UTF-8 text."""
+    if value.isascii():
+        return value
+    return "=?UTF-8?B?" + base64.b64encode(value.encode("utf-8", "surrogatepass")).decode() + "?="
 
 
 def tags_from_header(text: str) -> dict[str, str]:
@@ -145,7 +178,13 @@ def object_headers(version: Version, params: dict[str, Any], *, ranged: bool,
     if "Expires" in meta:
         out["Expires"] = meta["Expires"]
     if meta.get("Metadata"):
-        out["Metadata"] = meta["Metadata"]
+        shown = {k: _encoded(v) for k, v in meta["Metadata"].items()}
+        # S3 leaves out values with unprintable characters and counts them instead.
+        printable = {k: v for k, v in shown.items() if not _UNPRINTABLE.search(v)}
+        if printable:
+            out["Metadata"] = printable
+        if len(printable) < len(shown):
+            out["MissingMeta"] = len(shown) - len(printable)
     for param, member in _OVERRIDES.items():
         if params.get(param) is not None:
             out[member] = params[param]
