@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -408,8 +409,43 @@ async def _read_body(request: HttpRequest, receive: Receive, limit: int) -> bool
     return True
 
 
+# What an HTTP/1.1 header name or value cannot hold (the ASGI server refuses to send such a
+# header and drops the connection), and a quick test that none is there: names that are
+# tokens, values of printable characters (tab and some of ISO-8859-1 take the slow path).
+_BAD_NAME = re.compile(rb'[\x00-\x20\x7f()<>@,;:\[\]={}\\"/?]')
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_NOT_TOKEN = re.compile(r"[^!#$%&'*+.^_`|~0-9A-Za-z-]")
+_REQUEST_ID_HEADERS = ("x-amz-request-id", "x-amzn-requestid")
+
+
+def _header_bytes(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` as the bytes sent: ISO-8859-1, as HTTP has them."""
+    if "".join([v for _, v in headers]).isprintable() and not _NOT_TOKEN.search(
+        "".join([k for k, _ in headers])
+    ):
+        try:
+            return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        except UnicodeEncodeError:
+            pass
+    # A header that no response can carry is a bug where its value was accepted (and is
+    # logged as one); answering without it beats dropping the connection.
+    request_id = next((v for k, v in headers if k.lower() in _REQUEST_ID_HEADERS), "-")
+    kept: list[tuple[bytes, bytes]] = []
+    for name, value in headers:
+        try:
+            pair = (name.encode("latin-1"), value.encode("latin-1"))
+        except UnicodeEncodeError:
+            pair = None
+        if pair is None or _BAD_NAME.search(pair[0]) or _BAD_VALUE.search(pair[1]):
+            log.error("request %s: response header %s: %r cannot be sent; left out",
+                      request_id, ascii(name), value)
+            continue
+        kept.append(pair)
+    return kept
+
+
 async def _send_response(send: Send, response: HttpResponse, head: bool = False) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    headers = _header_bytes(response.headers)
     body = response.body
     if isinstance(body, (bytes, bytearray, memoryview)):
         if not any(k.lower() == b"content-length" for k, _ in headers):

@@ -49,9 +49,20 @@ def _session() -> botocore.session.Session:
     return botocore.session.get_session()
 
 
+# Shapes botocore's ``sdk-extras`` files change for its clients, put back as the service's own
+# model has them, since headwater is the service.  AWS quirk: S3 models ``Expires`` as a
+# string, storing any text and returning it as sent; botocore makes it a timestamp and reads
+# the raw header as ``ExpiresString`` when it is not a date.
+_SERVICE_SHAPES: dict[str, dict[str, dict[str, str]]] = {"s3": {"Expires": {"type": "string"}}}
+
+
 @cache
 def get_spec(name: str) -> ServiceSpec:
-    model = _session().get_service_model(name)
+    data = _session().get_service_data(name)
+    shapes = _SERVICE_SHAPES.get(name)
+    if shapes:
+        data = {**data, "shapes": {**data["shapes"], **shapes}}  # botocore's copy is cached
+    model = ServiceModel(data, service_name=name)
     meta = model.metadata
     return ServiceSpec(
         name=name,

@@ -4,7 +4,8 @@ What it is: reading the form (fields, then the ``file`` part), checking the SigV
 the base64 policy and every policy condition (exact matches, ``starts-with``, ``eq``,
 ``content-length-range``, no unlisted fields, the expiration), then storing the file as
 PutObject would and answering as S3 does (204 by default, ``success_action_status`` 200 or 201
-with a ``PostResponse`` document, or a 303 to ``success_action_redirect``).
+with a ``PostResponse`` document, or a 303 to ``success_action_redirect``).  Fields stored
+as headers that no response header could carry back are refused (``check_header_fields``).
 
 What it is not: streamed.  The gateway reads these bodies whole (``max_body_bytes``), which
 fits what browsers post; the policy's ``content-length-range`` bounds them further.
@@ -19,6 +20,8 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
+import string
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -29,14 +32,20 @@ import orjson
 from headwater.core.errors import ServiceError
 from headwater.protocol.http import HttpRequest, HttpResponse
 from headwater.protocol.rest_router import virtual_host_bucket
+from headwater.protocol.serialize.rest_xml import host_id
 from headwater.protocol.serialize.s3 import SERVER_HEADER
 from headwater.protocol.serialize.xml_ import to_bytes
-from headwater.services.s3 import acl, checksums, wire
+from headwater.services.s3 import acl, checksums, errors, wire
 from headwater.services.s3.model import S3
 from headwater.services.s3.notifications import Notifier
 
 # Fields a policy need not list (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html).
 _EXEMPT = {"x-amz-signature", "file", "policy"}
+# Fields stored as the object's system metadata, which GET and HEAD send back as headers.
+_HEADER_FIELDS = ("content-type", "cache-control", "content-disposition", "content-encoding",
+                  "expires")
+# An HTTP field name (RFC 9110 "token"), lower-cased as form field names are read.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
 
 
 def _denied(message: str) -> ServiceError:
@@ -183,6 +192,25 @@ def check_policy(fields: dict[str, str], bucket: str, size: int, now: float) -> 
         raise _denied(f"Extra input fields: {extra[0]}")
 
 
+def check_header_fields(fields: dict[str, str]) -> None:
+    """Refuse the fields that would be stored and no response header could carry back.
+
+    A PutObject cannot send such text (its headers are ISO-8859-1 bytes), but a form's fields
+    are UTF-8 text.  AWS documents no answer for them; S3 refuses a ``response-*`` override
+    beyond ISO-8859-1 with ``InvalidArgument`` naming it, and so is a field here.  User
+    metadata values need no check (they are returned as RFC 2047 encoded-words, or left out
+    and counted), but their names are header names.
+    """
+    for name in _HEADER_FIELDS:
+        value = fields.get(name)
+        if value is not None:
+            wire.check_header_value(name, value)
+    for name in fields:
+        if name.startswith("x-amz-meta-") and not _TOKEN.fullmatch(name):
+            raise errors.invalid_argument("Metadata names must be valid HTTP header names.",
+                                          name)
+
+
 class BrowserPost:
     def __init__(self, s3: S3, secrets: dict[str, str], notifier: Notifier) -> None:
         self.s3 = s3
@@ -203,11 +231,13 @@ class BrowserPost:
             raise ServiceError("InvalidArgument", "Bucket POST must contain a field named "
                                "'key'.  If it is specified, please check the order of the "
                                "fields.", 400, fields={"ArgumentName": "key"})
+        check_header_fields(fields)
         params: dict[str, Any] = {
             "ContentType": fields.get("content-type"),
             "CacheControl": fields.get("cache-control"),
             "ContentDisposition": fields.get("content-disposition"),
             "ContentEncoding": fields.get("content-encoding"),
+            "Expires": fields.get("expires"),
             "Metadata": {n[len("x-amz-meta-"):]: v for n, v in fields.items()
                          if n.startswith("x-amz-meta-")},
             "StorageClass": fields.get("x-amz-storage-class"),
@@ -228,13 +258,17 @@ class BrowserPost:
             self.notifier.emit(bucket, "ObjectCreated:Post", key, version,
                                request_id=request_id, now=self.s3.clock.now(),
                                principal=f"AWS:{signer}")
-        headers = [("x-amz-request-id", request_id), SERVER_HEADER, ("ETag", version.etag)]
+        headers = [("x-amz-request-id", request_id), ("x-amz-id-2", host_id(request_id)),
+                   SERVER_HEADER, ("ETag", version.etag)]
         if bucket.versioning is not None:
             headers.append(("x-amz-version-id", version.version_id))
         location = f"{request.scheme}://{request.host}/{bucket.name}/{quote(key)}"
         headers.append(("Location", location))
         redirect = fields.get("success_action_redirect")
         if redirect:
+            # Sent back in a header: what a header cannot carry is percent-encoded (as UTF-8),
+            # as a browser encodes a URL typed with such characters.
+            redirect = quote(redirect, safe=string.punctuation)
             query = urlencode({"bucket": bucket.name, "key": key, "etag": version.etag})
             joiner = "&" if "?" in redirect else "?"
             headers.append(("Location", f"{redirect}{joiner}{query}"))

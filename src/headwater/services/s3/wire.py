@@ -5,7 +5,8 @@
   values RFC 2047-decoded, as S3 stores them; ``object_headers`` encodes them again);
 - ``object_headers``: the members GetObject and HeadObject return for a version, with the
   ``response-*`` overrides and the checksum rules (a whole-object checksum only with
-  ``x-amz-checksum-mode: ENABLED`` and never on a range);
+  ``x-amz-checksum-mode: ENABLED`` and never on a range); ``Expires`` is text, kept as sent;
+- ``check_header_value``: S3's refusal of a value no response header could carry;
 - tags from the ``x-amz-tagging`` header and the Tagging document, with AWS's limits;
 - the storage class check;
 - a listing's page size (``max-keys``, ``max-parts``, ``max-uploads``).
@@ -22,6 +23,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,13 +36,14 @@ MAX_TAGS = 10
 # Request member -> the meta key it is stored under (the GetObject member of the same name).
 _CONTENT = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage",
             "CacheControl", "WebsiteRedirectLocation")
+# GetObject's override member -> (the member it overrides, its query parameter).
 _OVERRIDES = {
-    "ResponseContentType": "ContentType",
-    "ResponseContentDisposition": "ContentDisposition",
-    "ResponseContentEncoding": "ContentEncoding",
-    "ResponseContentLanguage": "ContentLanguage",
-    "ResponseCacheControl": "CacheControl",
-    "ResponseExpires": "Expires",
+    "ResponseContentType": ("ContentType", "response-content-type"),
+    "ResponseContentDisposition": ("ContentDisposition", "response-content-disposition"),
+    "ResponseContentEncoding": ("ContentEncoding", "response-content-encoding"),
+    "ResponseContentLanguage": ("ContentLanguage", "response-content-language"),
+    "ResponseCacheControl": ("CacheControl", "response-cache-control"),
+    "ResponseExpires": ("Expires", "response-expires"),
 }
 
 
@@ -80,6 +83,10 @@ def stored_meta(params: dict[str, Any]) -> dict[str, Any]:
     expires = params.get("Expires")
     if isinstance(expires, datetime):
         meta["Expires"] = expires.timestamp()
+    elif expires:
+        # AWS quirk: any text, date or not, is stored and returned as sent (S3's model makes
+        # Expires a string; boto3 reads one that is not a date as ExpiresString).
+        meta["Expires"] = str(expires)
     user = params.get("Metadata") or {}
     size = sum(len(k.encode()) + len(str(v).encode()) for k, v in user.items())
     if size > MAX_USER_METADATA:
@@ -120,6 +127,32 @@ def _encoded(value: str) -> str:
     if value.isascii():
         return value
     return "=?UTF-8?B?" + base64.b64encode(value.encode("utf-8", "surrogatepass")).decode() + "?="
+
+
+def _expires_text(value: Any) -> str:
+    """An Expires header: the text stored (or asked for) as is; a date (epoch seconds stored by
+    older versions, or a ``response-expires`` override) as an HTTP date."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        value = value.timestamp()
+    return formatdate(float(value), usegmt=True)
+
+
+def check_header_value(name: str, value: str) -> None:
+    """Refuse a value that S3 would have to send as a header and no header can carry: 400
+    ``InvalidArgument`` naming ``name`` (the query parameter or form field it came in).
+    AWS quirk: S3 reads and writes header text as ISO-8859-1 and answers a ``response-*``
+    override beyond it so (observed, guardian/grid#1716); for control characters (tab aside),
+    which no header may hold either, AWS documents no answer."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise errors.invalid_argument("Header value cannot be represented using ISO-8859-1.",
+                                      name, value) from None
+    if _UNPRINTABLE.search(value):
+        # No ArgumentValue: an XML document cannot hold these characters either.
+        raise errors.invalid_argument("Header value contains control characters.", name)
 
 
 def tags_from_header(text: str) -> dict[str, str]:
@@ -176,7 +209,7 @@ def object_headers(version: Version, params: dict[str, Any], *, ranged: bool,
         if name in meta:
             out[name] = meta[name]
     if "Expires" in meta:
-        out["Expires"] = meta["Expires"]
+        out["Expires"] = _expires_text(meta["Expires"])
     if meta.get("Metadata"):
         shown = {k: _encoded(v) for k, v in meta["Metadata"].items()}
         # S3 leaves out values with unprintable characters and counts them instead.
@@ -185,9 +218,13 @@ def object_headers(version: Version, params: dict[str, Any], *, ranged: bool,
             out["Metadata"] = printable
         if len(printable) < len(shown):
             out["MissingMeta"] = len(shown) - len(printable)
-    for param, member in _OVERRIDES.items():
-        if params.get(param) is not None:
-            out[member] = params[param]
+    for param, (member, query) in _OVERRIDES.items():
+        value = params.get(param)
+        if value is not None:
+            if member == "Expires":
+                value = _expires_text(value)
+            check_header_value(query, value)
+            out[member] = value
     if versioned:
         out["VersionId"] = version.version_id
     if version.storage_class != "STANDARD":
@@ -206,8 +243,6 @@ def object_headers(version: Version, params: dict[str, Any], *, ranged: bool,
 
 
 def restore_header(restore: dict[str, Any]) -> str:
-    from email.utils import formatdate
-
     if restore.get("ongoing"):
         return 'ongoing-request="true"'
     expiry = formatdate(float(restore["expiry"]), usegmt=True)
