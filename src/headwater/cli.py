@@ -176,7 +176,8 @@ def s3() -> None:
     help="The server's data directory (default ./.headwater or HEADWATER_DATA_DIR).",
 )
 def s3_scrub(data_dir: Path | None) -> None:
-    """Verify every stored object file against its checksums; list corrupt ones, exit 1 if any."""
+    """Verify every stored object's bytes against their checksums; list corrupt ones, exit 1
+    if any."""
     from headwater.core.clock import SystemClock
     from headwater.core.ids import RandomIds
     from headwater.services import ServiceEnv

@@ -11,7 +11,8 @@ a rename across directories made the next file creation in the source directory 
 more than the rest of a small PUT together.
 
 Small objects (up to ``INLINE_MAX`` bytes) never get a file: their bytes travel in the
-``Segment`` and the store keeps them in the same transaction as the metadata.  Creating,
+``Segment`` and the store keeps them in the same transaction as the metadata (in the object's
+row; a small multipart part in its blob record).  Creating,
 renaming and later deleting a file costs more than everything else a 4 KiB PUT does, and an
 inode per tiny object wastes the disk.  Everything else -- hashing, per-block CRC32C, the
 checks on every read -- is the same for both kinds.
@@ -136,12 +137,14 @@ class Staged:
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """One published blob as part of an object."""
+    """One published blob as part of an object, or a small object's bytes kept in its own row
+    (``in_row``: no blob record; ``name`` then says which row, for messages)."""
 
     name: str
     size: int
     blocks: bytes = field(repr=False)
     data: bytes | None = field(default=None, repr=False)  # the bytes of an inline blob
+    in_row: bool = False
 
 
 class Stager:

@@ -215,6 +215,12 @@ class S3:
     def segments(self, version: Version) -> list[Segment]:
         if version.loaded is not None:
             return version.loaded
+        if not version.segment_names and not version.delete_marker:
+            # No blobs: a small object, its bytes in its row.
+            in_row = self.store.row_bytes(version.row_id)
+            if in_row is None:
+                raise CorruptBlob(f"row-{version.row_id}", "bytes are missing")
+            return [in_row]
         found = self.store.segments(version.segment_names)
         if len(found) != len(version.segment_names):
             raise CorruptBlob(",".join(version.segment_names), "blob record is missing")
@@ -242,19 +248,29 @@ class S3:
         also: Any = None,
     ) -> Written:
         """Record a new current version made of ``staged`` (published here) or of existing
-        segments (a copy or a completed upload; their references are taken here).
+        segments (a copy or a completed upload; their references are taken here).  Small
+        bytes (staged in memory, or a copy of a small object) go in the version's own row.
 
         ``check(current)`` runs inside the transaction first, for conditional writes;
         ``also()`` runs in it last and returns blob names whose files it released.
         """
         check_key(key)
+        row_bytes: Segment | None = None
+        fresh: list[Segment] = []  # blob files published here
+        shared: list[Segment] = []  # blobs already recorded, referred to once more
         if isinstance(staged, Staged):
-            segments = [self.blobs.publish(staged)]
-            fresh = True
+            if staged.temp is None:
+                assert staged.data is not None
+                row_bytes = Segment("", staged.size, staged.blocks, staged.data, in_row=True)
+            else:
+                fresh = [self.blobs.publish(staged)]
+        elif len(staged) == 1 and staged[0].in_row:
+            row_bytes = staged[0]  # a copy of a small object: the bytes are copied
         else:
-            segments = staged
-            fresh = False
+            shared = staged
+        segments = [row_bytes] if row_bytes is not None else fresh or shared
         size = sum(s.size for s in segments)
+        names = [s.name for s in fresh or shared]
         released: list[str] = []
         try:
             with self.store.transaction():
@@ -262,11 +278,10 @@ class S3:
                 current = self.find(bucket, key)
                 if check is not None:
                     check(current if current is not None and not current.delete_marker else None)
-                if fresh:
-                    for segment in segments:
-                        self.store.add_blob(segment)
-                else:
-                    self.store.ref_blobs([s.name for s in segments], +1)
+                for segment in fresh:
+                    self.store.add_blob(segment)
+                if shared:
+                    self.store.ref_blobs(names, +1)
                 version_id = self.new_version_id(bucket)
                 replaced = None
                 if version_id == NULL_VERSION:
@@ -281,20 +296,18 @@ class S3:
                 row_id = self.store.insert_object(
                     bucket.id, key, version_id, delete_marker=False, size=size, etag=etag,
                     last_modified=now, storage_class=storage_class,
-                    meta=orjson.dumps(meta).decode(), segments=",".join(s.name for s in segments),
-                    checksum=meta.get("checksum"),
+                    meta=orjson.dumps(meta).decode(), segments=",".join(names),
+                    checksum=meta.get("checksum"), row_bytes=row_bytes,
                 )
                 if also is not None:
                     released += also()
         except BaseException:
-            if fresh:
-                for segment in segments:
-                    if segment.data is None:
-                        self.blobs.remove(segment.name)
+            for segment in fresh:
+                self.blobs.remove(segment.name)
             raise
         self._release(released)
         version = Version(row_id, key, version_id, True, False, size, etag, now,
-                          storage_class, meta, [s.name for s in segments])
+                          storage_class, meta, names)
         return Written(version, replaced)
 
     def delete(self, bucket: Bucket, key: str, version_id: str | None = None) -> Version | None:
@@ -352,8 +365,14 @@ class S3:
     # -- integrity ----------------------------------------------------------------------
 
     def scrub(self) -> list[str]:
-        """Check every stored blob; the problems found, one line each."""
-        return [p for p in (self.blobs.verify(s) for s in self.store.all_blobs()) if p]
+        """Check every stored blob and the bytes small objects keep in their rows; the
+        problems found, one line each."""
+        found = [p for p in map(self.blobs.verify, self.store.each_blob()) if p]
+        for bucket, key, version_id, in_row in self.store.each_row_bytes():
+            problem = self.blobs.verify(in_row)
+            if problem:
+                found.append(f"{bucket}/{key} (version {version_id}): {problem}")
+        return found
 
 
 _VERSION_ID = re.compile(r"^[A-Za-z0-9._-]{1,1024}$")

@@ -8,12 +8,14 @@ Tables (all prefixed ``s3_``):
   key order, so ListObjects is an index range scan with keyset paging (``key > ?``), fast over
   millions of keys.  ``meta`` is the JSON of everything a GET/HEAD returns that no query
   filters on (content headers, user metadata, tags, checksums, parts, restore state);
-  ``segments`` the blob names the bytes are in.  The null version's ``version_id`` is 'null'.
+  ``segments`` the blob names the bytes are in, or, for a small object, ``data`` its bytes
+  (``blocks`` their CRC32C) in the row itself.  The null version's ``version_id`` is 'null'.
   The whole-object checksum's algorithm and type are also columns of their own, and
   ``s3_objects_latest`` carries every column a listing shows (a covering index).
 - ``blobs``: one row per blob: size, per-block CRC32Cs, and how many versions and upload parts
   refer to it (CopyObject shares blobs instead of copying bytes).  ``data`` holds the bytes of
-  a small blob (see ``blobs.INLINE_MAX``); NULL means they are in a file.
+  a small blob (see ``blobs.INLINE_MAX``) -- a multipart part, or an object stored before
+  small objects kept their bytes in their own row; NULL means they are in a file.
 - ``uploads`` and ``parts``: multipart uploads in progress.
 
 SQLite compares TEXT with memcmp over UTF-8, which is the order S3 lists keys in.
@@ -31,6 +33,13 @@ from headwater.store import Store
 
 # In-progress uploads read per query when a listing or lifecycle pass walks them.
 UPLOAD_BATCH = 1000
+# Rows read per query by a scrub's walk (inline bytes included: up to ~16 MiB a batch).
+SCAN_BATCH = 500
+
+
+def in_row(row_id: int, size: int, blocks: bytes, data: bytes) -> Segment:
+    """The bytes version ``row_id`` keeps in its row, as a segment named after the row."""
+    return Segment(f"row-{row_id}", size, blocks, data, in_row=True)
 
 MIGRATIONS = [
     """
@@ -128,6 +137,15 @@ MIGRATIONS = [
         size, etag, last_modified, storage_class, checksum_algorithm, checksum_type, is_latest)
         WHERE is_latest = 1;
     """,
+    # A small object's bytes in its own row: a 4 KiB PUT then writes one table row instead of
+    # that and a blob row with an entry in the blob names' index -- 2.3 fewer WAL pages and a
+    # quarter less SQLite time per PUT, and a GET finds the bytes without the join.  Objects
+    # written before keep their blobs.  ``data`` last: the columns before it stay in the
+    # row's first page.
+    """
+    ALTER TABLE s3_objects ADD COLUMN blocks BLOB;
+    ALTER TABLE s3_objects ADD COLUMN data BLOB;
+    """,
 ]
 RESTORING = """meta LIKE '%"restore"%'"""  # the partial index s3_objects_restoring covers these
 
@@ -216,18 +234,43 @@ class S3Store:
     def latest_with_blob(
         self, bucket_id: int, key: str
     ) -> tuple[ObjectRow, Segment | None] | None:
-        """The current version and, when its bytes are one blob, that blob's record: what a
-        GET needs, in one statement instead of two."""
+        """The current version and, when its bytes are in its row or in one blob, those bytes'
+        record: what a GET needs, in one statement instead of two."""
         row = self.db.query_one(
-            f"SELECT {_QUALIFIED}, b.size, b.blocks, b.data FROM s3_objects o "
+            f"SELECT {_QUALIFIED}, o.blocks, o.data, b.size, b.blocks, b.data FROM s3_objects o "
             "LEFT JOIN s3_blobs b ON b.name = o.segments "
             "WHERE o.bucket_id=? AND o.key=? AND o.is_latest=1",
             (bucket_id, key),
         )
         if row is None:
             return None
-        blob = None if row[11] is None else Segment(row[10], row[11], row[12], row[13])
+        if row[12] is not None:
+            return row[:11], in_row(row[0], row[5], row[11], row[12])
+        blob = None if row[13] is None else Segment(row[10], row[13], row[14], row[15])
         return row[:11], blob
+
+    def row_bytes(self, row_id: int) -> Segment | None:
+        """The bytes a version keeps in its own row; None when it keeps none there."""
+        row = self.db.query_one("SELECT size, blocks, data FROM s3_objects WHERE id=?", (row_id,))
+        if row is None or row[2] is None:
+            return None
+        return in_row(row_id, row[0], row[1], row[2])
+
+    def each_row_bytes(self) -> Iterator[tuple[str, str, str, Segment]]:
+        """(bucket, key, version id, bytes) of every version keeping its bytes in its row, read
+        a batch at a time."""
+        after = 0
+        while True:
+            rows = self.db.query(
+                "SELECT o.id, b.name, o.key, o.version_id, o.size, o.blocks, o.data "
+                "FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id "
+                "WHERE o.id > ? AND o.data IS NOT NULL ORDER BY o.id LIMIT ?",
+                (after, SCAN_BATCH))
+            for row_id, bucket, key, version_id, size, blocks, data in rows:
+                yield bucket, key, version_id, in_row(row_id, size, blocks, data)
+            if len(rows) < SCAN_BATCH:
+                return
+            after = rows[-1][0]
 
     def version(self, bucket_id: int, key: str, version_id: str) -> ObjectRow | None:
         row: ObjectRow | None = self.db.query_one(
@@ -246,15 +289,18 @@ class S3Store:
 
     def insert_object(self, bucket_id: int, key: str, version_id: str, *, delete_marker: bool,
                       size: int, etag: str, last_modified: float, storage_class: str, meta: str,
-                      segments: str, checksum: dict[str, Any] | None = None) -> int:
-        """A new current version; ``checksum`` is the whole-object one ``meta`` holds."""
+                      segments: str, checksum: dict[str, Any] | None = None,
+                      row_bytes: Segment | None = None) -> int:
+        """A new current version; ``checksum`` is the whole-object one ``meta`` holds;
+        ``row_bytes`` the bytes it keeps in its row (then ``segments`` is empty)."""
         cursor = self.db.execute(
             "INSERT INTO s3_objects (bucket_id, key, version_id, is_latest, delete_marker, size, "
             "etag, last_modified, storage_class, meta, segments, checksum_algorithm, "
-            "checksum_type) VALUES (?,?,?,1,?,?,?,?,?,?,?,?,?)",
+            "checksum_type, blocks, data) VALUES (?,?,?,1,?,?,?,?,?,?,?,?,?,?,?)",
             (bucket_id, key, version_id, int(delete_marker), size, etag, last_modified,
              storage_class, meta, segments, (checksum or {}).get("algorithm"),
-             (checksum or {}).get("type")),
+             (checksum or {}).get("type"), None if row_bytes is None else row_bytes.blocks,
+             None if row_bytes is None else row_bytes.data),
         )
         return int(cursor.lastrowid)
 
@@ -367,8 +413,16 @@ class S3Store:
                     gone.append(name)
         return gone
 
-    def all_blobs(self) -> list[Segment]:
-        return [Segment(*row) for row in self.db.query("SELECT name, size, blocks, data FROM s3_blobs")]
+    def each_blob(self) -> Iterator[Segment]:
+        """Every blob record, read a batch at a time (small ones carry their bytes)."""
+        after = ""
+        while True:
+            rows = self.db.query("SELECT name, size, blocks, data FROM s3_blobs WHERE name > ? "
+                                 "ORDER BY name LIMIT ?", (after, SCAN_BATCH))
+            yield from (Segment(*row) for row in rows)
+            if len(rows) < SCAN_BATCH:
+                return
+            after = rows[-1][0]
 
     # -- multipart ----------------------------------------------------------------------
 
