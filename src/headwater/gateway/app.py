@@ -224,11 +224,11 @@ class Gateway:
     async def handle(self, request: HttpRequest, route: Route | None = None) -> HttpResponse:
         request_id = self.ids.uuid()
         served: _Served | None = None
+        form_post = request.method == "POST" and request.headers.get(
+            "content-type", ""
+        ).startswith("multipart/form-data")
         try:
-            if request.method == "OPTIONS" or (
-                request.method == "POST"
-                and request.headers.get("content-type", "").startswith("multipart/form-data")
-            ):
+            if request.method == "OPTIONS" or form_post:
                 # Requests no model describes: CORS preflights and browser form uploads
                 # (unsigned, or signed in their form).  The services that answer them (S3)
                 # say so through their handle.
@@ -237,6 +237,8 @@ class Gateway:
                         served = candidate
                         answer: HttpResponse | None = candidate.handle.unrouted(request, request_id)
                         if answer is not None:
+                            if form_post:
+                                _decorate(candidate, request, answer)
                             return answer
                 served = None
             if route is None:
@@ -270,11 +272,15 @@ class Gateway:
             )
             result = await served.dispatcher.call(route.operation_name, ctx, params)
             response = served.serializer.serialize(op, result, request_id)
-            if served.handle.decorate is not None and "origin" in request.headers:
-                served.handle.decorate(request, response)  # CORS headers on actual requests
+            _decorate(served, request, response)
             return response
         except ServiceError as error:
-            return self._error(request, route, served, error, request_id)
+            response = self._error(request, route, served, error, request_id)
+            if served is not None:
+                # A refused request's page can read why (NoSuchKey, EntityTooLarge, an expired
+                # policy) only with the CORS headers; S3 sends them on errors too.
+                _decorate(served, request, response)
+            return response
         except ClientDisconnected:
             # Nobody is left to answer; whatever the operation staged has been discarded.
             log.info("request %s: client disconnected during its body", request_id)
@@ -346,6 +352,12 @@ class Gateway:
             },
         }
         return HttpResponse(200, [("Content-Type", "application/json")], orjson.dumps(body))
+
+
+def _decorate(served: _Served, request: HttpRequest, response: HttpResponse) -> None:
+    """Add the service's CORS headers to the answer to a request that names an ``Origin``."""
+    if served.handle.decorate is not None and "origin" in request.headers:
+        served.handle.decorate(request, response)
 
 
 def _error_service(request: HttpRequest, route: Route | None, served: _Served | None) -> str:

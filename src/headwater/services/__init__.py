@@ -53,7 +53,7 @@ class ServiceHandle:
     # response, or None when it is not this service's; may raise ServiceError.  The gateway
     # asks for OPTIONS (CORS preflights) and multipart/form-data POSTs (browser uploads).
     unrouted: Callable[[Any, str], Any] | None = None
-    # Adds headers to a successful response given (request, response): S3's CORS headers.
+    # Adds headers to an answer given (request, response), errors included: S3's CORS headers.
     decorate: Callable[[Any, Any], None] | None = None
 
 

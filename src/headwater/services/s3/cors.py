@@ -4,7 +4,8 @@ A browser asks ``OPTIONS /bucket/key`` with ``Origin`` and ``Access-Control-Requ
 (and maybe ``-Headers``); S3 answers from the first rule of the bucket's CORS configuration
 that allows that origin, method and every requested header (``*`` wildcards allowed in
 origins and headers), and otherwise refuses with 403 AccessForbidden.  Actual requests with
-an ``Origin`` header that a rule allows get the same ``Access-Control-*`` headers.
+an ``Origin`` header that a rule allows get the same ``Access-Control-*`` headers; so do
+browser POST uploads (``post.py``), refused ones included, so the page can read why.
 
 Reference: https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html and
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_OPTIONSobject.html
@@ -19,6 +20,7 @@ from urllib.parse import unquote
 from headwater.core.errors import ServiceError
 from headwater.protocol.http import HttpRequest, HttpResponse
 from headwater.protocol.rest_router import virtual_host_bucket
+from headwater.protocol.serialize.rest_xml import host_id
 from headwater.protocol.serialize.s3 import SERVER_HEADER
 from headwater.services.s3.model import S3
 
@@ -105,7 +107,9 @@ class Cors:
         headers = _headers(rule, origin)
         if wanted:
             headers.append(("Access-Control-Allow-Headers", ", ".join(wanted)))
-        headers += [("x-amz-request-id", request_id), SERVER_HEADER]
+        # Like every S3 answer (and the refusals, which the error serializer writes).
+        headers += [("x-amz-request-id", request_id), ("x-amz-id-2", host_id(request_id)),
+                    SERVER_HEADER]
         return HttpResponse(200, headers, b"")
 
     def decorate(self, request: HttpRequest, response: HttpResponse) -> None:
