@@ -41,7 +41,7 @@ import orjson
 from headwater.services.s3 import errors
 from headwater.services.s3.model import S3, Bucket, Version
 from headwater.services.s3.multipart import Multipart
-from headwater.services.s3.names import successor
+from headwater.services.s3.names import NULL_VERSION, successor
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,8 @@ SMALL_OBJECT = 128 * 1024  # bytes: below this, the default minimum size applies
 # The stored configuration's member for x-amz-transition-default-minimum-object-size.
 MINIMUM_SIZE_MEMBER = "TransitionDefaultMinimumObjectSize"
 MINIMUM_SIZES = ("all_storage_classes_128K", "varies_by_storage_class")  # the first: default
-# Which classes a transition may move an object from, lowest first; a rule never moves an
-# object to a class earlier in this list than the one it is in.
+# The classes from warmest to coldest: the order ``validate`` takes a rule's transitions in.
+# The worker moves an object as ``_reachable`` and ``_PREFERENCE`` say, not by this list.
 _ORDER = ["STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "INTELLIGENT_TIERING", "ONEZONE_IA",
           "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
 # The schema's TransitionStorageClass: what a Transition or NoncurrentVersionTransition may name
@@ -77,6 +77,12 @@ _WATERFALL = {
 # (S3's answers to DEEP_ARCHIVE 60 and 30 days after them, recorded in deployment logs: "must be
 # 90 days more than ...").  INTELLIGENT_TIERING has no minimum: a later class needs a later day.
 _MIN_STAY = {"STANDARD_IA": 30, "ONEZONE_IA": 30, "GLACIER_IR": 90, "GLACIER": 90}
+# Which of several transitions due for one version at once wins, most wanted first
+# (lifecycle-conflicts.html): "S3 Lifecycle transitions your objects to the lower-cost storage
+# class", except that "S3 Intelligent-Tiering is favored by S3 Lifecycle over any storage class,
+# aside from the S3 Glacier Flexible Retrieval and S3 Glacier Deep Archive storage classes".
+_PREFERENCE = ["DEEP_ARCHIVE", "GLACIER", "INTELLIGENT_TIERING", "GLACIER_IR", "ONEZONE_IA",
+               "STANDARD_IA"]
 
 
 def validate(config: dict[str, Any]) -> None:
@@ -479,22 +485,45 @@ def _candidate_keys(s3: S3, bucket: Bucket, prefix: str, where: str,
 def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: list[Version],
                now: float, day: float, outcome: Outcome) -> None:
     latest = versions[0] if versions and versions[0].is_latest else None
+    noncurrent = [v for v in versions if not v.is_latest]
+    # A version became noncurrent when the next newer one was written.
+    since = {v.row_id: versions[i].last_modified for i, v in enumerate(versions[1:])}
+    # Transitions first, each version's chosen over every rule at once (``_transition``).
+    # "Permanent deletion takes precedence over transition" (lifecycle-conflicts.html): a
+    # version this pass removes for good does not move first.
+    if latest is not None and not latest.delete_marker:
+        applies = [r for r in rules if _matches(r, latest)]
+        # Expiring the current version removes it unless a delete marker keeps it: in a
+        # Suspended bucket the null marker replaces the null version.
+        kept = bucket.versioning == "Enabled" or (bucket.versioning == "Suspended"
+                                                  and latest.version_id != NULL_VERSION)
+        if kept or not any(_expires(r, latest, now, day) for r in applies):
+            _transition(s3, bucket, latest, [(r, t) for r in applies
+                                             for t in r.get("Transitions") or []],
+                        latest.last_modified, now, day, outcome)
+    for rank, v in enumerate(noncurrent):
+        if v.delete_marker:
+            continue
+        # The rule's tag and size filters apply to each noncurrent version as to a current
+        # one; NewerNoncurrentVersions counts every newer noncurrent version.
+        applies = [r for r in rules if _matches(r, v)]
+        if any(_noncurrent_expires(r, rank, since[v.row_id], now, day) for r in applies):
+            continue
+        _transition(s3, bucket, v, [(r, t) for r in applies
+                                    for t in r.get("NoncurrentVersionTransitions") or []
+                                    if rank >= int(t.get("NewerNoncurrentVersions") or 0)],
+                    since[v.row_id], now, day, outcome, days_key="NoncurrentDays")
     for rule in rules:
-        if latest is not None and not latest.delete_marker and _matches(rule, latest):
-            for transition in rule.get("Transitions") or []:
-                _transition(s3, bucket, rule, latest, transition, latest.last_modified, now,
-                            day, outcome)
-            expiration = rule.get("Expiration") or {}
-            if (expiration.get("Days") is not None or expiration.get("Date") is not None) and \
-                    _due(expiration, latest.last_modified, now, day):
-                # In a versioned (or suspended) bucket the current version becomes
-                # noncurrent under a new delete marker; otherwise it is gone.
-                changed = s3.delete(bucket, latest.key)
-                event = ("LifecycleExpiration:DeleteMarkerCreated"
-                         if changed is not None and changed.delete_marker
-                         else "LifecycleExpiration:Delete")
-                outcome.expired.append((bucket.name, latest.key, event, changed))
-                return  # the rest is judged on the next pass, with the new state in place
+        if latest is not None and not latest.delete_marker and _matches(rule, latest) \
+                and _expires(rule, latest, now, day):
+            # In a versioned (or suspended) bucket the current version becomes
+            # noncurrent under a new delete marker; otherwise it is gone.
+            changed = s3.delete(bucket, latest.key)
+            event = ("LifecycleExpiration:DeleteMarkerCreated"
+                     if changed is not None and changed.delete_marker
+                     else "LifecycleExpiration:Delete")
+            outcome.expired.append((bucket.name, latest.key, event, changed))
+            return  # the rest is judged on the next pass, with the new state in place
         if (latest is not None and latest.delete_marker and len(versions) == 1
                 and rule.get("Status") == "Enabled" and _prefix_ok(rule, latest.key)
                 and _removes_marker(rule, latest, now, day)):
@@ -504,19 +533,8 @@ def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: li
             removed = s3.delete(bucket, latest.key, latest.version_id)
             outcome.expired.append((bucket.name, latest.key, "LifecycleExpiration:Delete", removed))
             return
-        noncurrent = [v for v in versions if not v.is_latest]
         if not noncurrent or not _prefix_ok(rule, noncurrent[0].key) or rule.get("Status") != "Enabled":
             continue
-        # A version became noncurrent when the next newer one was written.
-        since = {v.row_id: versions[i].last_modified for i, v in enumerate(versions[1:])}
-        # The rule's tag and size filters apply to each noncurrent version as to a current
-        # one; NewerNoncurrentVersions counts every newer noncurrent version.
-        for transition in rule.get("NoncurrentVersionTransitions") or []:
-            keep = int(transition.get("NewerNoncurrentVersions") or 0)
-            for v in noncurrent[keep:]:
-                if not v.delete_marker and _matches(rule, v):
-                    _transition(s3, bucket, rule, v, transition, since[v.row_id], now, day, outcome,
-                                days_key="NoncurrentDays")
         expiration = rule.get("NoncurrentVersionExpiration")
         if expiration:
             keep = int(expiration.get("NewerNoncurrentVersions") or 0)
@@ -526,6 +544,24 @@ def _apply_key(s3: S3, bucket: Bucket, rules: list[dict[str, Any]], versions: li
                     removed = s3.delete(bucket, v.key, v.version_id)
                     outcome.expired.append(
                         (bucket.name, v.key, "LifecycleExpiration:Delete", removed))
+
+
+def _expires(rule: dict[str, Any], version: Version, now: float, day: float) -> bool:
+    """Whether ``rule``'s Expiration by Days or Date is due for ``version``, the current one."""
+    expiration = rule.get("Expiration") or {}
+    if expiration.get("Days") is None and expiration.get("Date") is None:
+        return False
+    return _due(expiration, version.last_modified, now, day)
+
+
+def _noncurrent_expires(rule: dict[str, Any], rank: int, since: float, now: float,
+                        day: float) -> bool:
+    """Whether ``rule``'s NoncurrentVersionExpiration is due for a noncurrent version with
+    ``rank`` newer noncurrent versions, noncurrent since ``since``."""
+    expiration = rule.get("NoncurrentVersionExpiration")
+    if not expiration or rank < int(expiration.get("NewerNoncurrentVersions") or 0):
+        return False
+    return _due(expiration, since, now, day, "NoncurrentDays")
 
 
 def _removes_marker(rule: dict[str, Any], marker: Version, now: float, day: float) -> bool:
@@ -566,17 +602,35 @@ def _too_small(bucket: Bucket, rule: dict[str, Any], version: Version, target: s
     return not (setting == "varies_by_storage_class" and target in ("GLACIER", "DEEP_ARCHIVE"))
 
 
-def _transition(s3: S3, bucket: Bucket, rule: dict[str, Any], version: Version,
-                transition: dict[str, Any], since: float, now: float, day: float,
-                outcome: Outcome, days_key: str = "Days") -> None:
-    target = str(transition.get("StorageClass"))
-    if target not in _ORDER or version.storage_class not in _ORDER:
-        return
-    if _ORDER.index(target) <= _ORDER.index(version.storage_class):
-        return
-    if _too_small(bucket, rule, version, target):
-        return
-    if not _due(transition, since, now, day, days_key):
+def _reachable(current: str, target: str) -> bool:
+    """Whether a lifecycle transition may move an object in class ``current`` to ``target``:
+    from STANDARD to any transition class ("Supported lifecycle transitions",
+    lifecycle-transition-general-considerations.html), from a transition class only down S3's
+    waterfall (``_WATERFALL``: never ONEZONE_IA to GLACIER_IR, never back to a warmer class).
+    REDUCED_REDUNDANCY, which no rule can name, moves as STANDARD does; OUTPOSTS, SNOW and
+    EXPRESS_ONEZONE objects never move."""
+    if current in ("STANDARD", "REDUCED_REDUNDANCY"):
+        return target in TRANSITION_CLASSES
+    return target in _WATERFALL.get(current, set())
+
+
+def _transition(s3: S3, bucket: Bucket, version: Version,
+                due: list[tuple[dict[str, Any], dict[str, Any]]], since: float, now: float,
+                day: float, outcome: Outcome, days_key: str = "Days") -> None:
+    """Move ``version`` by one of the transitions ``due`` lists (each with its rule, from every
+    rule that applies): of those due now, reachable from the version's class and not held back
+    by the default minimum size, the class ``_PREFERENCE`` ranks first.  One move a pass, so
+    transitions due together (a rule added late, or rules that overlap) make one
+    LifecycleTransition, not a step through each class on the way."""
+    targets: set[str] = set()
+    for rule, transition in due:
+        target = str(transition.get("StorageClass"))
+        if (_reachable(version.storage_class, target)
+                and not _too_small(bucket, rule, version, target)
+                and _due(transition, since, now, day, days_key)):
+            targets.add(target)
+    target = next((c for c in _PREFERENCE if c in targets), "")
+    if not target:
         return
     meta = dict(version.meta)
     meta.pop("restore", None)

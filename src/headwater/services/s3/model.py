@@ -20,9 +20,11 @@ reports them), never a version whose bytes are missing.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 
 import orjson
@@ -110,6 +112,15 @@ class S3:
         self._buckets: dict[str, Bucket] = {}
         self._generation = 0
 
+    def now_seconds(self) -> float:
+        """The clock's time truncated to the whole second, for the times S3 keeps to the second:
+        an object's (or delete marker's) Last-Modified, a part's LastModified, a bucket's
+        CreationDate.  S3's listings write them as ``...:04.000Z`` (the API reference's samples
+        and SDK fixtures recorded from AWS) and the Last-Modified header, an HTTP date, has whole
+        seconds, so a client comparing the two (aws s3 sync, s3fs, rclone) sees one time.
+        Truncated, not rounded: a stored time is never later than the clock."""
+        return float(math.floor(self.clock.now()))
+
     # -- buckets ------------------------------------------------------------------------
 
     def bucket(self, name: str) -> Bucket:
@@ -141,7 +152,8 @@ class S3:
                         return Bucket.from_row(existing)
                     raise errors.bucket_owned(name)
                 raise errors.bucket_exists(name)
-            self.store.insert_bucket(name, account, region, self.clock.now(), orjson.dumps(config).decode())
+            self.store.insert_bucket(name, account, region, self.now_seconds(),
+                                     orjson.dumps(config).decode())
             row = self.store.bucket(name)
         self._changed(name)
         assert row is not None
@@ -198,9 +210,13 @@ class S3:
                 raise errors.no_such_version(key, version_id)
             raise errors.no_such_key(key)
         if found.delete_marker:
-            if version_id is not None:
-                raise errors.method_not_allowed(method, "DeleteMarker")
-            raise errors.no_such_key(key, delete_marker=True)
+            gone = (errors.method_not_allowed(method, "DeleteMarker") if version_id is not None
+                    else errors.no_such_key(key, delete_marker=True))
+            # The marker's own time, as S3 sends it with both answers since 2023-09 ("Amazon
+            # S3 now provides the Last-Modified time for delete markers using S3 Head and Get
+            # APIs"; HeadObject: "the Last-Modified: timestamp response header").
+            gone.headers["Last-Modified"] = formatdate(found.last_modified, usegmt=True)
+            raise gone
         return found
 
     def _latest_with_blob(self, bucket: Bucket, key: str) -> Version | None:
@@ -292,7 +308,7 @@ class S3:
                         released += self._drop(null)
                 if current is not None and (replaced is None or replaced.row_id != current.row_id):
                     self.store.set_latest(current.row_id, False)  # the one current version
-                now = self.clock.now()
+                now = self.now_seconds()
                 row_id = self.store.insert_object(
                     bucket.id, key, version_id, delete_marker=False, size=size, etag=etag,
                     last_modified=now, storage_class=storage_class,
@@ -340,7 +356,7 @@ class S3:
                     if null is not None:
                         released += self._drop(null)
                 self.store.clear_latest(bucket.id, key)
-                now = self.clock.now()
+                now = self.now_seconds()
                 row_id = self.store.insert_object(
                     bucket.id, key, marker_id, delete_marker=True, size=0, etag="",
                     last_modified=now, storage_class="STANDARD", meta="{}", segments="",

@@ -113,7 +113,7 @@ class Multipart:
             )
         segment = self.s3.blobs.publish(staged)
         etag = f'"{staged.md5.hex()}"'
-        now = self.s3.clock.now()
+        now = self.s3.now_seconds()  # ListParts shows a part's LastModified to the second
         released: list[str] = []
         try:
             with self.store.transaction():

@@ -6,6 +6,7 @@ Reference: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.htm
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -206,7 +207,11 @@ class UploadOps(ObjectOps):
                     last = (rolled, None)
                     resume = successor(rolled)
                     break
-                uploads.append({"UploadId": upload_id, "Key": fix(key), "Initiated": initiated,
+                # Initiated to the whole second, as S3 lists it (``...:47.000Z``, recorded from
+                # AWS); the stored time keeps its fraction, so one key's uploads stay in the
+                # order they were created, as S3 sorts them.
+                uploads.append({"UploadId": upload_id, "Key": fix(key),
+                                "Initiated": math.floor(initiated),
                                 "StorageClass": storage_class, "Owner": who, "Initiator": who})
                 last = (key, upload_id)
             if resume is None:
