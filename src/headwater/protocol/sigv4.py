@@ -196,10 +196,16 @@ def _verify_header(
     _check_skew(_parse_amz_date(amz_date, presigned=False), clock.now())
     signed = _signed_header_names(fields["SignedHeaders"])
     payload = _payload_hash(request, signed)
-    expected = _signature(
-        request, scope, secret, amz_date, signed, payload, _canonical_query(request.query)
-    )
-    if not _same(expected, fields["Signature"]):
+    if not _signature_matches(
+        request,
+        scope,
+        secret,
+        amz_date,
+        signed,
+        payload,
+        _canonical_query(request.query),
+        fields["Signature"],
+    ):
         raise AuthFailure("bad_signature")
     return Identity(scope.access_key, scope.region, scope.service, presigned=False)
 
@@ -324,7 +330,7 @@ def _verify_presigned(request: HttpRequest, secrets: Mapping[str, str], clock: C
         if now > signed_at.timestamp() + expires:
             raise AuthFailure("skewed", _expired_text(signed_at, now, expires), presigned=True)
         payload = _payload_hash(request, signed)
-    expected = _signature(
+    if not _signature_matches(
         request,
         scope,
         secret,
@@ -332,8 +338,8 @@ def _verify_presigned(request: HttpRequest, secrets: Mapping[str, str], clock: C
         signed,
         payload,
         _canonical_query(query, exclude="X-Amz-Signature"),
-    )
-    if not _same(expected, q["X-Amz-Signature"]):
+        q["X-Amz-Signature"],
+    ):
         raise AuthFailure("bad_signature", presigned=True)
     return Identity(scope.access_key, scope.region, scope.service, presigned=True)
 
@@ -497,22 +503,48 @@ def canonical_request(
     canonical_query: str,
     headers: Mapping[str, str],
     payload: str,
+    *,
+    received: bool = False,
 ) -> str:
     """SigV4's canonical request.
 
     ``path`` is the canonical path (``canonical_path``), ``headers`` the signed headers (names
     lower-case) with their values as received; values are trimmed and inner runs of white
-    space collapsed to one space, as the signing clients do.
+    space collapsed to one space, as the signing clients do.  With ``received`` the values are
+    bytes read as ISO-8859-1 (the gateway's text) and only ASCII white space counts: Python's
+    str.split also splits at 0x85 and 0xA0, bytes inside UTF-8 sequences ("你" is E4 BD A0).
     """
     names = sorted(headers)
-    lines = "".join([f"{name}:{' '.join(headers[name].split())}\n" for name in names])
+    if received:
+        lines = "".join([f"{name}:{_trim_bytes(headers[name])}\n" for name in names])
+    else:
+        lines = "".join([f"{name}:{' '.join(headers[name].split())}\n" for name in names])
     return f"{method.upper()}\n{path}\n{canonical_query}\n{lines}\n{';'.join(names)}\n{payload}"
 
 
-def string_to_sign(amz_date: str, region: str, service: str, canonical: str) -> str:
+# The white space str.split() splits at, less what lies beyond ASCII (0x85, 0xA0).
+_ASCII_SPACES = re.compile(r"[\t\n\x0b\x0c\r\x1c-\x1f ]+")
+
+
+def _trim_bytes(value: str) -> str:
+    return _ASCII_SPACES.sub(" ", value).strip(" ")
+
+
+def string_to_sign(
+    amz_date: str, region: str, service: str, canonical: str, encoding: str = "utf-8"
+) -> str:
+    """The string to sign over ``canonical`` hashed in ``encoding``: UTF-8 is what a client
+    hashes when it signs text; ``_signature_matches`` says what the server hashes."""
+    digest = hashlib.sha256(canonical.encode(encoding)).hexdigest()
     # The scope's date is the signing time's day (as the signing clients derive it).
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     return f"{ALGORITHM}\n{amz_date}\n{amz_date[0:8]}/{region}/{service}/aws4_request\n{digest}"
+
+
+def _sign(secret: str, amz_date: str, scope: Scope, canonical: str, encoding: str) -> str:
+    text = string_to_sign(amz_date, scope.region, scope.service, canonical, encoding)
+    mac = _keyed_mac(_signing_key(secret, amz_date[0:8], scope.region, scope.service)).copy()
+    mac.update(text.encode("utf-8"))
+    return mac.hexdigest()
 
 
 def _signature(
@@ -524,6 +556,9 @@ def _signature(
     payload: str,
     canonical_query: str,
 ) -> str:
+    """The signature over the UTF-8 of the request's text, as botocore's signers compute it
+    for that text: the bytes' own signature when they are all ASCII, otherwise the second
+    form ``_signature_matches`` accepts."""
     headers = {name: request.headers.get(name, "") for name in signed}
     if "host" in headers and not headers["host"]:
         headers["host"] = request.host
@@ -535,11 +570,72 @@ def _signature(
             headers,
             payload,
         )
-        text = string_to_sign(amz_date, scope.region, scope.service, canonical)
-        mac = _keyed_mac(_signing_key(secret, amz_date[0:8], scope.region, scope.service)).copy()
-        mac.update(text.encode("utf-8"))
-        return mac.hexdigest()
+        return _sign(secret, amz_date, scope, canonical, "utf-8")
     except UnicodeError:
         # Text no HTTP client could have signed (only reachable by calling the gateway
         # directly with lone surrogates): it cannot match any signature.
         raise AuthFailure("bad_signature") from None
+
+
+def _signature_matches(
+    request: HttpRequest,
+    scope: Scope,
+    secret: str,
+    amz_date: str,
+    signed: tuple[str, ...],
+    payload: str,
+    canonical_query: str,
+    provided: str,
+) -> bool:
+    """Whether ``provided`` signs the request.
+
+    AWS computes the signature over the bytes as received.  The gateway hands header values
+    and the path over as ISO-8859-1 text, one character per byte, so encoding that text as
+    ISO-8859-1 gives the bytes back; hashing its UTF-8 instead would encode each byte above
+    0x7F twice, and refuse every client that sends raw UTF-8 in a header and signs those
+    bytes (botocore for a str header value, Go's SDK and mc for x-amz-meta-* values; S3
+    accepts them, minio/minio#21282).  Only a request with non-ASCII text has a second form:
+    there the UTF-8 of the text is accepted too, as headwater always did: a client that
+    signed a value's UTF-8 but sent it as ISO-8859-1 bytes (Java's and .NET's SDKs with
+    "£" in metadata get SignatureDoesNotMatch from S3, aws/aws-sdk-java#2577, but no record
+    shows the bytes they sent, so S3's rule for that form is not settled).
+    """
+    # The canonical request and the signature inline, as before this function took the
+    # non-ASCII case: this is every request's path.
+    headers = {name: request.headers.get(name, "") for name in signed}
+    if "host" in headers and not headers["host"]:
+        headers["host"] = request.host
+    canonical = canonical_request(
+        request.method,
+        canonical_path(request.path, scope.service),
+        canonical_query,
+        headers,
+        payload,
+    )
+    if canonical.isascii():
+        # Every request but a few: bytes and text agree, one signature to compute.  (A value
+        # whose only bytes above 0x7F are 0x85 or 0xA0, white space to str.split, lands here
+        # too; UTF-8 never has them alone, and checking every value would cost each request.)
+        text = string_to_sign(amz_date, scope.region, scope.service, canonical)
+        mac = _keyed_mac(_signing_key(secret, amz_date[0:8], scope.region, scope.service)).copy()
+        mac.update(text.encode("utf-8"))
+        return _same(mac.hexdigest(), provided)
+    as_received = canonical_request(
+        request.method,
+        canonical_path(request.path, scope.service),
+        canonical_query,
+        headers,
+        payload,
+        received=True,
+    )
+    try:
+        if _same(_sign(secret, amz_date, scope, as_received, "latin-1"), provided):
+            return True
+    except UnicodeEncodeError:
+        pass  # characters beyond one byte: text that was not taken off the wire
+    try:
+        return _same(_sign(secret, amz_date, scope, canonical, "utf-8"), provided)
+    except UnicodeError:
+        # Text no HTTP client could have signed (only reachable by calling the gateway
+        # directly with lone surrogates): it cannot match any signature.
+        return False

@@ -249,8 +249,18 @@ class BucketOps:
                 "Invalid value for x-amz-transition-default-minimum-object-size",
                 "x-amz-transition-default-minimum-object-size", str(minimum))
         config[MINIMUM_SIZE] = minimum  # kept beside the rules; the worker reads it there
+        config["Rules"] = [rule if rule.get("ID") else {**rule, "ID": self._new_rule_id()}
+                           for rule in config["Rules"]]
         self.s3.set_config(self.s3.bucket(params["Bucket"]), "lifecycle", config)
         return {MINIMUM_SIZE: minimum}
+
+    def _new_rule_id(self) -> str:
+        """The ID S3 gives a lifecycle rule sent without one, which GetBucketLifecycleConfiguration
+        then returns ("If you don't provide one, Amazon S3 will assign an ID",
+        aws-controllers-k8s/community#1540; "AWS does not require ID field.. but it generates a
+        random one", minio/minio#10084).  Its form is not documented: here 48 letters and digits,
+        the base64 of a random UUID's text (apache/ozone assigns 48 alphanumerics too)."""
+        return base64.b64encode(self.s3.ids.uuid().encode("ascii")).decode("ascii")
 
     def delete_bucket_lifecycle(self, ctx: RequestContext, params: Params) -> Result:
         return self._delete_config(params, "lifecycle")

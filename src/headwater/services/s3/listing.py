@@ -80,6 +80,12 @@ def list_objects(store: S3Store, bucket_id: int, prefix: str, delimiter: str, af
                  max_keys: int, restore: bool = False) -> Page:
     """A page of current versions; with ``restore`` their entries carry restore state."""
     page = Page()
+    if max_keys <= 0:
+        # AWS quirk: max-keys=0 answers an empty page that is not truncated (IsTruncated
+        # false, no NextMarker / NextContinuationToken) however many keys match; undocumented,
+        # observed for ListObjects and ListObjectsV2 (versity/versitygw#248, SiaFoundation/s3d#18
+        # "checked both versions", faiscadev/fakecloud#2003).
+        return page
     high = successor(prefix) if prefix else None
     low, strict = _start(prefix, delimiter, after)
     count = 0
@@ -120,6 +126,8 @@ def list_objects(store: S3Store, bucket_id: int, prefix: str, delimiter: str, af
 def list_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str, key_marker: str,
                   version_marker: str, max_keys: int, restore: bool = False) -> Page:
     page = Page()
+    if max_keys <= 0:
+        return page  # as ``list_objects`` answers it (no record for versions either way)
     high = successor(prefix) if prefix else None
     count = 0
     skip_through: str | None = None

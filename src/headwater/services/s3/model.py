@@ -160,12 +160,22 @@ class S3:
         return Bucket.from_row(row)
 
     def delete_bucket(self, name: str) -> None:
+        """Delete a bucket with no versions or delete markers left.
+
+        AWS quirk: multipart uploads in progress do not keep a bucket: S3 deletes it and them
+        (observed, not documented: ceph/ceph#15630's review, "I tried deleting a bucket in S3
+        with an incomplete multipart upload and it was successful"; scality/cloudserver#1591;
+        basho/riak_cs#475).  Their parts' files are removed after the commit, as
+        AbortMultipartUpload removes an upload's."""
         with self.store.transaction():
             bucket = self.bucket(name)
             if not self.store.bucket_is_empty(bucket.id):
                 raise errors.bucket_not_empty(name)
+            released = self.store.ref_blobs(self.store.drop_uploads(bucket.id), -1)
             self.store.delete_bucket(bucket.id)
         self._changed(name)
+        for blob in released:
+            self.blobs.remove(blob)
 
     def list_buckets(self, account: str, prefix: str, after: str, limit: int,
                      region: str | None = None) -> list[Bucket]:

@@ -27,7 +27,7 @@ import orjson
 
 from headwater.services.s3 import checksums, errors
 from headwater.services.s3.blobs import Staged
-from headwater.services.s3.model import S3, Bucket, Written
+from headwater.services.s3.model import S3, Bucket, Version, Written
 from headwater.services.s3.names import check_key
 
 MIN_PART = 5 * 1024 * 1024
@@ -99,6 +99,21 @@ class Multipart:
         if row is None or row[1] != bucket.id or row[2] != key:
             raise errors.no_such_upload(upload_id)
         return Upload(row[0], row[1], row[2], row[3], row[4], orjson.loads(row[5]))
+
+    def completed(self, bucket: Bucket, key: str, upload_id: str) -> Version | None:
+        """For a repeated CompleteMultipartUpload: the version this upload made, when the
+        upload is no longer in progress and that version is still stored (the key's current
+        one, or in a versioned bucket any version not deleted); None otherwise, for the caller
+        to answer as for any other upload id."""
+        if self.store.upload(upload_id) is not None:
+            return None
+        for row in self.store.versions_of(bucket.id, key):
+            version = Version.from_row(row)
+            # A CopyObject with the COPY directive carries "upload_id" over but never "parts":
+            # only the version Complete wrote has both.
+            if version.meta.get("upload_id") == upload_id and version.meta.get("parts"):
+                return version
+        return None
 
     def put_part(self, upload: Upload, number: int, staged: Staged) -> Part:
         check_part_number(number)
@@ -201,6 +216,7 @@ class Multipart:
             raise checksums.bad_digest(whole[0])
         algorithm = meta["checksum"].get("algorithm")
         meta["parts"] = [[p.size, p.checksums.get(algorithm) if algorithm else None] for p in chosen]
+        meta["upload_id"] = upload.upload_id  # which upload made it, for a repeated Complete
         segments = self.store.segments([p.blob for p in chosen])
         if len(segments) != len(chosen):
             raise errors.internal_error()

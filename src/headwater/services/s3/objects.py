@@ -24,7 +24,7 @@ from headwater.config import Settings
 from headwater.core.errors import ServiceError
 from headwater.protocol.context import RequestContext
 from headwater.protocol.serialize.s3 import STATUS_KEY
-from headwater.services.s3 import acl, checksums, conditions, errors, restore, wire
+from headwater.services.s3 import acl, checksums, conditions, errors, lifecycle, restore, wire
 from headwater.services.s3.blobs import CorruptBlob, Staged
 from headwater.services.s3.model import S3, Bucket, Version
 from headwater.services.s3.names import owner
@@ -124,6 +124,13 @@ class ObjectOps:
     def _version_member(bucket: Bucket, version: Version) -> dict[str, str]:
         return {"VersionId": version.version_id} if bucket.versioning is not None else {}
 
+    def _expiration(self, out: Result, bucket: Bucket, version: Version) -> None:
+        """Add ``x-amz-expiration`` for ``version``, the key's current version, when one of
+        the bucket's lifecycle rules expires it (``lifecycle.expiration_header``)."""
+        found = lifecycle.expiration_header(bucket, version, self.settings.lifecycle_day_seconds)
+        if found is not None:
+            out["Expiration"] = found
+
     # -- put ------------------------------------------------------------------------------
 
     async def put_object(self, ctx: RequestContext, params: Params) -> Result:
@@ -145,6 +152,7 @@ class ObjectOps:
         result: Result = {"ETag": written.version.etag, "ServerSideEncryption": "AES256"}
         result.update(wire.checksum_members(checksum))
         result.update(self._version_member(bucket, written.version))
+        self._expiration(result, bucket, written.version)
         return result
 
     # -- get / head -----------------------------------------------------------------------
@@ -184,6 +192,10 @@ class ObjectOps:
             shown = dataclasses.replace(version, meta={**version.meta, "restore": state})
         out = wire.object_headers(shown, params, ranged=ranged,
                                   versioned=bucket.versioning is not None)
+        if params.get("VersionId") is None:
+            # Only for the current version as such: with a versionId S3 sends no
+            # x-amz-expiration, even for the current one (minio/minio#11718, ceph/ceph#69642).
+            self._expiration(out, bucket, version)
         number = params.get("PartNumber")
         if number is not None and version.meta.get("parts"):
             part = version.meta["parts"][int(number) - 1]
@@ -360,6 +372,7 @@ class ObjectOps:
         if source_bucket.versioning is not None:
             result["CopySourceVersionId"] = source.version_id
         result.update(self._version_member(bucket, written.version))
+        self._expiration(result, bucket, written.version)
         return result
 
     # -- tagging --------------------------------------------------------------------------

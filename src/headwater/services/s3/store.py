@@ -215,10 +215,9 @@ class S3Store:
         self.db.execute("UPDATE s3_buckets SET versioning=? WHERE id=?", (status, bucket_id))
 
     def bucket_is_empty(self, bucket_id: int) -> bool:
+        """No version or delete marker.  Uploads in progress do not count: DeleteBucket drops
+        them (``drop_uploads``)."""
         row = self.db.query_one("SELECT 1 FROM s3_objects WHERE bucket_id=? LIMIT 1", (bucket_id,))
-        if row is not None:
-            return False
-        row = self.db.query_one("SELECT 1 FROM s3_uploads WHERE bucket_id=? LIMIT 1", (bucket_id,))
         return row is None
 
     # -- objects ------------------------------------------------------------------------
@@ -445,6 +444,17 @@ class S3Store:
     def delete_upload(self, upload_id: str) -> None:
         self.db.execute("DELETE FROM s3_parts WHERE upload_id=?", (upload_id,))
         self.db.execute("DELETE FROM s3_uploads WHERE upload_id=?", (upload_id,))
+
+    def drop_uploads(self, bucket_id: int) -> list[str]:
+        """Delete every upload in progress in the bucket, with its parts; returns the parts'
+        blob names (their references are the caller's to release)."""
+        blobs = [str(row[0]) for row in self.db.query(
+            "SELECT p.blob FROM s3_uploads u JOIN s3_parts p ON p.upload_id = u.upload_id "
+            "WHERE u.bucket_id=?", (bucket_id,))]
+        self.db.execute("DELETE FROM s3_parts WHERE upload_id IN "
+                        "(SELECT upload_id FROM s3_uploads WHERE bucket_id=?)", (bucket_id,))
+        self.db.execute("DELETE FROM s3_uploads WHERE bucket_id=?", (bucket_id,))
+        return blobs
 
     def uploads(self, bucket_id: int, low: str, high: str | None, limit: int,
                 after: tuple[str, float, str] | None = None

@@ -114,16 +114,25 @@ class UploadOps(ObjectOps):
 
     def complete_multipart_upload(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self._bucket(params)
-        upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])
-        parts = (params.get("MultipartUpload") or {}).get("Parts") or []
-        check = conditions.check_write(params, upload.key)
-        # A whole-object checksum (x-amz-checksum-<alg>) and x-amz-checksum-type, when sent,
-        # are checked against what the parts make.
-        whole = checksums.requested_whole(params)
-        written = self.multipart.complete(bucket, upload, parts, check, whole=whole,
-                                          checksum_type=params.get("ChecksumType"))
-        version = written.version
-        self._notify(ctx, bucket, "ObjectCreated:CompleteMultipartUpload", version.key, version)
+        # A repeat of a Complete that succeeded (a client retrying after a lost answer): S3
+        # answers 200 with the object that upload made, as the first time (observed:
+        # adobe/S3Mock#2586, minio/minio#13318), and it is no new event to notify.  Nothing
+        # of the repeat is checked again: not its parts, not its conditions.
+        repeated = self.multipart.completed(bucket, params["Key"], params["UploadId"])
+        if repeated is not None:
+            version = repeated
+        else:
+            upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])
+            parts = (params.get("MultipartUpload") or {}).get("Parts") or []
+            check = conditions.check_write(params, upload.key)
+            # A whole-object checksum (x-amz-checksum-<alg>) and x-amz-checksum-type, when
+            # sent, are checked against what the parts make.
+            whole = checksums.requested_whole(params)
+            written = self.multipart.complete(bucket, upload, parts, check, whole=whole,
+                                              checksum_type=params.get("ChecksumType"))
+            version = written.version
+            self._notify(ctx, bucket, "ObjectCreated:CompleteMultipartUpload", version.key,
+                         version)
         out: Result = {
             "Location": f"{ctx.endpoint}/{bucket.name}/{url_encode(version.key)}",
             "Bucket": bucket.name,
@@ -134,6 +143,7 @@ class UploadOps(ObjectOps):
         out.update(wire.checksum_members(version.checksum))
         if bucket.versioning is not None:
             out["VersionId"] = version.version_id
+        self._expiration(out, bucket, version)
         return out
 
     def abort_multipart_upload(self, ctx: RequestContext, params: Params) -> Result:
@@ -155,7 +165,8 @@ class UploadOps(ObjectOps):
             "UploadId": upload.upload_id,
             "PartNumberMarker": marker,
             "MaxParts": limit,
-            "IsTruncated": len(found) > limit,
+            # max-parts=0: an empty page, not truncated, as S3 answers max-keys=0 (listing.py).
+            "IsTruncated": limit > 0 and len(found) > limit,
             "Initiator": who,
             "Owner": who,
             "StorageClass": upload.storage_class,
@@ -198,7 +209,9 @@ class UploadOps(ObjectOps):
                 if key == key_marker and (not upload_marker or upload_id <= upload_marker):
                     continue
                 if len(uploads) + len(prefixes) >= limit:
-                    truncated = True
+                    # max-uploads=0: an empty page, not truncated, as S3 answers max-keys=0
+                    # (listing.py).
+                    truncated = limit > 0
                     break
                 rolled = common_prefix(key, prefix, delimiter)
                 if rolled is not None:
