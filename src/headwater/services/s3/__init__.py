@@ -19,9 +19,11 @@ Layout:
     buckets.py     bucket operations and listings on the wire
     uploads.py     multipart operations on the wire
     restore.py     archive restores and their clock
-    lifecycle.py   lifecycle rules: validation and application
+    lifecycle_rules.py  what a lifecycle configuration may say (validation)
+    lifecycle.py   applying lifecycle rules, and the x-amz-expiration they give objects
     workers.py     the lifecycle / restore loop
     notifications.py  event notifications to SQS and Lambda
+    acl.py         canned and explicit ACL grants, object ownership
     cors.py        CORS preflights and response headers
     post.py        browser form uploads (POST with a signed policy)
     adapter.py     the adapter the gateway dispatches to

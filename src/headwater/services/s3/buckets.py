@@ -17,7 +17,7 @@ from typing import Any
 from headwater.core.errors import ServiceError
 from headwater.protocol.context import RequestContext
 from headwater.protocol.serialize.s3 import ENTRY_ORDER_KEY
-from headwater.services.s3 import acl, errors, lifecycle, listing, restore, wire
+from headwater.services.s3 import acl, errors, lifecycle, lifecycle_rules, listing, restore, wire
 from headwater.services.s3.model import S3, Bucket
 from headwater.services.s3.names import owner, url_encode
 from headwater.services.s3.notifications import Notifier, check_overlaps
@@ -242,7 +242,7 @@ class BucketOps:
 
     def put_bucket_lifecycle_configuration(self, ctx: RequestContext, params: Params) -> Result:
         config = dict(params.get("LifecycleConfiguration") or {})
-        lifecycle.validate(config)
+        lifecycle_rules.validate(config)
         minimum = params.get(MINIMUM_SIZE) or lifecycle.MINIMUM_SIZES[0]
         if minimum not in lifecycle.MINIMUM_SIZES:
             raise errors.invalid_argument(

@@ -17,7 +17,7 @@ import pytest
 from s3_helpers import put
 
 from headwater.core.clock import ManualClock
-from headwater.services.s3 import lifecycle
+from headwater.services.s3 import lifecycle, lifecycle_rules
 from headwater.services.s3.model import S3, Bucket
 
 DAY = 86400.0
@@ -32,7 +32,7 @@ def _configure(s3: S3, bucket: Bucket, *rules: dict[str, Any]) -> None:
     """Store ``rules`` as PutBucketLifecycleConfiguration would: each configuration here is
     one S3 accepts."""
     config = {"Rules": list(rules)}
-    lifecycle.validate(config)
+    lifecycle_rules.validate(config)
     s3.set_config(bucket, "lifecycle", config)
 
 

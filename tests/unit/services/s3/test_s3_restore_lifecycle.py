@@ -9,7 +9,7 @@ from s3_helpers import put, read
 
 from headwater.core.clock import ManualClock
 from headwater.core.errors import ServiceError
-from headwater.services.s3 import lifecycle, restore, store
+from headwater.services.s3 import lifecycle, lifecycle_rules, restore, store
 from headwater.services.s3.model import S3, Bucket, Version
 from headwater.services.s3.multipart import Multipart
 from headwater.services.s3.names import successor
@@ -58,7 +58,7 @@ def test_lifecycle_transitions_expires_and_filters(s3: S3, bucket: Bucket, clock
         {"ID": "tmp", "Status": "Enabled", "Filter": {"Tag": {"Key": "tmp", "Value": "yes"}},
          "Expiration": {"Days": 1}},
     ]}
-    lifecycle.validate(config)
+    lifecycle_rules.validate(config)
     s3.set_config(bucket, "lifecycle", config)
     put(s3, bucket, "logs/big", b"x" * 100)
     put(s3, bucket, "logs/small", b"x")
@@ -136,7 +136,7 @@ def test_small_objects_follow_the_default_minimum_size(
 
 def test_minimum_transition_age() -> None:
     with pytest.raises(ServiceError) as err:
-        lifecycle.validate({"Rules": [{"ID": "x", "Status": "Enabled", "Filter": {},
+        lifecycle_rules.validate({"Rules": [{"ID": "x", "Status": "Enabled", "Filter": {},
                                        "Transitions": [{"Days": 5, "StorageClass": "ONEZONE_IA"}]}]})
     assert err.value.code == "InvalidArgument"
 
@@ -181,7 +181,7 @@ def test_incomplete_uploads_are_aborted_after_their_days(
     monkeypatch.setattr(store, "UPLOAD_BATCH", 2)  # batch ends inside the prefix's uploads
     config = {"Rules": [{"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
                          "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}}]}
-    lifecycle.validate(config)
+    lifecycle_rules.validate(config)
     s3.set_config(bucket, "lifecycle", config)
     multipart = Multipart(s3)
     old = [multipart.create(bucket, key, "STANDARD", {})
