@@ -14,36 +14,18 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/API_OPTIONSobject.html
 
 from __future__ import annotations
 
-import http.client
-import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
+import s3_forms
 from botocore.config import Config
+from s3_forms import Answer
 
 from headwater.testing import RunningHeadwater
 
 pytestmark = pytest.mark.e2e
 
 PAGE = "https://app.example"
-
-
-class Answer:
-    def __init__(self, response: http.client.HTTPResponse) -> None:
-        self.status = response.status
-        self.headers = {k.lower(): v for k, v in response.getheaders()}
-        self.body = response.read()
-
-
-def _send(hw: RunningHeadwater, method: str, path: str, body: bytes,
-          headers: dict[str, str]) -> Answer:
-    connection = http.client.HTTPConnection(urlsplit(hw.endpoint).netloc, timeout=30)
-    try:
-        connection.request(method, path, body, headers)
-        return Answer(connection.getresponse())
-    finally:
-        connection.close()
 
 
 def _post(hw: RunningHeadwater, bucket: str, origin: str | None,
@@ -57,23 +39,13 @@ def _post(hw: RunningHeadwater, bucket: str, origin: str | None,
         bucket, "up/${filename}", Fields=fields,
         Conditions=[*(conditions or []), *({n: v} for n, v in fields.items())],
     )
-    boundary = uuid.uuid4().hex
-    body = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-        .encode() for name, value in post["fields"].items()
-    )
-    body += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-             f'filename="a.txt"\r\nContent-Type: text/plain\r\n\r\n').encode()
-    body += content + f"\r\n--{boundary}--\r\n".encode()
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    if origin is not None:
-        headers["Origin"] = origin
-    return _send(hw, "POST", urlsplit(post["url"]).path, body, headers)
+    return s3_forms.post(post["url"], post["fields"], content,
+                         {"Origin": origin} if origin is not None else None)
 
 
 def _preflight(hw: RunningHeadwater, bucket: str, origin: str, method: str) -> Answer:
-    return _send(hw, "OPTIONS", f"/{bucket}/up/a.txt", b"",
-                 {"Origin": origin, "Access-Control-Request-Method": method})
+    return s3_forms.send(f"{hw.endpoint}/{bucket}/up/a.txt", "OPTIONS", b"",
+                         {"Origin": origin, "Access-Control-Request-Method": method})
 
 
 def _allow_posts(s3: Any, bucket: str) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import s3_forms
 from botocore.exceptions import ClientError
 
 from headwater.testing import RunningHeadwater, running_headwater
@@ -501,25 +502,8 @@ def test_objects_survive_a_restart(tmp_path: Any) -> None:
         assert s3.get_object(Bucket="durable", Key="k", VersionId=version)["Body"].read() == body
 
 
-def _post_form(url: str, fields: dict[str, str], content: bytes) -> tuple[int, bytes, dict[str, str]]:
-    import urllib.error
-    import urllib.request
-
-    boundary = uuid.uuid4().hex
-    body = bytearray()
-    for name, value in fields.items():
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                 f"{value}\r\n").encode()
-    body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-             f"filename=\"photo.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").encode()
-    body += content + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(url, data=bytes(body), method="POST", headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}"})
-    try:
-        with urllib.request.urlopen(request) as response:
-            return response.status, response.read(), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), dict(error.headers)
+def _post_photo(url: str, fields: dict[str, str], content: bytes) -> s3_forms.Answer:
+    return s3_forms.post(url, fields, content, filename="photo.jpg", content_type="image/jpeg")
 
 
 def test_browser_post_upload(hw: RunningHeadwater, s3: Any, bucket: str) -> None:
@@ -532,18 +516,22 @@ def test_browser_post_upload(hw: RunningHeadwater, s3: Any, bucket: str) -> None
         Conditions=[["starts-with", "$key", "uploads/"], {"success_action_status": "201"},
                     ["content-length-range", 1, 1000]],
     )
-    status, body, _ = _post_form(post["url"], post["fields"], b"\xff\xd8 jpeg bytes")
+    answer = _post_photo(post["url"], post["fields"], b"\xff\xd8 jpeg bytes")
+    status, body = answer.status, answer.body
     assert status == 201, body
     assert b"<Key>uploads/photo.jpg</Key>" in body
     assert s3.get_object(Bucket=bucket, Key="uploads/photo.jpg")["Body"].read() == b"\xff\xd8 jpeg bytes"
     # Too large for the policy, then a tampered policy.
-    status, body, _ = _post_form(post["url"], post["fields"], b"x" * 2000)
+    answer = _post_photo(post["url"], post["fields"], b"x" * 2000)
+    status, body = answer.status, answer.body
     assert status == 400 and b"EntityTooLarge" in body
     fields = dict(post["fields"], key="elsewhere/x")
-    status, body, _ = _post_form(post["url"], fields, b"x")
+    answer = _post_photo(post["url"], fields, b"x")
+    status, body = answer.status, answer.body
     assert status == 403 and b"AccessDenied" in body
     fields = dict(post["fields"], **{"x-amz-signature": "0" * 64})
-    status, body, _ = _post_form(post["url"], fields, b"x")
+    answer = _post_photo(post["url"], fields, b"x")
+    status, body = answer.status, answer.body
     assert status == 403 and b"SignatureDoesNotMatch" in body
 
 

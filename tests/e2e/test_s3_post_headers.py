@@ -12,56 +12,28 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/RESTCommonResponseHeaders.html
 
 from __future__ import annotations
 
-import http.client
-import uuid
 from typing import Any
-from urllib.parse import quote, urlsplit
-from xml.etree import ElementTree
+from urllib.parse import quote
 
 import pytest
+import s3_forms
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from s3_forms import Answer
 
 from headwater.testing import RunningHeadwater
 
 pytestmark = pytest.mark.e2e
 
 
-class Answer:
-    def __init__(self, response: http.client.HTTPResponse) -> None:
-        self.status = response.status
-        self.headers = {k.lower(): v for k, v in response.getheaders()}
-        self.body = response.read()
-
-    def error(self) -> dict[str, str]:
-        root = ElementTree.fromstring(self.body)
-        return {child.tag: child.text or "" for child in root}
-
-
 def _post(hw: RunningHeadwater, bucket: str, key: str, fields: dict[str, str],
           content: bytes = b"hello") -> Answer:
-    """A browser form upload of ``content`` with ``fields`` (each listed in the policy), as
-    http.client sends it: no redirect followed, the answer's headers as they came."""
+    """A browser form upload of ``content`` with ``fields`` (each listed in the policy)."""
     signer = hw.client("s3", config=Config(signature_version="s3v4"))
     post = signer.generate_presigned_post(
         bucket, key, Fields=fields, Conditions=[{name: value} for name, value in fields.items()]
     )
-    boundary = uuid.uuid4().hex
-    body = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-        .encode() for name, value in post["fields"].items()
-    )
-    body += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-             f'filename="a.txt"\r\nContent-Type: text/plain\r\n\r\n').encode()
-    body += content + f"\r\n--{boundary}--\r\n".encode()
-    url = urlsplit(post["url"])
-    connection = http.client.HTTPConnection(url.netloc, timeout=30)
-    try:
-        connection.request("POST", url.path, body, {
-            "Content-Type": f"multipart/form-data; boundary={boundary}"})
-        return Answer(connection.getresponse())
-    finally:
-        connection.close()
+    return s3_forms.post(post["url"], post["fields"], content)
 
 
 def _missing(s3: Any, bucket: str, key: str) -> bool:

@@ -547,36 +547,6 @@ def _sign(secret: str, amz_date: str, scope: Scope, canonical: str, encoding: st
     return mac.hexdigest()
 
 
-def _signature(
-    request: HttpRequest,
-    scope: Scope,
-    secret: str,
-    amz_date: str,
-    signed: tuple[str, ...],
-    payload: str,
-    canonical_query: str,
-) -> str:
-    """The signature over the UTF-8 of the request's text, as botocore's signers compute it
-    for that text: the bytes' own signature when they are all ASCII, otherwise the second
-    form ``_signature_matches`` accepts."""
-    headers = {name: request.headers.get(name, "") for name in signed}
-    if "host" in headers and not headers["host"]:
-        headers["host"] = request.host
-    try:
-        canonical = canonical_request(
-            request.method,
-            canonical_path(request.path, scope.service),
-            canonical_query,
-            headers,
-            payload,
-        )
-        return _sign(secret, amz_date, scope, canonical, "utf-8")
-    except UnicodeError:
-        # Text no HTTP client could have signed (only reachable by calling the gateway
-        # directly with lone surrogates): it cannot match any signature.
-        raise AuthFailure("bad_signature") from None
-
-
 def _signature_matches(
     request: HttpRequest,
     scope: Scope,
@@ -600,33 +570,18 @@ def _signature_matches(
     "£" in metadata get SignatureDoesNotMatch from S3, aws/aws-sdk-java#2577, but no record
     shows the bytes they sent, so S3's rule for that form is not settled).
     """
-    # The canonical request and the signature inline, as before this function took the
-    # non-ASCII case: this is every request's path.
     headers = {name: request.headers.get(name, "") for name in signed}
     if "host" in headers and not headers["host"]:
         headers["host"] = request.host
-    canonical = canonical_request(
-        request.method,
-        canonical_path(request.path, scope.service),
-        canonical_query,
-        headers,
-        payload,
-    )
+    path = canonical_path(request.path, scope.service)
+    canonical = canonical_request(request.method, path, canonical_query, headers, payload)
     if canonical.isascii():
         # Every request but a few: bytes and text agree, one signature to compute.  (A value
         # whose only bytes above 0x7F are 0x85 or 0xA0, white space to str.split, lands here
         # too; UTF-8 never has them alone, and checking every value would cost each request.)
-        text = string_to_sign(amz_date, scope.region, scope.service, canonical)
-        mac = _keyed_mac(_signing_key(secret, amz_date[0:8], scope.region, scope.service)).copy()
-        mac.update(text.encode("utf-8"))
-        return _same(mac.hexdigest(), provided)
+        return _same(_sign(secret, amz_date, scope, canonical, "utf-8"), provided)
     as_received = canonical_request(
-        request.method,
-        canonical_path(request.path, scope.service),
-        canonical_query,
-        headers,
-        payload,
-        received=True,
+        request.method, path, canonical_query, headers, payload, received=True
     )
     try:
         if _same(_sign(secret, amz_date, scope, as_received, "latin-1"), provided):
