@@ -277,14 +277,14 @@ def test_writes_set_the_new_objects_acl(hw: Any, s3: Any) -> None:
                                  MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
     assert shown("multi") == {(me, "FULL_CONTROL"), (ALL_USERS, "READ")}
     # A browser POST's acl field.
+    import s3_forms
     from botocore.config import Config
-    from test_s3_objects import _post_form
 
     signer = hw.client("s3", config=Config(signature_version="s3v4"))
     post = signer.generate_presigned_post(name, "posted", Fields={"acl": "public-read"},
                                           Conditions=[{"acl": "public-read"}])
-    status, body, _ = _post_form(post["url"], post["fields"], b"posted bytes")
-    assert status == 204, body
+    answer = s3_forms.post(post["url"], post["fields"], b"posted bytes")
+    assert answer.status == 204, answer.body
     assert shown("posted") == {(me, "FULL_CONTROL"), (ALL_USERS, "READ")}
 
 

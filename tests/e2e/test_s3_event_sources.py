@@ -20,9 +20,9 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import pytest
+import s3_forms
 from botocore.config import Config
 from test_s3_notifications import allow_s3, drain, new_queue
-from test_s3_objects import _post_form
 
 from headwater.testing import RunningHeadwater, running_headwater
 
@@ -166,9 +166,9 @@ def test_a_browser_post_upload(hw: RunningHeadwater) -> None:
     signer = hw.client("s3", config=Config(signature_version="s3v4"))
     post = signer.generate_presigned_post(watched.name, "forms/${filename}",
                                           Conditions=[["starts-with", "$key", "forms/"]])
-    status, _, answered = _post_form(post["url"], post["fields"], b"posted")
-    assert status == 204
-    headers = {name.lower(): value for name, value in answered.items()}
+    answer = s3_forms.post(post["url"], post["fields"], b"posted", filename="photo.jpg")
+    assert answer.status == 204
+    headers = answer.headers
     [record] = watched.records()
     assert record["eventName"] == "ObjectCreated:Post"
     assert record["responseElements"]["x-amz-request-id"] == headers["x-amz-request-id"]
