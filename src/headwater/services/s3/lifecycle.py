@@ -54,8 +54,6 @@ _PREFERENCE = ["DEEP_ARCHIVE", "GLACIER", "INTELLIGENT_TIERING", "GLACIER_IR", "
                "STANDARD_IA"]
 
 
-
-
 @dataclass
 class Outcome:
     # bucket, key, class, and the version as it is now

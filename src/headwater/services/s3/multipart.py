@@ -101,12 +101,10 @@ class Multipart:
         return Upload(row[0], row[1], row[2], row[3], row[4], orjson.loads(row[5]))
 
     def completed(self, bucket: Bucket, key: str, upload_id: str) -> Version | None:
-        """For a repeated CompleteMultipartUpload: the version this upload made, when the
-        upload is no longer in progress and that version is still stored (the key's current
-        one, or in a versioned bucket any version not deleted); None otherwise, for the caller
-        to answer as for any other upload id."""
-        if self.store.upload(upload_id) is not None:
-            return None
+        """For a CompleteMultipartUpload of an upload no longer in progress: the version that
+        upload made, when it is still stored (the key's current one, or in a versioned bucket
+        any version not deleted); None otherwise, for the caller to answer as for any other
+        upload id."""
         for row in self.store.versions_of(bucket.id, key):
             version = Version.from_row(row)
             # A CopyObject with the COPY directive carries "upload_id" over but never "parts":

@@ -10,6 +10,7 @@ import math
 import re
 from typing import Any
 
+from headwater.core.errors import ServiceError
 from headwater.protocol.context import RequestContext
 from headwater.services.s3 import acl, checksums, conditions, errors, wire
 from headwater.services.s3.blobs import CorruptBlob
@@ -114,15 +115,18 @@ class UploadOps(ObjectOps):
 
     def complete_multipart_upload(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self._bucket(params)
-        # A repeat of a Complete that succeeded (a client retrying after a lost answer): S3
-        # answers 200 with the object that upload made, as the first time (observed:
-        # adobe/S3Mock#2586, minio/minio#13318), and it is no new event to notify.  Nothing
-        # of the repeat is checked again: not its parts, not its conditions.
-        repeated = self.multipart.completed(bucket, params["Key"], params["UploadId"])
-        if repeated is not None:
+        try:
+            upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])
+        except ServiceError:
+            # A repeat of a Complete that succeeded (a client retrying after a lost answer):
+            # S3 answers 200 with the object that upload made, as the first time (observed:
+            # adobe/S3Mock#2586, minio/minio#13318), and it is no new event to notify.
+            # Nothing of the repeat is checked again: not its parts, not its conditions.
+            repeated = self.multipart.completed(bucket, params["Key"], params["UploadId"])
+            if repeated is None:
+                raise
             version = repeated
         else:
-            upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])
             parts = (params.get("MultipartUpload") or {}).get("Parts") or []
             check = conditions.check_write(params, upload.key)
             # A whole-object checksum (x-amz-checksum-<alg>) and x-amz-checksum-type, when
