@@ -14,7 +14,11 @@ Workloads:
 - small    4 KiB PutObject, then GetObject of each key, with 1 and with 4 client threads,
            after an untimed warm-up of ``WARMUP`` pairs;
            operations per second, each PUT and each GET counting once, and the server
-           process's CPU time per operation (from /proc);
+           process's CPU time per operation (from /proc).  Taken in ``--rounds`` rounds
+           that visit the servers in turn (round 1 on each server, then round 2 on each, ...)
+           and reported as each figure's median over its rounds: a few seconds of load from
+           elsewhere on a shared machine then spoils one round of one server instead of that
+           server's whole figure.  Every round's figures are kept in the results file;
 - list     ListObjectsV2 pages of 1,000 over a bucket of ``--list-keys`` keys (loaded with
            4 wire threads, not timed), walked once by each client; keys listed per second;
 - large    a ``--large-mib`` file uploaded with ``upload_file`` and fetched with
@@ -44,7 +48,8 @@ per key and so stay comparable.
 Targets (issue 3): small ops/s >= 2.5x ministack and >= 5x moto; listing >= 20x moto;
 large PUT and GET >= 500 MB/s.
 
-    python benchmarks/bench_s3.py [--ops 2000] [--moto-ops 300] [--list-keys 100000]
+    python benchmarks/bench_s3.py [--ops 3000] [--moto-ops 300] [--rounds 5]
+        [--list-keys 100000]
         [--moto-list-keys 10000] [--large-mib 1024] [--servers headwater,ministack,moto]
 
 Prints a table and writes benchmarks/results/bench_s3.json.
@@ -57,6 +62,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -246,10 +252,16 @@ def run_all(servers: list[Server], args: argparse.Namespace, scratch: Path) -> d
     try:
         for kind in ("wire", "boto3"):
             for threads in (1, 4):
+                rounds: dict[str, list[dict[str, float]]] = {s.name: [] for s in servers}
+                for _ in range(args.rounds):
+                    for server in servers:
+                        ops = args.moto_ops if server.name == "moto" else args.ops
+                        rounds[server.name].append(
+                            small_ops(server, max(1, ops // args.rounds), threads, kind))
                 for server in servers:
-                    ops = args.moto_ops if server.name == "moto" else args.ops
-                    found = small_ops(server, ops, threads, kind)
-                    results[server.name][f"small_{kind}_{threads}"] = found
+                    found = medians(rounds[server.name])
+                    results[server.name][f"small_{kind}_{threads}"] = {
+                        **found, "rounds": rounds[server.name]}
                     print(f"  {server.name} small {kind} x{threads}: {_brief(found)}", flush=True)
         for server in servers:
             keys = args.moto_list_keys if server.name == "moto" else args.list_keys
@@ -265,6 +277,11 @@ def run_all(servers: list[Server], args: argparse.Namespace, scratch: Path) -> d
         for server in servers:
             server.stop()
     return results
+
+
+def medians(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the rounds."""
+    return {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
 
 
 def _brief(found: dict[str, float]) -> str:
@@ -315,8 +332,10 @@ def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ops", type=int, default=2000)
+    parser.add_argument("--ops", type=int, default=3000)
     parser.add_argument("--moto-ops", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="small-object rounds per server, interleaved (ops split among them)")
     parser.add_argument("--list-keys", type=int, default=100_000)
     parser.add_argument("--moto-list-keys", type=int, default=10_000)
     parser.add_argument("--large-mib", type=int, default=1024)
