@@ -5,7 +5,9 @@ Each server runs as its own process on a loopback port.  Two kinds of client dri
 - wire     ``s3_wire.WireClient``: the requests boto3 sends (SigV4 over the payload hash, CRC32
            checksum header on PUT, checksum mode on GET) on a keep-alive connection, and no
            more.  boto3 costs ~3 ms of CPU per small request on a 2-core machine -- more than
-           the servers -- so the wire client is what shows the servers' own speed;
+           the servers -- so the wire client is what shows the servers' own speed.  The
+           small-object requests are signed and encoded before the clock starts: the timed
+           loop sends each and reads its answer;
 - boto3    boto3 clients with their default integrity settings (CRC32 on every PUT, checksum
            validation on GET), reported beside it so the end-to-end figure is there too.
 
@@ -18,7 +20,9 @@ Workloads:
            that visit the servers in turn (round 1 on each server, then round 2 on each, ...)
            and reported as each figure's median over its rounds: a few seconds of load from
            elsewhere on a shared machine then spoils one round of one server instead of that
-           server's whole figure.  Every round's figures are kept in the results file;
+           server's whole figure.  Each round starts after a pause and a ``sync``, so the
+           previous round's writes (another server's) are not flushed during it.  Every
+           round's figures are kept in the results file;
 - list     ListObjectsV2 pages of 1,000 over a bucket of ``--list-keys`` keys (loaded with
            4 wire threads, not timed), walked once by each client; keys listed per second;
 - large    a ``--large-mib`` file uploaded with ``upload_file`` and fetched with
@@ -84,6 +88,7 @@ RESULTS = HERE / "results" / "bench_s3.json"
 SERVERS = ("headwater", "ministack", "moto")
 SMALL = os.urandom(4096)
 WARMUP = 50  # PUT+GET pairs each client kind sends each server before a small-ops timing
+SETTLE_SECONDS = 1.5  # pause before each small-ops round (``settle``)
 MiB = 1024 * 1024
 
 
@@ -112,24 +117,30 @@ def cpu_seconds(server: Server) -> float:
 
 def small_ops(server: Server, ops: int, threads: int, kind: str) -> dict[str, float]:
     """4 KiB PUTs then GETs of every key, ``threads`` clients of ``kind`` (wire or boto3)."""
+    keys = [f"small/{i:08d}" for i in range(ops)]
+    shards = [keys[i::threads] for i in range(threads)]
     if kind == "wire":
         wires = [WireClient(server.endpoint) for _ in range(threads)]
         bucket = f"bench-{uuid.uuid4().hex[:12]}"
         wires[0].create_bucket(bucket)
-        put_one = [lambda k, w=w: w.put(bucket, k, SMALL) for w in wires]
-        get_one = [lambda k, w=w: w.get(bucket, k) for w in wires]
+        for i in range(WARMUP):
+            wires[i % threads].put(bucket, f"warm/{i:04d}", SMALL)
+            wires[i % threads].get(bucket, f"warm/{i:04d}")
+        # Signed and encoded before the clock starts, so the timed loop is the exchange.
+        prepared = {key: (wires[t].prepare_put(bucket, key, SMALL),
+                          wires[t].prepare_get(bucket, key))
+                    for t in range(threads) for key in shards[t]}
+        put_one = [lambda k, w=w: w.send(prepared[k][0]) for w in wires]
+        get_one = [lambda k, w=w: w.send(prepared[k][1]) for w in wires]
     else:
         clients = [s3_client(server.endpoint) for _ in range(threads)]
         bucket = new_bucket(clients[0])
         put_one = [lambda k, c=c: c.put_object(Bucket=bucket, Key=k, Body=SMALL) for c in clients]
         get_one = [lambda k, c=c: c.get_object(Bucket=bucket, Key=k)["Body"].read()
                    for c in clients]
-    # Warm-up, not timed: connections open, each server's first-request costs paid.
-    for i in range(WARMUP):
-        put_one[i % threads](f"warm/{i:04d}")
-        get_one[i % threads](f"warm/{i:04d}")
-    keys = [f"small/{i:08d}" for i in range(ops)]
-    shards = [keys[i::threads] for i in range(threads)]
+        for i in range(WARMUP):
+            put_one[i % threads](f"warm/{i:04d}")
+            get_one[i % threads](f"warm/{i:04d}")
 
     def put(index: int) -> None:
         for key in shards[index]:
@@ -256,6 +267,7 @@ def run_all(servers: list[Server], args: argparse.Namespace, scratch: Path) -> d
                 for _ in range(args.rounds):
                     for server in servers:
                         ops = args.moto_ops if server.name == "moto" else args.ops
+                        settle()
                         rounds[server.name].append(
                             small_ops(server, max(1, ops // args.rounds), threads, kind))
                 for server in servers:
@@ -277,6 +289,14 @@ def run_all(servers: list[Server], args: argparse.Namespace, scratch: Path) -> d
         for server in servers:
             server.stop()
     return results
+
+
+def settle() -> None:
+    """Let the last round's writes land before the next round starts: headwater checkpoints
+    its WAL within a second of a write, and the kernel writes dirty pages back in the
+    background; left to run into the next round, they slow whichever server it measures."""
+    time.sleep(SETTLE_SECONDS)
+    os.sync()
 
 
 def medians(rounds: list[dict[str, float]]) -> dict[str, float]:

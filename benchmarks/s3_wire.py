@@ -62,18 +62,28 @@ class _Connection:
                  body: bytes | BinaryIO, stream: bool) -> tuple[int, bytes]:
         """Send one request and read its answer: (status, body), or with ``stream`` and a
         success (status, the body's size as text), the body read in pieces and dropped."""
+        head = encode_head(method, target, fields)
+        if isinstance(body, bytes):
+            return self.send(method, head + body, stream)
+        sock = self._socket()
+        sock.sendall(head)
+        while block := body.read(1 << 20):
+            sock.sendall(block)
+        return self._answer(method, stream)
+
+    def send(self, method: str, request: bytes, stream: bool = False) -> tuple[int, bytes]:
+        """Send one whole request, already encoded, and read its answer (as ``exchange``)."""
+        self._socket().sendall(request)
+        return self._answer(method, stream)
+
+    def _socket(self) -> socket.socket:
         if self.sock is None:
             self.sock = socket.create_connection(self.address)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.buffer.clear()
-        head = f"{method} {target} HTTP/1.1\r\n" + "".join(
-            f"{name}: {value}\r\n" for name, value in fields.items()) + "\r\n"
-        if isinstance(body, bytes):
-            self.sock.sendall(head.encode() + body)
-        else:
-            self.sock.sendall(head.encode())
-            while block := body.read(1 << 20):
-                self.sock.sendall(block)
+        return self.sock
+
+    def _answer(self, method: str, stream: bool) -> tuple[int, bytes]:
         status, length, chunked, close = self._read_head()
         if method == "HEAD" or status in (204, 304):
             data = b""
@@ -159,6 +169,19 @@ class _Connection:
         return data
 
 
+def encode_head(method: str, target: str, fields: dict[str, str]) -> bytes:
+    return (f"{method} {target} HTTP/1.1\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in fields.items()) + "\r\n").encode()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A signed request, encoded whole: sending it costs the client nothing else."""
+
+    method: str
+    data: bytes
+
+
 class WireError(Exception):
     """The server answered with a status the call did not expect."""
 
@@ -190,6 +213,31 @@ class WireClient:
         """Send one signed request; the answer's body, or with ``stream`` its size (read in
         1 MiB pieces and dropped).  A file ``body`` needs its ``payload_hash`` and a
         content-length header."""
+        target, fields = self._signed(method, path, query, body, headers, payload_hash)
+        status, data = self.conn.exchange(method, target, fields, body, stream)
+        return self._checked(method, target, status, data, expect)
+
+    def prepare(self, method: str, path: str, body: bytes = b"",
+                headers: dict[str, str] | None = None) -> Prepared:
+        """``request``'s request signed and encoded now, to be sent later with ``send``
+        (within the 15 minutes a signature is good for)."""
+        target, fields = self._signed(method, path, "", body, headers, None)
+        return Prepared(method, encode_head(method, target, fields) + body)
+
+    def send(self, prepared: Prepared, expect: int = 200) -> bytes:
+        status, data = self.conn.send(prepared.method, prepared.data)
+        return self._checked(prepared.method, "(prepared)", status, data, expect)
+
+    @staticmethod
+    def _checked(method: str, target: str, status: int, data: bytes, expect: int) -> bytes:
+        if status != expect:
+            raise WireError(f"{method} {target}: {status} {data[:300]!r}")
+        return data
+
+    def _signed(self, method: str, path: str, query: str, body: bytes | BinaryIO,
+                headers: dict[str, str] | None,
+                payload_hash: str | None) -> tuple[str, dict[str, str]]:
+        """The request target and the header fields, Authorization included."""
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         day = stamp[:8]
         if payload_hash is None:
@@ -212,21 +260,26 @@ class WireClient:
             f"AWS4-HMAC-SHA256 Credential={self.key}/{scope}, "
             f"SignedHeaders={';'.join(names)}, Signature={signature}")
         target = quote(path, safe="/~") + (f"?{query}" if query else "")
-        status, data = self.conn.exchange(method, target, fields, body, stream)
-        if status != expect:
-            raise WireError(f"{method} {target}: {status} {data[:300]!r}")
-        return data
+        return target, fields
 
     def create_bucket(self, bucket: str) -> None:
         self.request("PUT", f"/{bucket}")
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
-        crc = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
-        self.request("PUT", f"/{bucket}/{key}", body=body, headers={
-            "x-amz-checksum-crc32": crc, "content-type": "binary/octet-stream"})
+        self.send(self.prepare_put(bucket, key, body))
 
     def get(self, bucket: str, key: str) -> bytes:
-        return self.request("GET", f"/{bucket}/{key}", headers={"x-amz-checksum-mode": "ENABLED"})
+        return self.send(self.prepare_get(bucket, key))
+
+    def prepare_put(self, bucket: str, key: str, body: bytes) -> Prepared:
+        """PutObject as boto3 sends it: CRC32 checksum header, signed payload hash."""
+        crc = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+        return self.prepare("PUT", f"/{bucket}/{key}", body, {
+            "x-amz-checksum-crc32": crc, "content-type": "binary/octet-stream"})
+
+    def prepare_get(self, bucket: str, key: str) -> Prepared:
+        """GetObject as boto3 sends it: checksum mode on."""
+        return self.prepare("GET", f"/{bucket}/{key}", headers={"x-amz-checksum-mode": "ENABLED"})
 
     def put_file(self, bucket: str, key: str, path: str, hashes: FileHashes) -> None:
         """Upload a file as one signed PUT, streamed from disk."""
