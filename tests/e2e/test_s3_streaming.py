@@ -17,6 +17,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import ProtocolError
 
+from headwater.gateway.app import SMALL_BODY
 from headwater.testing import RunningHeadwater
 
 pytestmark = pytest.mark.e2e
@@ -112,14 +113,19 @@ def test_aws_chunked_truncated_is_incomplete_body(hw: RunningHeadwater, s3: Any,
         s3.head_object(Bucket=bucket, Key="cut")
 
 
-def test_signed_payload_hash_is_checked_while_streaming(hw: RunningHeadwater, s3: Any,
-                                                         bucket: str) -> None:
-    body = b"the real body"
+@pytest.mark.parametrize("size", [13, SMALL_BODY + 1], ids=["read-whole", "streamed"])
+def test_signed_payload_hash_is_checked(hw: RunningHeadwater, s3: Any, bucket: str,
+                                        size: int) -> None:
+    body = (b"the real body" * (size // 13 + 1))[:size]
+    claimed = hashlib.sha256(b"another body").hexdigest()
     status, text = send(hw, "PUT", f"/{bucket}/lie", body, {
-        "X-Amz-Content-SHA256": hashlib.sha256(b"another body").hexdigest(),
+        "X-Amz-Content-SHA256": claimed,
         "Content-Length": str(len(body)),
     })
     assert status == 400 and b"XAmzContentSHA256Mismatch" in text
+    assert f"<ClientComputedContentSHA256>{claimed}</ClientComputedContentSHA256>".encode() in text
+    computed = hashlib.sha256(body).hexdigest()
+    assert f"<S3ComputedContentSHA256>{computed}</S3ComputedContentSHA256>".encode() in text
     with pytest.raises(ClientError):
         s3.head_object(Bucket=bucket, Key="lie")
     status, _ = send(hw, "PUT", f"/{bucket}/truth", body, {

@@ -12,7 +12,8 @@ Streaming: the route is detected from the request line and headers before the bo
 An operation whose input payload is a streaming blob (S3 PutObject, UploadPart) gets the body
 as a stream (``protocol.body``: checked against ``x-amz-content-sha256`` and Content-Length as
 it arrives, aws-chunked decoded) instead of bytes, so its size is not bounded by
-``max_body_bytes`` nor held in memory; every other request is read whole first, as before.  A
+``max_body_bytes`` nor held in memory; every other request, and any body of at most
+``SMALL_BODY`` bytes that is not aws-chunked, is read whole first.  A
 response body may be an async iterable (S3 GetObject), sent chunk by chunk.
 
 Also: ``/_headwater/health`` for readiness checks, and the lifespan that opens the store and
@@ -21,6 +22,7 @@ starts and stops each service's workers.
 
 from __future__ import annotations
 
+import enum
 import importlib
 import logging
 import re
@@ -144,13 +146,20 @@ class Gateway:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = _request_head(scope)
-        route = self._streaming_route(request)
+        route = None if _small_body(request) else self._streaming_route(request)
         if route is not None:
             request.stream = self._body_stream(request, route, receive)
-        elif not await _read_body(request, receive, self.settings.max_body_bytes):
-            response = HttpResponse(413, [("Content-Type", "text/plain")], b"Request too large")
-            await _send_response(send, response)
-            return
+        else:
+            read = await _read_body(request, receive, self.settings.max_body_bytes)
+            if read is _Read.GONE:
+                # An incomplete request is never acted on; nobody is left to answer.
+                log.info("client disconnected during the body of %s %s", request.method,
+                         request.path)
+                return
+            if read is _Read.TOO_LARGE:
+                response = HttpResponse(413, [("Content-Type", "text/plain")], b"Request too large")
+                await _send_response(send, response)
+                return
         if request.path == HEALTH_PATH:
             response = self._health()
         else:
@@ -197,11 +206,7 @@ class Gateway:
         spec = route.spec
 
         def mismatch(client: str, computed: str) -> Exception:
-            error = auth_error(spec, sigv4.AuthFailure("payload_mismatch"))
-            error.fields.update(
-                {"ClientComputedContentSHA256": client, "S3ComputedContentSHA256": computed}
-            )
-            return error
+            return auth_error(spec, sigv4.AuthFailure("payload_mismatch", hashes=(client, computed)))
 
         raw = AsgiBody(receive, length=length, expected_sha256=expected, on_sha256_mismatch=mismatch)
         encodings = request.headers.get("content-encoding", "")
@@ -295,13 +300,16 @@ class Gateway:
             return self._error(request, route, served, failure, request_id)
 
     def _authenticate(self, request: HttpRequest, spec: ServiceSpec) -> sigv4.Identity | None:
-        if not self.settings.verify_signatures:
-            scope = sigv4.credential_scope(request)
-            if scope is None:
-                return None
-            return sigv4.Identity(scope.access_key, scope.region, scope.service, False)
         try:
-            return sigv4.verify(request, self._secrets, self.clock)
+            if not self.settings.verify_signatures:
+                sigv4.check_body_hash(request)
+                scope = sigv4.credential_scope(request)
+                if scope is None:
+                    return None
+                return sigv4.Identity(scope.access_key, scope.region, scope.service, False)
+            identity = sigv4.verify(request, self._secrets, self.clock)
+            sigv4.check_body_hash(request)
+            return identity
         except sigv4.AuthFailure as failure:
             raise auth_error(spec, failure) from None
 
@@ -401,24 +409,49 @@ def _request_head(scope: Scope) -> HttpRequest:
     )
 
 
-async def _read_body(request: HttpRequest, receive: Receive, limit: int) -> bool:
-    """Read the whole body into ``request.body``; False when it is larger than ``limit``."""
+# A body this small is read whole before its request is routed, even for an operation that
+# streams its input: a stream's machinery (``protocol.body``) costs more than such a body's
+# bytes, and what the stream checks as it goes is checked on the whole body instead (the
+# announced SHA-256 by ``sigv4.check_body_hash``; Content-Length by the HTTP framing, a
+# client that leaves early by ``_Read.GONE``).  aws-chunked bodies always stream: only the
+# stream decodes them.
+SMALL_BODY = 64 * 1024
+
+
+def _small_body(request: HttpRequest) -> bool:
+    length = request.headers.get("content-length")
+    return (
+        length is not None
+        and length.isdigit()
+        and int(length) <= SMALL_BODY
+        and "aws-chunked" not in request.headers.get("content-encoding", "").lower()
+    )
+
+
+class _Read(enum.Enum):
+    DONE = "done"
+    TOO_LARGE = "too large"
+    GONE = "gone"  # the client disconnected before its body ended
+
+
+async def _read_body(request: HttpRequest, receive: Receive, limit: int) -> _Read:
+    """Read the whole body into ``request.body``, up to ``limit`` bytes."""
     chunks: list[bytes] = []
     size = 0
     more = True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return _Read.GONE
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return False
+            return _Read.TOO_LARGE
         if chunk:
             chunks.append(chunk)
         more = message.get("more_body", False)
     request.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    return True
+    return _Read.DONE
 
 
 # What an HTTP/1.1 header name or value cannot hold (the ASGI server refuses to send such a

@@ -123,6 +123,10 @@ def auth_error(spec: ServiceSpec, failure: AuthFailure) -> ServiceError:
         code, message, status = _S3[failure.kind]
         if failure.presigned and failure.kind == "malformed":
             code, message, status = _S3_QUERY_MALFORMED
+        if failure.hashes is not None:
+            client, computed = failure.hashes
+            return ServiceError(code, message, status, fields={
+                "ClientComputedContentSHA256": client, "S3ComputedContentSHA256": computed})
     else:
         if spec.protocol == "query" or spec.query_compatible:
             table = _QUERY

@@ -72,11 +72,13 @@ class AuthFailure(Exception):
     AWS-style explanation that most families put in the message.
     """
 
-    def __init__(self, kind: str, detail: str = "", *, presigned: bool = False) -> None:
+    def __init__(self, kind: str, detail: str = "", *, presigned: bool = False,
+                 hashes: tuple[str, str] | None = None) -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
         self.detail = detail
         self.presigned = presigned
+        self.hashes = hashes  # payload_mismatch: (the client's, the body's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,26 +237,32 @@ def _payload_hash(request: HttpRequest, signed: tuple[str, ...]) -> str:
 
     A client may announce the body's hash (S3 always does), or say it did not sign the body
     (``UNSIGNED-PAYLOAD``, the ``STREAMING-...`` forms of aws-chunked uploads, whose chunks
-    the S3 parser checks).  An announced hash must be the body's: S3 answers
-    ``XAmzContentSHA256Mismatch`` otherwise, and for every other service a body changed
-    after signing is simply a signature that does not match.
+    the S3 parser checks).  Whether an announced hash is the body's is checked apart, once
+    the signature over it is good (``check_body_hash``, or the body stream as it arrives).
     """
     claimed = request.headers.get("x-amz-content-sha256")
-    if claimed and not _HEX_SHA256.fullmatch(claimed):
-        return claimed
-    if claimed and request.stream is not None:
-        # A streamed body is not here yet: the signature covers the announced hash, and the
-        # stream itself checks the bytes against it as they arrive (``protocol.body``).
+    if claimed and (request.stream is not None or not _HEX_SHA256.fullmatch(claimed)
+                    or "x-amz-content-sha256" in signed):
+        # The client signed the header's spelling, which is what botocore puts in the
+        # canonical request when the header is present.
         return claimed
     body = request.body
+    return hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+
+
+def check_body_hash(request: HttpRequest) -> None:
+    """Raise ``payload_mismatch`` when a body that is here is not the one whose hash
+    ``x-amz-content-sha256`` announced: S3 answers ``XAmzContentSHA256Mismatch``, and for
+    every other service a body changed after signing is a signature that does not match.
+    Checked after the signature, as S3 does: it streams the body, so it knows the body's
+    hash only once it has checked the signature over the announced one."""
+    claimed = request.headers.get("x-amz-content-sha256")
+    if claimed is None or request.stream is not None or not _HEX_SHA256.fullmatch(claimed):
+        return
+    body = request.body
     actual = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
-    if claimed is None:
-        return actual
     if claimed.lower() != actual:
-        raise AuthFailure("payload_mismatch")
-    # The client signed the header's spelling, which is what botocore puts in the canonical
-    # request when the header is present.
-    return claimed if "x-amz-content-sha256" in signed else actual
+        raise AuthFailure("payload_mismatch", hashes=(claimed, actual))
 
 
 def streaming_key(request: HttpRequest, secrets: Mapping[str, str]) -> tuple[bytes, str, str, str] | None:

@@ -131,3 +131,30 @@ def test_an_s3_bug_is_s3s_internal_error(tmp_path: Path) -> None:
     assert error.findtext("Code") == "InternalError"
     assert error.findtext("Message") == "We encountered an internal error. Please try again."
     assert "a bug" not in response.body.decode()
+
+
+@pytest.mark.parametrize("size", [10, 100_000], ids=["small", "large"])
+def test_a_request_whose_client_leaves_during_its_body_is_never_acted_on(
+    gateway: Gateway, adapter: Adapter, size: int
+) -> None:
+    body = orjson.dumps({"QueueNamePrefix": "x" * size})
+    messages = [
+        {"type": "http.request", "body": body[: len(body) // 2], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "POST", "path": "/", "raw_path": b"/", "query_string": b"",
+        "headers": [(b"x-amz-target", b"AmazonSQS.ListQueues"),
+                    (b"content-type", b"application/x-amz-json-1.0"),
+                    (b"content-length", str(len(body)).encode())],
+    }
+    asyncio.run(gateway(scope, receive, send))
+    assert adapter.seen == [] and sent == []

@@ -431,10 +431,26 @@ def test_body_changed_after_signing(clock):
 def test_s3_body_not_matching_announced_hash(clock):
     request = sign(S3SigV4Auth(creds(), "s3", "us-east-1"), "PUT", f"http://{HOST}/b/k", body=b"one")
     request.body = b"two"
-    got = failure(request, clock)
+    verify(request, clock)  # the signature covers the announced hash, which is unchanged
+    with pytest.raises(AuthFailure) as caught:
+        sigv4.check_body_hash(request)
+    got = caught.value
     assert got.kind == "payload_mismatch"
+    assert got.hashes == (hashlib.sha256(b"one").hexdigest(), hashlib.sha256(b"two").hexdigest())
     error = auth_error(get_spec("s3"), got)
     assert (error.code, error.status) == ("XAmzContentSHA256Mismatch", 400)
+    assert error.fields == {"ClientComputedContentSHA256": got.hashes[0],
+                            "S3ComputedContentSHA256": got.hashes[1]}
+    request.body = b"one"
+    sigv4.check_body_hash(request)
+
+
+def test_a_bad_signature_is_reported_before_a_body_that_is_not_the_announced_one(clock):
+    request = sign(S3SigV4Auth(creds(), "s3", "us-east-1"), "PUT", f"http://{HOST}/b/k", body=b"one")
+    request.body = b"two"
+    auth = request.headers["authorization"]
+    request.headers["authorization"] = auth[:-1] + ("0" if auth[-1] != "0" else "1")
+    assert failure(request, clock).kind == "bad_signature"
 
 
 def test_unsigned_header_may_change_but_signed_one_may_not(clock):
