@@ -108,8 +108,9 @@ UNKNOWN_KEY = [
 UNSIGNED_CALLS = [
     ("sqs", "MissingAuthenticationToken", 403),
     # One port serves every service and an unsigned REST request names none, so headwater
-    # answers it as S3 answers an anonymous request; a Lambda client only sees the status.
-    ("lambda", "403", 403),
+    # answers it as S3 answers an anonymous request, here for the bucket "2015-03-31" that
+    # does not exist; a Lambda client only sees the status.
+    ("lambda", "404", 404),
     ("s3", "AccessDenied", 403),
     ("cloudformation", "MissingAuthenticationToken", 403),
     ("stepfunctions", "MissingAuthenticationTokenException", 400),

@@ -250,8 +250,8 @@ class Gateway:
                 route = detect(request, self._match_rest)
             # AWS authenticates before anything else: a bad signature is a 403 even for an
             # operation headwater does not serve.
-            identity = self._authenticate(request, route.spec)
             served = self.services.get(route.spec.name)
+            identity = self._authenticate(request, route, served)
             if served is None:
                 raise not_implemented(route.spec.name, route.operation_name)
             op = route.operation
@@ -299,7 +299,9 @@ class Gateway:
             failure = unexpected_error(_error_service(request, route, served), request_id)
             return self._error(request, route, served, failure, request_id)
 
-    def _authenticate(self, request: HttpRequest, spec: ServiceSpec) -> sigv4.Identity | None:
+    def _authenticate(
+        self, request: HttpRequest, route: Route, served: _Served | None
+    ) -> sigv4.Identity | None:
         try:
             if not self.settings.verify_signatures:
                 sigv4.check_body_hash(request)
@@ -311,7 +313,11 @@ class Gateway:
             sigv4.check_body_hash(request)
             return identity
         except sigv4.AuthFailure as failure:
-            raise auth_error(spec, failure) from None
+            if failure.kind == "missing" and served is not None and served.handle.anonymous:
+                instead = served.handle.anonymous(route.operation_name, route.uri_params)
+                if instead is not None:
+                    raise instead from None
+            raise auth_error(route.spec, failure) from None
 
     def _match_rest(self, spec: ServiceSpec, request: HttpRequest) -> Any:
         served = self.services.get(spec.name)

@@ -55,6 +55,10 @@ class ServiceHandle:
     unrouted: Callable[[Any, str], Any] | None = None
     # Adds headers to an answer given (request, response), errors included: S3's CORS headers.
     decorate: Callable[[Any, Any], None] | None = None
+    # The error for a request that carries no credentials at all, given (operation name, the
+    # parameters routing found), or None for the service's usual refusal: S3 tells an
+    # anonymous caller that a bucket does not exist (404 NoSuchBucket) before it says no.
+    anonymous: Callable[[str, Mapping[str, str]], Exception | None] | None = None
 
 
 # The services the gateway builds, in dependency order.

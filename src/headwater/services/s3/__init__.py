@@ -34,6 +34,7 @@ See docs/s3.md for what is implemented and where headwater differs from AWS.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from headwater.core.errors import ServiceError
@@ -83,6 +84,20 @@ class S3Facade:
         return b"".join(self._s3.read(version, 0, version.size))
 
 
+def _anonymous(s3: S3) -> Callable[[str, Mapping[str, str]], Exception | None]:
+    def answer(operation: str, params: Mapping[str, str]) -> Exception | None:
+        """NoSuchBucket for an anonymous request naming a bucket that does not exist, as S3
+        answers it (``curl`` of a missing bucket; aws/aws-sdk-java#1256 lists S3's answers to
+        anonymous and badly signed requests for missing and existing buckets).  Not for
+        CreateBucket, whose bucket is not meant to exist yet."""
+        name = params.get("Bucket")
+        if not name or operation == "CreateBucket" or s3.store.bucket(name) is not None:
+            return None
+        return errors.no_such_bucket(name)
+
+    return answer
+
+
 def _ignore_violations(violations: list[Any]) -> Exception | None:
     # S3 checks its own inputs and has no generic ValidationException; the router already
     # requires what routing needs.
@@ -123,4 +138,5 @@ def create(env: ServiceEnv) -> ServiceHandle:
         stop=workers.stop,
         unrouted=unrouted,
         decorate=cors.decorate,
+        anonymous=_anonymous(s3),
     )
