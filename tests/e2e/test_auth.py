@@ -250,6 +250,17 @@ def test_unsupported_authorization_scheme_s3(hw):
     assert ET.fromstring(body).findtext("Code") == "InvalidArgument"
 
 
+def test_sigv2_authorization_header_s3(hw):
+    # As a SigV4-only region answers (eu-central-1, and buckets made since June 2020).
+    status, _, body = raw(hw, "GET", "/bucket", {"Authorization": "AWS test:c2lnbmF0dXJl",
+                                                  "Date": "Sat, 28 Nov 2026 05:00:00 GMT"})
+    assert status == 400
+    root = ET.fromstring(body)
+    assert root.findtext("Code") == "InvalidRequest"
+    assert root.findtext("Message") == ("The authorization mechanism you have provided is not "
+                                        "supported. Please use AWS4-HMAC-SHA256.")
+
+
 def test_malformed_authorization_rest_json(hw):
     status, headers, body = raw(
         hw, "GET", "/2015-03-31/functions/", {"Authorization": MALFORMED.format(service="lambda")}

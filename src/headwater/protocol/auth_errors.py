@@ -47,6 +47,7 @@ def _coral(
         "missing": (*missing, status),
         "malformed": (incomplete, "{detail}", incomplete_status),
         "unsupported": (incomplete, "{detail}", incomplete_status),
+        "sigv2": (incomplete, "{detail}", incomplete_status),
         "unknown_key": (unknown, _TOKEN_MESSAGE, status),
         "bad_signature": (signature, _SIGNATURE_MESSAGE, status),
         # A body that is not the one signed fails the signature for these services.
@@ -87,6 +88,16 @@ _S3: _Table = {
     "missing": ("AccessDenied", "Access Denied", 403),
     "malformed": ("AuthorizationHeaderMalformed", "The authorization header is malformed; {detail}", 400),
     "unsupported": ("InvalidArgument", "Unsupported Authorization Type", 400),
+    # headwater verifies no SigV2 Authorization header: it answers as the regions (and the
+    # buckets made since 2020) that take SigV4 only do.
+    "sigv2": (
+        "InvalidRequest",
+        (
+            "The authorization mechanism you have provided is not supported. Please use "
+            "AWS4-HMAC-SHA256."
+        ),
+        400,
+    ),
     "unknown_key": (
         "InvalidAccessKeyId",
         "The AWS Access Key Id you provided does not exist in our records.",

@@ -58,7 +58,8 @@ class AuthFailure(Exception):
     """Why a request was not authenticated.  ``kind`` is one of:
 
     missing           no Authorization header and no presigned query
-    unsupported       an Authorization header of another scheme (SigV2, Bearer, ...)
+    unsupported       an Authorization header of another scheme (Bearer, ...)
+    sigv2             an Authorization header of SigV2's form (``AWS key:signature``)
     malformed         an Authorization header or presigned query we cannot read
     unknown_key       the access key id is not configured
     bad_signature     the signature does not match
@@ -186,7 +187,8 @@ def _verify_header(
 ) -> Identity:
     algorithm = auth.strip().partition(" ")[0]
     if algorithm != ALGORITHM:
-        raise AuthFailure("unsupported", f"Unsupported Authorization Type {algorithm!r}")
+        kind = "sigv2" if algorithm == "AWS" else "unsupported"
+        raise AuthFailure(kind, f"Unsupported Authorization Type {algorithm!r}")
     fields = _header_fields(auth)
     scope = _scope(fields["Credential"])
     if scope is None:

@@ -491,11 +491,17 @@ def test_malformed_authorization_header(authorization, expect, clock):
     assert got.kind == "malformed" and expect in got.detail
 
 
-@pytest.mark.parametrize("authorization", ["Bearer abc", "AWS test:c2lnbmF0dXJl", "AWS4-HMAC-SHA512 Credential=x"])
+@pytest.mark.parametrize("authorization", ["Bearer abc", "AWS4-HMAC-SHA512 Credential=x"])
 def test_other_authorization_schemes_are_unsupported(authorization, clock):
     request = sqs_request()
     request.headers["authorization"] = authorization
     assert failure(request, clock).kind == "unsupported"
+
+
+def test_a_sigv2_authorization_header_is_told_apart(clock):
+    request = sqs_request()
+    request.headers["authorization"] = "AWS test:c2lnbmF0dXJl"
+    assert failure(request, clock).kind == "sigv2"
 
 
 def test_missing_date_is_malformed(clock):
@@ -545,6 +551,8 @@ FAMILY_CASES = [
     ("s3", "skewed", "RequestTimeTooSkewed", 403),
     ("s3", "malformed", "AuthorizationHeaderMalformed", 400),
     ("s3", "unsupported", "InvalidArgument", 400),
+    ("s3", "sigv2", "InvalidRequest", 400),
+    ("sqs", "sigv2", "IncompleteSignature", 400),
 ]
 
 
@@ -563,7 +571,7 @@ def test_skew_message_carries_the_times():
 
 def test_every_kind_has_an_answer_in_every_family():
     kinds = [
-        "missing", "unsupported", "malformed", "unknown_key", "bad_signature",
+        "missing", "unsupported", "sigv2", "malformed", "unknown_key", "bad_signature",
         "payload_mismatch", "skewed", "expired", "not_yet_valid",
     ]
     for service in ("sqs", "s3", "lambda", "stepfunctions", "cloudformation", "events", "kinesis"):
