@@ -393,3 +393,19 @@ def test_signed_trailer_checksum_of_a_part(hw: RunningHeadwater, s3: Any, bucket
     parts = s3.list_parts(Bucket=bucket, Key="mp", UploadId=upload_id)["Parts"]
     assert [(p["PartNumber"], p["Size"], p["ChecksumCRC32"]) for p in parts] == [
         (1, len(DATA), crc32(DATA))]
+
+
+@pytest.mark.parametrize("size", [100, 100_000], ids=["read-whole", "streamed"])
+def test_a_trailer_announced_on_a_plain_body_is_malformed(hw: RunningHeadwater, s3: Any,
+                                                          bucket: str, size: int) -> None:
+    # Only an aws-chunked body carries trailers: a plain one announced with x-amz-trailer
+    # ends without its checksum, whatever its size (small bodies are read whole).
+    body = os.urandom(size)
+    status, text = raw(hw, "PUT", f"/{bucket}/plain", body, {
+        "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD",
+        "X-Amz-Trailer": "x-amz-checksum-crc32",
+        "Content-Length": str(size),
+    })
+    assert status == 400 and b"<Code>MalformedTrailerError</Code>" in text, text
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="plain")

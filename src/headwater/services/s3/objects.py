@@ -109,10 +109,10 @@ class ObjectOps:
                         checksums.check_value(algorithm, given)
                 if given is not None and given != staged.checksums[algorithm]:
                     raise checksums.bad_digest(algorithm)
-                if given is None and getattr(body, "trailers", None) is not None and \
-                        ctx.request.headers.get("x-amz-trailer"):
+                if given is None and ctx.request.headers.get("x-amz-trailer"):
                     # Announced in x-amz-trailer, but the body ended without it (or with
-                    # another checksum's trailer): S3 answers MalformedTrailerError.
+                    # another checksum's trailer, or was no aws-chunked body, which alone
+                    # carries trailers): S3 answers MalformedTrailerError.
                     raise checksums.malformed_trailer()
         except BaseException:
             self.s3.blobs.discard(staged)
