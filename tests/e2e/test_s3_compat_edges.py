@@ -174,3 +174,14 @@ def test_delete_bucket_with_an_object_is_still_refused_and_keeps_its_uploads(
     assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]] == [upload]
     s3.delete_object(Bucket=bucket, Key="k")
     s3.delete_bucket(Bucket=bucket)  # now only the upload is left
+
+
+def test_an_empty_continuation_token_lists_from_the_start_and_is_echoed(s3: Any,
+                                                                        bucket: str) -> None:
+    for key in ("bar", "baz", "foo"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    page = s3.list_objects_v2(Bucket=bucket, ContinuationToken="")
+    assert page["ContinuationToken"] == "" and page["IsTruncated"] is False
+    assert [o["Key"] for o in page["Contents"]] == ["bar", "baz", "foo"]
+    v1 = s3.list_objects(Bucket=bucket, Marker="")
+    assert v1["Marker"] == "" and [o["Key"] for o in v1["Contents"]] == ["bar", "baz", "foo"]

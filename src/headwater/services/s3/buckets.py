@@ -464,7 +464,9 @@ class BucketOps:
             out["Delimiter"] = fix(delimiter)
         if encode:
             out["EncodingType"] = "url"
-        if token:
+        if token is not None:
+            # Echoed even when empty: an empty token lists from the start, as none does
+            # (ceph/s3-tests' test_bucket_listv2_continuationtoken_empty, run against S3).
             out["ContinuationToken"] = token
         if start_after:
             out["StartAfter"] = fix(start_after)
