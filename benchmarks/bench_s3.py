@@ -53,8 +53,8 @@ Targets (issue 3): small ops/s >= 2.5x ministack and >= 5x moto; listing >= 20x 
 large PUT and GET >= 500 MB/s.
 
     python benchmarks/bench_s3.py [--ops 3000] [--moto-ops 300] [--rounds 5]
-        [--list-keys 100000]
-        [--moto-list-keys 10000] [--large-mib 1024] [--servers headwater,ministack,moto]
+        [--list-keys 100000] [--moto-list-keys 10000] [--large-mib 1024]
+        [--servers headwater,ministack,moto]
 
 Prints a table and writes benchmarks/results/bench_s3.json.
 """
