@@ -54,7 +54,7 @@ large PUT and GET >= 500 MB/s.
 
     python benchmarks/bench_s3.py [--ops 3000] [--moto-ops 300] [--rounds 5]
         [--list-keys 100000] [--moto-list-keys 10000] [--large-mib 1024]
-        [--servers headwater,ministack,moto]
+        [--servers headwater,ministack,moto] [--pin-cpu N]
 
 Prints a table and writes benchmarks/results/bench_s3.json.
 """
@@ -360,9 +360,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moto-list-keys", type=int, default=10_000)
     parser.add_argument("--large-mib", type=int, default=1024)
     parser.add_argument("--skip-moto-large", action="store_true")
+    parser.add_argument("--pin-cpu", type=int, default=None,
+                        help="run the servers and the clients on this one CPU (each request's "
+                             "cost without wake-ups across CPUs; meant for the small rows)")
     parser.add_argument("--servers", default=",".join(SERVERS))
     parser.add_argument("--peers-python", default=None)
     args = parser.parse_args(argv)
+    if args.pin_cpu is not None:
+        # Before any server starts: child processes and threads inherit the affinity.
+        os.sched_setaffinity(0, {args.pin_cpu})
     names = [n for n in args.servers.split(",") if n]
     peers = peers_python(args.peers_python) if set(names) - {"headwater"} else None
     with tempfile.TemporaryDirectory(prefix="bench-s3-") as scratch:
