@@ -113,6 +113,16 @@ def method_not_allowed(method: str, resource: str) -> ServiceError:
                         headers={"x-amz-delete-marker": "true"})
 
 
+def invalid_tag(name: str, value: str) -> ServiceError:
+    """A tag key (``TagKey``) or value (``TagValue``) too long or empty."""
+    return ServiceError("InvalidTag", f"The {name} you have provided is invalid", 400,
+                        fields={"ArgumentName": name, "ArgumentValue": value})
+
+
+def too_many_tags() -> ServiceError:
+    return ServiceError("BadRequest", "Object tags cannot be greater than 10", 400)
+
+
 def invalid_argument(message: str, name: str | None = None, value: str | None = None) -> ServiceError:
     fields: dict[str, str] = {}
     if name is not None:

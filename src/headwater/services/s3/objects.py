@@ -124,6 +124,12 @@ class ObjectOps:
     def _version_member(bucket: Bucket, version: Version) -> dict[str, str]:
         return {"VersionId": version.version_id} if bucket.versioning is not None else {}
 
+    @staticmethod
+    def _written_version_member(bucket: Bucket, version: Version) -> dict[str, str]:
+        """The version id a write answers with (``wire.written_version_id``)."""
+        found = wire.written_version_id(bucket, version)
+        return {} if found is None else {"VersionId": found}
+
     def _expiration(self, out: Result, bucket: Bucket, version: Version) -> None:
         """Add ``x-amz-expiration`` for ``version``, the key's current version, when one of
         the bucket's lifecycle rules expires it (``lifecycle.expiration_header``)."""
@@ -151,7 +157,7 @@ class ObjectOps:
         self._notify(ctx, bucket, "ObjectCreated:Put", key, written.version)
         result: Result = {"ETag": written.version.etag, "ServerSideEncryption": "AES256"}
         result.update(wire.checksum_members(checksum))
-        result.update(self._version_member(bucket, written.version))
+        result.update(self._written_version_member(bucket, written.version))
         self._expiration(result, bucket, written.version)
         return result
 
@@ -371,7 +377,7 @@ class ObjectOps:
         }
         if source_bucket.versioning is not None:
             result["CopySourceVersionId"] = source.version_id
-        result.update(self._version_member(bucket, written.version))
+        result.update(self._written_version_member(bucket, written.version))
         self._expiration(result, bucket, written.version)
         return result
 

@@ -260,8 +260,9 @@ class BrowserPost:
                                principal=f"AWS:{signer}")
         headers = [("x-amz-request-id", request_id), ("x-amz-id-2", host_id(request_id)),
                    SERVER_HEADER, ("ETag", version.etag)]
-        if bucket.versioning is not None:
-            headers.append(("x-amz-version-id", version.version_id))
+        version_id = wire.written_version_id(bucket, version)
+        if version_id is not None:
+            headers.append(("x-amz-version-id", version_id))
         location = f"{request.scheme}://{request.host}/{bucket.name}/{quote(key)}"
         headers.append(("Location", location))
         redirect = fields.get("success_action_redirect")

@@ -145,8 +145,9 @@ class UploadOps(ObjectOps):
             "ServerSideEncryption": "AES256",
         }
         out.update(wire.checksum_members(version.checksum))
-        if bucket.versioning is not None:
-            out["VersionId"] = version.version_id
+        version_id = wire.written_version_id(bucket, version)
+        if version_id is not None:
+            out["VersionId"] = version_id
         self._expiration(out, bucket, version)
         return out
 

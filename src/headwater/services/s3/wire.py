@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from headwater.services.s3 import checksums, errors
-from headwater.services.s3.model import STORAGE_CLASSES, Version
+from headwater.services.s3.model import STORAGE_CLASSES, Bucket, Version
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 MAX_USER_METADATA = 2048
@@ -73,10 +73,15 @@ def stored_meta(params: dict[str, Any]) -> dict[str, Any]:
             meta[name] = value
     encoding = meta.get("ContentEncoding")
     if encoding is not None:
-        # aws-chunked is the transfer framing, not the object's encoding: S3 drops it.
-        kept = [e.strip() for e in str(encoding).split(",") if e.strip().lower() != "aws-chunked"]
-        if kept:
-            meta["ContentEncoding"] = ",".join(kept)
+        # aws-chunked is the transfer framing, not the object's encoding: S3 drops it and
+        # keeps the rest as sent (getmoto/moto#9008, checked against S3).
+        text = str(encoding)
+        parts = text.split(",")
+        kept = [e for e in parts if e.strip().lower() != "aws-chunked"]
+        if len(kept) < len(parts):
+            text = ",".join(kept).strip()
+        if text:
+            meta["ContentEncoding"] = text
         else:
             del meta["ContentEncoding"]
     meta.setdefault("ContentType", DEFAULT_CONTENT_TYPE)
@@ -156,30 +161,35 @@ def check_header_value(name: str, value: str) -> None:
 
 
 def tags_from_header(text: str) -> dict[str, str]:
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
-    except ValueError:
-        raise errors.invalid_argument("The header 'x-amz-tagging' shall be encoded as UTF-8 "
-                                      "then URLEncoded URL query parameters without tag name "
-                                      "duplicates.", "x-amz-tagging", text) from None
-    return check_tags(pairs)
+    # A field without "=" is a tag whose value is empty, as S3 takes it (apache/ozone#10299,
+    # and `aws s3api put-object --tagging tag-without-value` in ministackorg/ministack#1117).
+    return check_tags(parse_qsl(text, keep_blank_values=True))
 
 
 def check_tags(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """An object's tags, with S3's answers to too many or too long (versity/versitygw#246,
+    boto/boto3#1213)."""
     tags: dict[str, str] = {}
     for key, value in pairs:
         if key in tags:
             raise errors.invalid_argument("Cannot provide multiple Tags with the same key",
                                           "x-amz-tagging")
         if not 1 <= len(key) <= 128:
-            raise errors.invalid_argument("The TagKey you have provided is invalid", "TagKey", key)
+            raise errors.invalid_tag("TagKey", key)
         if len(value) > 256:
-            raise errors.invalid_argument("The TagValue you have provided is invalid",
-                                          "TagValue", value)
+            raise errors.invalid_tag("TagValue", value)
         tags[key] = value
     if len(tags) > MAX_TAGS:
-        raise errors.invalid_argument("Object tags cannot be greater than 10", "x-amz-tagging")
+        raise errors.too_many_tags()
     return tags
+
+
+def written_version_id(bucket: Bucket, version: Version) -> str | None:
+    """The ``x-amz-version-id`` of a write that made ``version`` (Put, Copy, Complete, POST):
+    its id where versioning is Enabled, none otherwise.  A Suspended bucket stores the null
+    version and S3 names no version in the answer (the PutObject reference's sample for a
+    suspended bucket; versity/versitygw#2164), though a GET or HEAD of it says "null"."""
+    return version.version_id if bucket.versioning == "Enabled" else None
 
 
 def tag_set(tags: dict[str, str]) -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ import pytest
 from s3_helpers import adapter, ctx, put
 
 from headwater.core.errors import ServiceError
-from headwater.services.s3 import listing
+from headwater.services.s3 import listing, wire
 from headwater.services.s3.model import S3, Bucket
 from headwater.services.s3.multipart import Multipart
 
@@ -129,3 +129,14 @@ def test_delete_bucket_with_a_version_keeps_its_uploads_and_files(s3: S3, bucket
     s3.delete(bucket, "k")
     s3.delete_bucket("bucket")
     assert s3.store.upload(upload) is None and _files(s3) == set()
+
+
+@pytest.mark.parametrize(("sent", "stored"), [
+    ("aws-chunked", None),
+    ("aws-chunked, gzip", "gzip"),
+    ("gzip,aws-chunked", "gzip"),
+    ("deflate, gzip", "deflate, gzip"),
+    ("AWS-CHUNKED , br", "br"),
+])
+def test_content_encoding_drops_only_aws_chunked(sent: str, stored: str | None) -> None:
+    assert wire.stored_meta({"ContentEncoding": sent}).get("ContentEncoding") == stored
