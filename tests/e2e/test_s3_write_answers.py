@@ -88,3 +88,19 @@ def test_content_encoding_is_kept_as_sent(s3: Any, bucket: str, sent: str,
                                                            stored: str) -> None:
     s3.put_object(Bucket=bucket, Key="e", Body=b"x", ContentEncoding=sent)
     assert s3.head_object(Bucket=bucket, Key="e")["ContentEncoding"] == stored
+
+
+def test_if_none_match_with_an_etag_on_a_write_is_not_implemented(s3: Any, bucket: str) -> None:
+    etag = s3.put_object(Bucket=bucket, Key="c", Body=b"one")["ETag"]
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket=bucket, Key="c", Body=b"two", IfNoneMatch=etag)
+    assert _error(err) == (501, "NotImplemented",
+                           "A header you provided implies functionality that is not implemented")
+    assert s3.get_object(Bucket=bucket, Key="c")["Body"].read() == b"one"
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="c")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="c", UploadId=upload, PartNumber=1, Body=b"p")
+    with pytest.raises(ClientError) as err:
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key="c", UploadId=upload, IfNoneMatch=etag,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert _error(err)[:2] == (501, "NotImplemented")

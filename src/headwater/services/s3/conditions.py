@@ -90,7 +90,9 @@ def check_write(params: dict[str, Any], key: str) -> Any:
     if if_match is None and if_none is None:
         return None
     if if_none is not None and if_none.strip() != "*":
-        raise errors.invalid_argument("If-None-Match only supports '*'", "If-None-Match", if_none)
+        # Writes take only "*" there; S3 answers any other value as a feature it lacks
+        # (observed in aws/aws-sdk-ruby#3144).
+        raise errors.header_not_implemented()
 
     def check(current: Version | None) -> None:
         if if_none is not None and current is not None:

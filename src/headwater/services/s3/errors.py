@@ -113,6 +113,12 @@ def method_not_allowed(method: str, resource: str) -> ServiceError:
                         headers={"x-amz-delete-marker": "true"})
 
 
+def header_not_implemented() -> ServiceError:
+    return ServiceError("NotImplemented",
+                        "A header you provided implies functionality that is not implemented", 501,
+                        sender_fault=False)
+
+
 def invalid_tag(name: str, value: str) -> ServiceError:
     """A tag key (``TagKey``) or value (``TagValue``) too long or empty."""
     return ServiceError("InvalidTag", f"The {name} you have provided is invalid", 400,
