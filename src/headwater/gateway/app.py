@@ -13,7 +13,8 @@ An operation whose input payload is a streaming blob (S3 PutObject, UploadPart) 
 as a stream (``protocol.body``: checked against ``x-amz-content-sha256`` and Content-Length as
 it arrives, aws-chunked decoded) instead of bytes, so its size is not bounded by
 ``max_body_bytes`` nor held in memory; every other request, and any body of at most
-``SMALL_BODY`` bytes that is not aws-chunked, is read whole first.  A
+``SMALL_BODY`` bytes that is neither aws-chunked nor awaited with ``Expect: 100-continue``, is
+read whole first.  A
 response body may be an async iterable (S3 GetObject), sent chunk by chunk.
 
 Also: ``/_headwater/health`` for readiness checks, and the lifespan that opens the store and
@@ -146,10 +147,18 @@ class Gateway:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = _request_head(scope)
-        route = None if _small_body(request) else self._streaming_route(request)
+        # A client that sends "Expect: 100-continue" waits for a refusal that its headers
+        # earn before it sends the body (S3 answers so): such a request is never read whole
+        # before it is authenticated, and one without credentials is answered unread.
+        expects = "100-continue" in request.headers.get("expect", "").lower()
+        unread = expects and self._refused_unread(request)
+        if unread or (_small_body(request) and not expects):
+            route = None
+        else:
+            route = self._streaming_route(request)
         if route is not None:
             request.stream = self._body_stream(request, route, receive)
-        else:
+        elif not unread:
             read = await _read_body(request, receive, self.settings.max_body_bytes)
             if read is _Read.GONE:
                 # An incomplete request is never acted on; nobody is left to answer.
@@ -164,16 +173,25 @@ class Gateway:
             response = self._health()
         else:
             response = await self.handle(request, route)
-        if (
-            request.stream is not None
-            and not getattr(request.stream, "complete", True)
-            and request.headers.get("content-length") != "0"
-        ):
+        left = unread or (request.stream is not None and not getattr(request.stream, "complete", True))
+        if left and _has_body(request):
             # Answered before the body was read (an error, or a client that waits for
             # "100 Continue" and so never sends it): the connection cannot carry another
             # request, since the unread body would be taken for one.  S3 closes it too.
             response.headers.append(("Connection", "close"))
         await _send_response(send, response, head=scope["method"] == "HEAD")
+
+    def _refused_unread(self, request: HttpRequest) -> bool:
+        """Whether ``request`` carries no credentials at all, where credentials are checked,
+        so that its answer is a refusal known from its headers.  Not browser form uploads
+        (signed in their body) nor CORS preflights (never signed)."""
+        if not self.settings.verify_signatures or request.method == "OPTIONS":
+            return False
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            return False
+        query = request.query
+        return "authorization" not in request.headers and not any(
+            name in query for name in ("X-Amz-Signature", "X-Amz-Credential", "Signature"))
 
     def _streaming_route(self, request: HttpRequest) -> Route | None:
         """The route of a request whose operation streams its input, or None to buffer it.
@@ -422,6 +440,11 @@ def _request_head(scope: Scope) -> HttpRequest:
 # client that leaves early by ``_Read.GONE``).  aws-chunked bodies always stream: only the
 # stream decodes them.
 SMALL_BODY = 64 * 1024
+
+
+def _has_body(request: HttpRequest) -> bool:
+    return (request.headers.get("content-length", "0") != "0"
+            or "transfer-encoding" in request.headers)
 
 
 def _small_body(request: HttpRequest) -> bool:
