@@ -8,12 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
-
-def _error(err: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
-    response = err.value.response
-    return (response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"],
-            response["Error"]["Message"])
+from test_s3_compat_edges import _error
 
 
 @pytest.fixture

@@ -84,14 +84,16 @@ class S3Facade:
         return b"".join(self._s3.read(version, 0, version.size))
 
 
-def _anonymous(s3: S3) -> Callable[[str, Mapping[str, str]], Exception | None]:
+def _anonymous(
+    bucket_exists: Callable[[str], bool],
+) -> Callable[[str, Mapping[str, str]], Exception | None]:
     def answer(operation: str, params: Mapping[str, str]) -> Exception | None:
         """NoSuchBucket for an anonymous request naming a bucket that does not exist, as S3
         answers it (``curl`` of a missing bucket; aws/aws-sdk-java#1256 lists S3's answers to
         anonymous and badly signed requests for missing and existing buckets).  Not for
         CreateBucket, whose bucket is not meant to exist yet."""
         name = params.get("Bucket")
-        if not name or operation == "CreateBucket" or s3.store.bucket(name) is not None:
+        if not name or operation == "CreateBucket" or bucket_exists(name):
             return None
         return errors.no_such_bucket(name)
 
@@ -123,6 +125,7 @@ def create(env: ServiceEnv) -> ServiceHandle:
     workers = S3Workers(s3, env.settings.lifecycle_day_seconds, notifier)
     cors = Cors(s3)
     post = BrowserPost(s3, env.settings.accepted_credentials(), notifier)
+    facade = S3Facade(s3)
 
     def unrouted(request: HttpRequest, request_id: str) -> HttpResponse | None:
         if request.method == "OPTIONS":
@@ -132,11 +135,11 @@ def create(env: ServiceEnv) -> ServiceHandle:
     return ServiceHandle(
         name="s3",
         adapter=S3Adapter(s3, env.settings, notifier),
-        facade=S3Facade(s3),
+        facade=facade,
         validation_error=_ignore_violations,
         start=workers.start,
         stop=workers.stop,
         unrouted=unrouted,
         decorate=cors.decorate,
-        anonymous=_anonymous(s3),
+        anonymous=_anonymous(facade.bucket_exists),
     )
