@@ -19,11 +19,12 @@ With a ``ChunkSigner`` (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]``), each 
 signature is checked when the chunk ends, chained from the seed signature of the
 Authorization header, and so is the trailer's ``x-amz-trailer-signature``.
 
-Throughput: a large body is handled in batches of about ``BATCH`` bytes, each joined, hashed
-and (for aws-chunked) unframed in one hop to a worker thread.  The copy and the hashes release
-the GIL at that size, so the event loop keeps receiving meanwhile and parallel uploads use
-every core; the per-batch Python work is a handful of calls, not one per network read.  A body
-smaller than a batch is handled inline, since a thread hop costs more than the work.
+Throughput: a large body's SHA-256 is computed in batches of about ``BATCH`` bytes on a
+worker thread, while the chunks go on to the consumer (the hash releases the GIL at that size,
+so receiving, hashing and whatever the consumer does overlap); aws-chunked framing is taken
+apart a batch at a time in one hop to a worker thread.  The per-batch Python work is a handful
+of calls, not one per network read.  A body smaller than a batch is handled inline, since a
+thread hop costs more than the work.
 
 References: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html and
 https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html
@@ -42,7 +43,7 @@ from headwater.core.errors import ServiceError
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 INCOMPLETE_BODY = "You did not provide the number of bytes specified by the Content-Length HTTP header."
-BATCH = 1 << 20  # bytes gathered before a worker thread joins and hashes them
+BATCH = 1 << 22  # bytes gathered before a worker thread hashes (or unframes) them
 _MAX_LINE = 4096  # a chunk header or trailer line longer than this is not aws-chunked
 
 
@@ -54,18 +55,17 @@ def incomplete_body() -> ServiceError:
     return ServiceError("IncompleteBody", INCOMPLETE_BODY, 400)
 
 
-def _join_and_hash(batch: list[bytes], digest: Any) -> bytes:
-    joined = batch[0] if len(batch) == 1 else b"".join(batch)
-    digest.update(joined)
-    return joined
+def _hash_all(chunks: list[bytes], digest: Any) -> None:
+    for chunk in chunks:
+        digest.update(chunk)
 
 
 class AsgiBody:
     """The raw request body, chunk by chunk, from the ASGI receive channel.
 
-    Without a SHA-256 to check, the network's chunks are passed on as they come; with one,
-    they are passed on in batches of at least ``BATCH`` bytes (the last one shorter), each
-    hashed on a worker thread.
+    The network's chunks are passed on as they come.  With a SHA-256 to check, they are
+    hashed in batches of at least ``BATCH`` bytes on a worker thread meanwhile, and a
+    mismatch ends the stream with an error after its last chunk.
     """
 
     def __init__(
@@ -99,19 +99,25 @@ class AsgiBody:
             async for chunk in self._messages():
                 yield chunk
         else:
+            # Each batch is hashed on a worker thread while the consumer already has its
+            # chunks: the hash must be right only by the end of the stream.
             digest = hashlib.sha256()
             loop = asyncio.get_running_loop()
+            hashing: asyncio.Future[None] | None = None  # the previous batch's
             batch: list[bytes] = []
             size = 0
             async for chunk in self._messages():
                 batch.append(chunk)
                 size += len(chunk)
                 if size >= BATCH:
-                    joined = await loop.run_in_executor(None, _join_and_hash, batch, digest)
+                    if hashing is not None:
+                        await hashing  # one digest: batches go through it in order
+                    hashing = loop.run_in_executor(None, _hash_all, batch, digest)
                     batch, size = [], 0
-                    yield joined
-            if batch:
-                yield _join_and_hash(batch, digest)
+                yield chunk
+            if hashing is not None:
+                await hashing
+            _hash_all(batch, digest)
             actual = digest.hexdigest()
             if self._length is not None and self.received < self._length:
                 raise incomplete_body()

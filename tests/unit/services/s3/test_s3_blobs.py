@@ -14,7 +14,7 @@ import pytest
 
 from headwater.core.ids import SequentialIds
 from headwater.services.s3 import blobs as blobs_module
-from headwater.services.s3.blobs import BLOCK, Blobs, CorruptBlob
+from headwater.services.s3.blobs import _BATCH, BLOCK, Blobs, CorruptBlob
 
 
 @pytest.fixture(params=[False, True], ids=["cached", "direct"])
@@ -61,8 +61,9 @@ def test_a_damaged_block_is_never_yielded(blobs: Blobs) -> None:
 
 def test_a_failed_stream_leaves_no_file(blobs: Blobs, tmp_path: Path) -> None:
     async def body() -> AsyncIterator[bytes]:
-        yield b"x" * BLOCK
-        yield b"y" * BLOCK
+        # Past a batch: the failure comes while worker threads hash and write.
+        for _ in range(_BATCH // BLOCK + 1):
+            yield b"x" * BLOCK
         raise ConnectionError("client went away")
 
     with pytest.raises(ConnectionError):
@@ -86,7 +87,7 @@ def test_parts_left_by_an_earlier_run_are_swept_at_start(tmp_path: Path) -> None
 
 
 def test_streamed_and_buffered_stages_agree(blobs: Blobs) -> None:
-    data = os.urandom(5 * BLOCK // 2)
+    data = os.urandom(5 * _BATCH // 2)  # batches on worker threads, then an inline tail
 
     async def body() -> AsyncIterator[bytes]:
         for i in range(0, len(data), 65536):
