@@ -44,6 +44,9 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 INCOMPLETE_BODY = "You did not provide the number of bytes specified by the Content-Length HTTP header."
 BATCH = 1 << 22  # bytes gathered before a worker thread hashes (or unframes) them
+# A body's last bytes are hashed (or unframed) on the event loop when fewer than this: a
+# thread hop costs more than the work, and more would hold up the loop's other requests.
+_INLINE_HASH = 256 * 1024
 _MAX_LINE = 4096  # a chunk header or trailer line longer than this is not aws-chunked
 
 
@@ -117,7 +120,10 @@ class AsgiBody:
                 yield chunk
             if hashing is not None:
                 await hashing
-            _hash_all(batch, digest)
+            if size >= _INLINE_HASH:
+                await loop.run_in_executor(None, _hash_all, batch, digest)
+            else:
+                _hash_all(batch, digest)
             actual = digest.hexdigest()
             if self._length is not None and self.received < self._length:
                 raise incomplete_body()
@@ -223,7 +229,10 @@ class AwsChunkedBody:
                 batch, size = [], 0
                 if data:
                     yield data
-        data = self._framing.decode(batch)
+        if size >= _INLINE_HASH:
+            data = await loop.run_in_executor(None, self._framing.decode, batch)
+        else:
+            data = self._framing.decode(batch)
         if data:
             yield data
         self._framing.finish()

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from headwater.core.errors import ServiceError
-from headwater.protocol.body import BATCH, EMPTY_SHA256, AsgiBody, AwsChunkedBody, ChunkSigner
+from headwater.protocol.body import (
+    _INLINE_HASH,
+    BATCH,
+    EMPTY_SHA256,
+    AsgiBody,
+    AwsChunkedBody,
+    ChunkSigner,
+)
 
 DATA = os.urandom(3 * BATCH + 12345)
 
@@ -51,6 +58,17 @@ def test_hashed_body_comes_out_whole_as_the_network_chunked_it(size: int) -> Non
     out = asyncio.run(collect(body))
     assert b"".join(out) == DATA
     assert all(len(chunk) == size for chunk in out[:-1])
+
+
+@pytest.mark.parametrize("tail", [100, _INLINE_HASH + 1])
+def test_the_last_partial_batch_is_hashed_too(tail: int) -> None:
+    # Fewer than _INLINE_HASH bytes are hashed on the loop, more on a worker thread.
+    data = DATA[: BATCH + tail]
+    ok = AsgiBody(receiver(data, 65536), expected_sha256=hashlib.sha256(data).hexdigest())
+    assert b"".join(asyncio.run(collect(ok))) == data
+    bad = AsgiBody(receiver(data, 65536), expected_sha256=hashlib.sha256(data[:-1]).hexdigest())
+    with pytest.raises(ServiceError):
+        asyncio.run(collect(bad))
 
 
 def test_hash_mismatch_of_a_large_body_is_reported() -> None:

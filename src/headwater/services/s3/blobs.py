@@ -74,7 +74,10 @@ from headwater.services.s3 import checksums
 log = logging.getLogger(__name__)
 
 BLOCK = 1 << 20  # bytes covered by one at-rest CRC32C
-_BATCH = 1 << 22  # bytes handed to the writer thread at a time
+_BATCH = 1 << 22  # bytes handed to the worker threads at a time
+# Less than this is hashed and kept on the event loop: a thread hop costs more than the work.
+# More would hold up the other requests the loop serves (MD5 takes ~0.4 ms for 256 KiB).
+_INLINE_WORK = 256 * 1024
 _READ = 4 * BLOCK  # most bytes read (and handed out) at a time; a multiple of _ALIGN
 _PART = ".part"  # suffix of a blob still being received
 # Largest blob kept in the store rather than in a file.  Past a few tens of KiB SQLite's
@@ -359,9 +362,14 @@ class Blobs:
         # The previous batch's hashing and storing, each on a worker thread: MD5 alone runs
         # at ~0.6 GB/s, so it must not wait for the disk, nor the disk for it.
         pending: tuple[asyncio.Future[None], ...] = ()
+
+        def on_threads(chunks: list[bytes]) -> tuple[asyncio.Future[None], ...]:
+            return (loop.run_in_executor(None, stager.digest, chunks),
+                    loop.run_in_executor(None, stager.store, chunks))
+
         batch: list[bytes] = []
         size = 0
-        threaded = False  # small bodies are finished inline: a thread hop costs more
+        threaded = False
         try:
             async for chunk in body:
                 batch.append(chunk)
@@ -369,14 +377,17 @@ class Blobs:
                 if size >= _BATCH:
                     for future in pending:
                         await future
-                    pending = (loop.run_in_executor(None, stager.digest, batch),
-                               loop.run_in_executor(None, stager.store, batch))
-                    threaded = True
+                    pending, threaded = on_threads(batch), True
                     batch, size = [], 0
             for future in pending:
                 await future
             pending = ()
-            if batch:
+            if size >= _INLINE_WORK:
+                pending, threaded = on_threads(batch), True
+                for future in pending:
+                    await future
+                pending = ()
+            elif batch:
                 stager.digest(batch)
                 stager.store(batch)
             if not threaded and not self.fsync:

@@ -14,7 +14,7 @@ import pytest
 
 from headwater.core.ids import SequentialIds
 from headwater.services.s3 import blobs as blobs_module
-from headwater.services.s3.blobs import _BATCH, BLOCK, Blobs, CorruptBlob
+from headwater.services.s3.blobs import _BATCH, _INLINE_WORK, BLOCK, Blobs, CorruptBlob
 
 
 @pytest.fixture(params=[False, True], ids=["cached", "direct"])
@@ -86,8 +86,10 @@ def test_parts_left_by_an_earlier_run_are_swept_at_start(tmp_path: Path) -> None
     assert second.verify(kept) is None
 
 
-def test_streamed_and_buffered_stages_agree(blobs: Blobs) -> None:
-    data = os.urandom(5 * _BATCH // 2)  # batches on worker threads, then an inline tail
+# Batches and the tail on worker threads; one hop for a mid-sized body; all on the loop.
+@pytest.mark.parametrize("size", [5 * _BATCH // 2, _INLINE_WORK + 1000, 1000])
+def test_streamed_and_buffered_stages_agree(blobs: Blobs, size: int) -> None:
+    data = os.urandom(size)
 
     async def body() -> AsyncIterator[bytes]:
         for i in range(0, len(data), 65536):
