@@ -31,8 +31,7 @@ AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers
 LOG_DELIVERY = "http://acs.amazonaws.com/groups/s3/LogDelivery"
 GROUPS = (ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY)
 # The canonical user S3 names for aws-exec-read: Amazon EC2, reading machine image bundles.
-EC2_READER = {"ID": "6aa5a366c34c1cbe25dc49211496e913e0351eb0e8c37aa3477e40942ec6b97c",
-              "DisplayName": "za-team"}
+EC2_READER = "6aa5a366c34c1cbe25dc49211496e913e0351eb0e8c37aa3477e40942ec6b97c"
 PERMISSIONS = ("FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP")
 OWNERSHIPS = ("BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced")
 ENFORCED = "BucketOwnerEnforced"
@@ -43,7 +42,7 @@ _CANNED: dict[str, tuple[tuple[str, str], ...]] = {
     "private": (),
     "public-read": ((ALL_USERS, "READ"),),
     "public-read-write": ((ALL_USERS, "READ"), (ALL_USERS, "WRITE")),
-    "aws-exec-read": ((EC2_READER["ID"], "READ"),),
+    "aws-exec-read": ((EC2_READER, "READ"),),
     "authenticated-read": ((AUTHENTICATED_USERS, "READ"),),
     "bucket-owner-read": ((_OWNER, "READ"),),
     "bucket-owner-full-control": ((_OWNER, "FULL_CONTROL"),),
@@ -85,9 +84,13 @@ def _malformed() -> ServiceError:
                         "not validate against our published schema", 400)
 
 
-def _unresolvable(email: str) -> ServiceError:
-    return ServiceError("UnresolvableGrantByEmailAddress", "The e-mail address you provided "
-                        "does not match any account on record.", 400, fields={"EmailAddress": email})
+def _email_grantee() -> ServiceError:
+    # "As of October 1, 2025, Amazon S3 has discontinued support for Email Grantee Access
+    # Control Lists ... the request will receive an HTTP 405 (Method Not Allowed) error"
+    # (botocore's model, PutBucketAcl and the other operations that take grants).  The code and
+    # message are S3's usual ones for a 405; AWS does not document the body.
+    return ServiceError("MethodNotAllowed",
+                        "The specified method is not allowed against this resource.", 405)
 
 
 # -- ownership --------------------------------------------------------------------------------
@@ -185,8 +188,7 @@ def _checked(grant: dict[str, Any]) -> dict[str, Any]:
             raise errors.invalid_argument("Invalid group uri", "Group/URI", uri)
         return {"Grantee": {"Type": kind, "URI": uri}, "Permission": permission}
     if kind == "AmazonCustomerByEmail":
-        # S3 resolves an address to the account's canonical user; headwater knows no addresses.
-        raise _unresolvable(str(grantee.get("EmailAddress") or ""))
+        raise _email_grantee()
     raise _malformed()
 
 
@@ -195,10 +197,10 @@ def _checked(grant: dict[str, Any]) -> dict[str, Any]:
 def grants(stored: Any, who: dict[str, str], *, bucket: bool) -> list[dict[str, Any]]:
     """The Grants of an ACL stored by ``requested`` (None: the default, private).
 
-    ``who`` is the owner (ID and DisplayName); a canned ACL's grants come owner first, as in
-    S3's table, each (grantee, permission) once."""
+    ``who`` is the owner; a canned ACL's grants come owner first, as in S3's table, each
+    (grantee, permission) once."""
     if isinstance(stored, list):
-        return [_shown(grant, who) for grant in stored]
+        return list(stored)
     name = str(stored or "private")
     if bucket and name in _OBJECT_ONLY:
         name = "private"
@@ -210,21 +212,12 @@ def grants(stored: Any, who: dict[str, str], *, bucket: bool) -> list[dict[str, 
     for grantee, permission in pairs:
         if grantee == _OWNER:
             shown: dict[str, Any] = {**who, "Type": "CanonicalUser"}
-        elif grantee == EC2_READER["ID"]:
-            shown = {**EC2_READER, "Type": "CanonicalUser"}
+        elif grantee == EC2_READER:
+            shown = {"ID": EC2_READER, "Type": "CanonicalUser"}
         else:
             shown = {"URI": grantee, "Type": "Group"}
         out.append({"Grantee": shown, "Permission": permission})
     return out
-
-
-def _shown(grant: dict[str, Any], who: dict[str, str]) -> dict[str, Any]:
-    grantee = dict(grant["Grantee"])
-    if grantee.get("ID") == who["ID"]:
-        grantee["DisplayName"] = who["DisplayName"]
-    elif grantee.get("ID") == EC2_READER["ID"]:
-        grantee["DisplayName"] = EC2_READER["DisplayName"]
-    return {"Grantee": grantee, "Permission": grant["Permission"]}
 
 
 def owner_only(stored: Any, who: dict[str, str], *, bucket: bool) -> bool:

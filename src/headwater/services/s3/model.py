@@ -147,9 +147,13 @@ class S3:
             if existing is not None:
                 if existing[2] == account:
                     # AWS quirk: us-east-1 answers 200 to a repeated CreateBucket of your own
-                    # bucket (legacy behaviour); every other region BucketAlreadyOwnedByYou.
+                    # bucket (legacy behaviour) "and resets the bucket access control lists"
+                    # (API reference, BucketAlreadyOwnedByYou): to the ACL this request asks
+                    # for, else private.  Every other region: BucketAlreadyOwnedByYou.
                     if region == "us-east-1" and existing[3] == "us-east-1":
-                        return Bucket.from_row(existing)
+                        bucket = Bucket.from_row(existing)
+                        self.set_config(bucket, "acl", config.get("acl"))
+                        return bucket
                     raise errors.bucket_owned(name)
                 raise errors.bucket_exists(name)
             self.store.insert_bucket(name, account, region, self.now_seconds(),

@@ -49,8 +49,11 @@ def check_key(key: str) -> None:
 
 
 def owner(account: str) -> dict[str, str]:
-    """The canonical user S3 reports as owner: a stable 64-hex id derived from the account."""
-    return {"ID": hashlib.sha256(f"headwater:{account}".encode()).hexdigest(), "DisplayName": "webfile"}
+    """The canonical user S3 reports as owner: a stable 64-hex id derived from the account.
+
+    No ``DisplayName``: S3 stopped returning it on November 21, 2025, in every region (the
+    API reference's Owner and Grantee pages, and AWS Health's notice of the change)."""
+    return {"ID": hashlib.sha256(f"headwater:{account}".encode()).hexdigest()}
 
 
 def common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
