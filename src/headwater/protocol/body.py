@@ -23,8 +23,8 @@ Throughput: a large body's SHA-256 is computed in batches of about ``BATCH`` byt
 worker thread, while the chunks go on to the consumer (the hash releases the GIL at that size,
 so receiving, hashing and whatever the consumer does overlap); aws-chunked framing is taken
 apart a batch at a time in one hop to a worker thread.  The per-batch Python work is a handful
-of calls, not one per network read.  A body smaller than a batch is handled inline, since a
-thread hop costs more than the work.
+of calls, not one per network read.  A body's last bytes are handled inline when fewer than
+``_INLINE_HASH``, since a thread hop would cost more than the work.
 
 References: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html and
 https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html

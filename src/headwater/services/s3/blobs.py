@@ -42,10 +42,11 @@ reporting) that is a host fault per page: writing 1 GiB through the cache took 4
 the development VM, 0.26 s direct.  Blobs below a block stay on the ordinary cached path,
 so small hot objects keep the page cache's help.
 
-Streams are handled in batches of about 1 MiB, each on two worker threads at once: one feeds
+Streams are handled in batches of about 4 MiB, each on two worker threads at once: one feeds
 the hashes, the other writes the file and the block CRCs (hashlib, the CRCs and the writes
 release the GIL at that size).  MD5 alone runs at ~0.6 GB/s, so neither waits for the other,
-and the event loop receives the next batch meanwhile: an upload uses every core.
+and the event loop receives the next batch meanwhile: an upload uses every core.  A body's
+last bytes stay on the event loop only when they are few (``_INLINE_WORK``).
 """
 
 from __future__ import annotations
