@@ -49,12 +49,24 @@ def test_bucket_policy_put_get_delete(s3: Any, bucket: str) -> None:
         "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
                        "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}],
     }, indent=2)
-    s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+    answer = s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 204  # as S3 answers
     assert s3.get_bucket_policy(Bucket=bucket)["Policy"] == policy  # the document as sent
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"] == {"IsPublic": True}
     s3.delete_bucket_policy(Bucket=bucket)
-    with pytest.raises(ClientError) as err:
-        s3.get_bucket_policy(Bucket=bucket)
-    assert error(err)[:2] == ("NoSuchBucketPolicy", 404)
+    for call in (s3.get_bucket_policy, s3.get_bucket_policy_status):
+        with pytest.raises(ClientError) as err:
+            call(Bucket=bucket)
+        assert error(err)[:2] == ("NoSuchBucketPolicy", 404)
+
+
+def test_a_policy_pinned_to_a_source_is_not_public(s3: Any, bucket: str) -> None:
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}}]}
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"] == {"IsPublic": False}
 
 
 @pytest.mark.parametrize(("policy", "message"), [

@@ -14,10 +14,21 @@ import base64
 import binascii
 from typing import Any
 
+import orjson
+
 from headwater.core.errors import ServiceError
 from headwater.protocol.context import RequestContext
-from headwater.protocol.serialize.s3 import ENTRY_ORDER_KEY
-from headwater.services.s3 import acl, errors, lifecycle, lifecycle_rules, listing, restore, wire
+from headwater.protocol.serialize.s3 import ENTRY_ORDER_KEY, STATUS_KEY
+from headwater.services.s3 import (
+    acl,
+    errors,
+    lifecycle,
+    lifecycle_rules,
+    listing,
+    public,
+    restore,
+    wire,
+)
 from headwater.services.s3.model import S3, Bucket
 from headwater.services.s3.names import owner, url_encode
 from headwater.services.s3.notifications import Notifier, check_overlaps
@@ -68,8 +79,6 @@ MINIMUM_SIZE = lifecycle.MINIMUM_SIZE_MEMBER
 def _check_policy(text: str) -> None:
     """S3's structural checks of a bucket policy, with its MalformedPolicy messages (the policy
     is stored as sent, and not evaluated)."""
-    import orjson
-
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -341,12 +350,18 @@ class BucketOps:
                                         bucket.name)
         return {"Policy": policy}
 
+    def get_bucket_policy_status(self, ctx: RequestContext, params: Params) -> Result:
+        document = orjson.loads(self.get_bucket_policy(ctx, params)["Policy"])
+        return {"PolicyStatus": {"IsPublic": public.is_public(document)}}
+
     def put_bucket_policy(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self.s3.bucket(params["Bucket"])
         policy = params.get("Policy") or ""
         _check_policy(policy)
         self.s3.set_config(bucket, "policy", policy)
-        return {}
+        # 204, as S3 answers (the API reference's sample; captured in versity/versitygw#1712);
+        # the model names no status for it.
+        return {STATUS_KEY: 204}
 
     def delete_bucket_policy(self, ctx: RequestContext, params: Params) -> Result:
         self.s3.set_config(self.s3.bucket(params["Bucket"]), "policy", None)
