@@ -26,8 +26,8 @@ pytestmark = pytest.mark.e2e
 
 MIB = 1 << 20
 SIZE_MIB = int(os.environ.get("HEADWATER_TEST_LARGE_MIB", "1024"))
-# What the server may grow by while the object streams: its buffers (a few MiB of 1 MiB
-# blocks in flight), not the object.
+# What the server may grow by while the object streams: its buffers (a few 4 MiB batches
+# and 1 MiB blocks in flight), not the object.
 ALLOWED_GROWTH_MIB = 64
 
 
