@@ -36,11 +36,12 @@ import asyncio
 import hashlib
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 
 from headwater.core.errors import ServiceError
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+_T = TypeVar("_T")
 
 INCOMPLETE_BODY = "You did not provide the number of bytes specified by the Content-Length HTTP header."
 BATCH = 1 << 22  # bytes gathered before a worker thread hashes (or unframes) them
@@ -56,6 +57,14 @@ class ClientDisconnected(Exception):
 
 def incomplete_body() -> ServiceError:
     return ServiceError("IncompleteBody", INCOMPLETE_BODY, 400)
+
+
+async def _off_the_loop_if_large(size: int, work: Callable[..., _T], *args: Any) -> _T:
+    """``work(*args)`` over ``size`` bytes: on a worker thread from ``_INLINE_HASH`` bytes up,
+    else right here."""
+    if size >= _INLINE_HASH:
+        return await asyncio.get_running_loop().run_in_executor(None, work, *args)
+    return work(*args)
 
 
 def _hash_all(chunks: list[bytes], digest: Any) -> None:
@@ -120,10 +129,7 @@ class AsgiBody:
                 yield chunk
             if hashing is not None:
                 await hashing
-            if size >= _INLINE_HASH:
-                await loop.run_in_executor(None, _hash_all, batch, digest)
-            else:
-                _hash_all(batch, digest)
+            await _off_the_loop_if_large(size, _hash_all, batch, digest)
             actual = digest.hexdigest()
             if self._length is not None and self.received < self._length:
                 raise incomplete_body()
@@ -229,10 +235,7 @@ class AwsChunkedBody:
                 batch, size = [], 0
                 if data:
                     yield data
-        if size >= _INLINE_HASH:
-            data = await loop.run_in_executor(None, self._framing.decode, batch)
-        else:
-            data = self._framing.decode(batch)
+        data = await _off_the_loop_if_large(size, self._framing.decode, batch)
         if data:
             yield data
         self._framing.finish()

@@ -380,15 +380,15 @@ class Blobs:
                         await future
                     pending, threaded = on_threads(batch), True
                     batch, size = [], 0
+            if size >= _INLINE_WORK:  # the rest is worth the threads too
+                for future in pending:
+                    await future
+                pending, threaded = on_threads(batch), True
+                batch = []
             for future in pending:
                 await future
             pending = ()
-            if size >= _INLINE_WORK:
-                pending, threaded = on_threads(batch), True
-                for future in pending:
-                    await future
-                pending = ()
-            elif batch:
+            if batch:
                 stager.digest(batch)
                 stager.store(batch)
             if not threaded and not self.fsync:
