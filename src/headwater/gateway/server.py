@@ -52,10 +52,10 @@ class _CoalescingTransport:
 
     uvicorn writes a response's status line and headers as soon as the app starts the
     response, then the body separately: two syscalls and two TCP segments for every small
-    response, and the client wakes twice.  Writes here are gathered and sent together at the
-    end of the loop turn (the app sends both in the same turn); a large write goes out at once
-    behind whatever is pending, so streamed bodies are never copied.  Everything else is the
-    real transport's.
+    response, and the client wakes twice.  Writes here are gathered and sent together when the
+    response is complete (``_HttpProtocol``) or else at the end of the loop turn; a large write
+    goes out at once behind whatever is pending, so streamed bodies are never copied.
+    Everything else is the real transport's.
     """
 
     _DIRECT = 64 * 1024  # writes this large are not worth a copy
@@ -67,14 +67,15 @@ class _CoalescingTransport:
 
     def write(self, data: bytes) -> None:
         if len(data) >= self._DIRECT:
-            self._flush()
+            self.flush()
             self._transport.write(data)
             return
         if not self._pending:
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self.flush)
         self._pending.append(data)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Send what is pending (also called once a response is complete)."""
         if not self._pending:
             return
         data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
@@ -83,11 +84,11 @@ class _CoalescingTransport:
             self._transport.write(data)
 
     def close(self) -> None:
-        self._flush()
+        self.flush()
         self._transport.close()
 
     def write_eof(self) -> None:
-        self._flush()
+        self.flush()
         self._transport.write_eof()
 
     def abort(self) -> None:
@@ -105,8 +106,15 @@ class _HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol on a ``_CoalescingTransport``."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        coalescing = _CoalescingTransport(transport, self.loop)
-        super().connection_made(coalescing)  # type: ignore[arg-type]
+        self._coalescing = _CoalescingTransport(transport, self.loop)
+        super().connection_made(self._coalescing)  # type: ignore[arg-type]
+
+    def on_response_complete(self) -> None:
+        # The response is whole: send it now rather than at the end of the loop turn, so the
+        # client has it while the app's coroutine unwinds and uvicorn re-arms its keep-alive
+        # timer -- with one client waiting on each answer, that work leaves its critical path.
+        self._coalescing.flush()
+        super().on_response_complete()
 
 
 class _Server(uvicorn.Server):

@@ -1,11 +1,15 @@
-"""Response writes of one loop turn leave as one send; large writes are never held or copied."""
+"""Response writes of one loop turn leave as one send, and leave once the response is complete;
+large writes are never held or copied."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
+from types import SimpleNamespace
 from typing import Any
 
-from headwater.gateway.server import _CoalescingTransport
+from headwater.gateway.server import BackgroundServer, _CoalescingTransport, free_port
 
 
 class FakeTransport:
@@ -72,3 +76,39 @@ def test_close_sends_what_is_pending_first_and_the_rest_delegates() -> None:
 
     real = asyncio.run(scenario())
     assert real.sent == [b"last words"] and real.closed
+
+
+def test_a_complete_response_leaves_before_the_app_returns() -> None:
+    """With one client waiting on each answer, what the app does after its last send must not
+    hold the response back: it is written as soon as uvicorn sees it complete."""
+
+    class App:
+        settings = SimpleNamespace(host="127.0.0.1", port=free_port())
+
+        def drain(self) -> None:
+            pass
+
+        async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "lifespan":
+                while (await receive())["type"] != "lifespan.shutdown":
+                    await send({"type": "lifespan.startup.complete"})
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-length", b"2")]})
+            await send({"type": "http.response.body", "body": b"ok"})
+            time.sleep(1.0)  # noqa: ASYNC251 - blocks the loop: only a write made already gets out
+
+    app = App()
+    server = BackgroundServer(app)  # type: ignore[arg-type]
+    server.start()
+    try:
+        with socket.create_connection(("127.0.0.1", app.settings.port), timeout=5) as conn:
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            started = time.monotonic()
+            answer = conn.recv(4096)
+            waited = time.monotonic() - started
+    finally:
+        server.stop()
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"\r\n\r\nok")
+    assert waited < 0.5
