@@ -21,6 +21,7 @@ from headwater.protocol.context import RequestContext
 from headwater.protocol.serialize.s3 import ENTRY_ORDER_KEY, STATUS_KEY
 from headwater.services.s3 import (
     acl,
+    encryption,
     errors,
     lifecycle,
     lifecycle_rules,
@@ -284,6 +285,8 @@ class BucketOps:
         return {"ServerSideEncryptionConfiguration": found}
 
     def put_bucket_encryption(self, ctx: RequestContext, params: Params) -> Result:
+        self.s3.bucket(params["Bucket"])  # NoSuchBucket before a look at the document
+        encryption.check_configuration(params.get("ServerSideEncryptionConfiguration") or {})
         return self._put_config(params, "encryption")
 
     def delete_bucket_encryption(self, ctx: RequestContext, params: Params) -> Result:

@@ -24,7 +24,16 @@ from headwater.config import Settings
 from headwater.core.errors import ServiceError
 from headwater.protocol.context import RequestContext
 from headwater.protocol.serialize.s3 import STATUS_KEY
-from headwater.services.s3 import acl, checksums, conditions, errors, lifecycle, restore, wire
+from headwater.services.s3 import (
+    acl,
+    checksums,
+    conditions,
+    encryption,
+    errors,
+    lifecycle,
+    restore,
+    wire,
+)
 from headwater.services.s3.blobs import CorruptBlob, Staged
 from headwater.services.s3.model import S3, Bucket, Version
 from headwater.services.s3.names import owner
@@ -140,6 +149,7 @@ class ObjectOps:
     # -- put ------------------------------------------------------------------------------
 
     async def put_object(self, ctx: RequestContext, params: Params) -> Result:
+        encryption.check_write(params)
         bucket = self._bucket(params)
         key = params["Key"]
         storage_class = wire.storage_class(params)
@@ -155,7 +165,7 @@ class ObjectOps:
         written = self.s3.put(bucket, key, staged, etag=f'"{staged.md5.hex()}"',
                               storage_class=storage_class, meta=meta, check=check)
         self._notify(ctx, bucket, "ObjectCreated:Put", key, written.version)
-        result: Result = {"ETag": written.version.etag, "ServerSideEncryption": "AES256"}
+        result: Result = {"ETag": written.version.etag, "ServerSideEncryption": encryption.SSE_S3}
         result.update(wire.checksum_members(checksum))
         result.update(self._written_version_member(bucket, written.version))
         self._expiration(result, bucket, written.version)
@@ -214,6 +224,7 @@ class ObjectOps:
         return out, start, end
 
     def get_object(self, ctx: RequestContext, params: Params) -> Result:
+        encryption.check_read(params, ctx.request.headers)
         bucket, version = self._readable(params, "GET")
         if not restore.is_readable(version, self.s3.clock.now()):
             raise errors.invalid_object_state(version.storage_class)
@@ -229,6 +240,7 @@ class ObjectOps:
         return out
 
     def head_object(self, ctx: RequestContext, params: Params) -> Result:
+        encryption.check_read(params, ctx.request.headers)
         bucket, version = self._readable(params, "HEAD")
         out, _, _ = self._describe(bucket, version, params)
         return out
@@ -313,6 +325,7 @@ class ObjectOps:
         return bucket, version
 
     async def copy_object(self, ctx: RequestContext, params: Params) -> Result:
+        encryption.check_write(params)
         source_bucket, source = self._source(params)
         bucket = self._bucket(params)
         key = params["Key"]
@@ -373,7 +386,7 @@ class ObjectOps:
                 "LastModified": written.version.last_modified,
                 **wire.checksum_members(meta["checksum"]),
             },
-            "ServerSideEncryption": "AES256",
+            "ServerSideEncryption": encryption.SSE_S3,
         }
         if source_bucket.versioning is not None:
             result["CopySourceVersionId"] = source.version_id

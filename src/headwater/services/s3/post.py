@@ -35,7 +35,7 @@ from headwater.protocol.rest_router import virtual_host_bucket
 from headwater.protocol.serialize.rest_xml import host_id
 from headwater.protocol.serialize.s3 import SERVER_HEADER
 from headwater.protocol.serialize.xml_ import to_bytes
-from headwater.services.s3 import acl, checksums, errors, wire
+from headwater.services.s3 import acl, checksums, encryption, errors, wire
 from headwater.services.s3.model import S3
 from headwater.services.s3.notifications import Notifier
 
@@ -242,7 +242,10 @@ class BrowserPost:
                          if n.startswith("x-amz-meta-")},
             "StorageClass": fields.get("x-amz-storage-class"),
             "ACL": fields.get("acl"),
+            "ServerSideEncryption": fields.get("x-amz-server-side-encryption"),
+            "SSECustomerAlgorithm": fields.get("x-amz-server-side-encryption-customer-algorithm"),
         }
+        encryption.check_write(params)
         meta = wire.stored_meta(params)
         acl.set_for_new_object(meta, bucket, params)
         staged = self.s3.blobs.stage_bytes(data, (checksums.DEFAULT_ALGORITHM,))

@@ -12,7 +12,7 @@ from typing import Any
 
 from headwater.core.errors import ServiceError
 from headwater.protocol.context import RequestContext
-from headwater.services.s3 import acl, checksums, conditions, errors, wire
+from headwater.services.s3 import acl, checksums, conditions, encryption, errors, wire
 from headwater.services.s3.blobs import CorruptBlob
 from headwater.services.s3.model import S3
 from headwater.services.s3.multipart import MAX_PART, Multipart, check_part_number
@@ -35,6 +35,7 @@ class UploadOps(ObjectOps):
     multipart: Multipart
 
     def create_multipart_upload(self, ctx: RequestContext, params: Params) -> Result:
+        encryption.check_write(params)
         bucket = self._bucket(params)
         meta = wire.stored_meta(params)
         acl.set_for_new_object(meta, bucket, params)  # the completed object's
@@ -50,7 +51,7 @@ class UploadOps(ObjectOps):
                                              "with the x-amz-checksum-algorithm header.")
         upload = self.multipart.create(bucket, params["Key"], wire.storage_class(params), meta)
         out: Result = {"Bucket": bucket.name, "Key": upload.key, "UploadId": upload.upload_id,
-                       "ServerSideEncryption": "AES256"}
+                       "ServerSideEncryption": encryption.SSE_S3}
         if upload.algorithm:
             out["ChecksumAlgorithm"] = upload.algorithm
             out["ChecksumType"] = upload.checksum_type
@@ -71,12 +72,13 @@ class UploadOps(ObjectOps):
         also = upload.algorithm or checksums.DEFAULT_ALGORITHM
         staged, _ = await self._receive(ctx, params, algorithm, given, also)
         part = self.multipart.put_part(upload, int(params["PartNumber"]), staged)
-        out: Result = {"ETag": part.etag, "ServerSideEncryption": "AES256"}
+        out: Result = {"ETag": part.etag, "ServerSideEncryption": encryption.SSE_S3}
         if algorithm is not None:
             out[checksums.member_name(algorithm)] = part.checksums[algorithm]
         return out
 
     async def upload_part_copy(self, ctx: RequestContext, params: Params) -> Result:
+        encryption.check_part_copy(params)
         source_bucket, source = self._source(params)
         bucket = self._bucket(params)
         number = int(params["PartNumber"])
@@ -108,7 +110,7 @@ class UploadOps(ObjectOps):
         result: Result = {"ETag": part.etag, "LastModified": part.last_modified}
         if upload.algorithm:
             result[checksums.member_name(upload.algorithm)] = part.checksums[upload.algorithm]
-        out: Result = {"CopyPartResult": result, "ServerSideEncryption": "AES256"}
+        out: Result = {"CopyPartResult": result, "ServerSideEncryption": encryption.SSE_S3}
         if source_bucket.versioning is not None:
             out["CopySourceVersionId"] = source.version_id
         return out
@@ -142,7 +144,7 @@ class UploadOps(ObjectOps):
             "Bucket": bucket.name,
             "Key": version.key,
             "ETag": version.etag,
-            "ServerSideEncryption": "AES256",
+            "ServerSideEncryption": encryption.SSE_S3,
         }
         out.update(wire.checksum_members(version.checksum))
         version_id = wire.written_version_id(bucket, version)

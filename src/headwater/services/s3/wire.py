@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from headwater.services.s3 import checksums, errors
+from headwater.services.s3.encryption import SSE_S3
 from headwater.services.s3.model import STORAGE_CLASSES, Bucket, Version
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
@@ -98,8 +99,6 @@ def stored_meta(params: dict[str, Any]) -> dict[str, Any]:
         raise errors.metadata_too_large(size)
     if user:
         meta["Metadata"] = {k.lower(): _decoded(str(v)) for k, v in user.items()}
-    if params.get("ServerSideEncryption"):
-        meta["ServerSideEncryption"] = params["ServerSideEncryption"]
     tagging = params.get("Tagging")
     if tagging:
         meta["tags"] = tags_from_header(str(tagging))
@@ -213,7 +212,7 @@ def object_headers(version: Version, params: dict[str, Any], *, ranged: bool,
         "LastModified": version.last_modified,
         "ETag": version.etag,
         "AcceptRanges": "bytes",
-        "ServerSideEncryption": meta.get("ServerSideEncryption", "AES256"),
+        "ServerSideEncryption": SSE_S3,
     }
     for name in _CONTENT:
         if name in meta:

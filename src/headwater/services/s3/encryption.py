@@ -1,0 +1,82 @@
+"""Server-side encryption as headwater offers it: SSE-S3, and nothing that pretends to be more.
+
+Since January 2023 S3 encrypts every new object with SSE-S3 (``AES256``) unless told
+otherwise, so every object here reports ``AES256``; the bytes under the data dir are the
+user's own and are not actually encrypted.  SSE-KMS and SSE-C are not implemented: a request
+that asks for them is answered 501 ``NotImplemented`` naming what it asked for, instead of
+being stored and then reported as something it is not.  Bucket default-encryption
+configurations are stored and returned, SSE-KMS ones too; objects written under them still
+report SSE-S3 (``docs/s3.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from headwater.core.errors import ServiceError
+from headwater.services.s3 import errors
+
+SSE_S3 = "AES256"
+_KMS = ("aws:kms", "aws:kms:dsse")
+# What PutBucketEncryption takes as SSEAlgorithm on a general purpose bucket.  botocore's
+# enum also lists aws:fsx and aws:backup, which belong to FSx- and Backup-owned storage.
+BUCKET_ALGORITHMS = (SSE_S3, *_KMS)
+
+
+def _not_implemented(what: str) -> ServiceError:
+    return ServiceError("NotImplemented", f"headwater does not implement {what}", 501,
+                        sender_fault=False)
+
+
+def check_write(params: Mapping[str, Any]) -> None:
+    """The encryption a write asks for (PutObject, CopyObject, CreateMultipartUpload, a POST
+    form): SSE-S3 or none.  An unknown method is S3's 400 InvalidArgument
+    (aws/aws-sdk-cpp#1771, thoughtbot/paperclip#2243); the CopyObject reference: "Unrecognized
+    or unsupported values won't write a destination object and will receive a 400 Bad
+    Request response"."""
+    asked = params.get("ServerSideEncryption")
+    if asked is not None and asked != SSE_S3:
+        if asked in _KMS:
+            raise _not_implemented(f"SSE-KMS (x-amz-server-side-encryption: {asked})")
+        raise errors.invalid_argument("The encryption method specified is not supported",
+                                      "x-amz-server-side-encryption", str(asked))
+    if params.get("SSECustomerAlgorithm") is not None:
+        raise _not_implemented("SSE-C (x-amz-server-side-encryption-customer-algorithm)")
+    _check_source(params)
+
+
+def _check_source(params: Mapping[str, Any]) -> None:
+    """A copy whose source is named with an SSE-C key: no object here has one."""
+    if params.get("CopySourceSSECustomerAlgorithm") is not None:
+        raise _not_applicable()
+
+
+def check_read(params: Mapping[str, Any], headers: Mapping[str, str]) -> None:
+    """GetObject and HeadObject carry no encryption request headers for an SSE-S3 object:
+    "you'll get an HTTP 400 Bad Request error" (API reference, GetObject and HeadObject).
+    SSE-C parameters name a key for an object that has none: S3's InvalidRequest
+    (boto/boto3#982, minio/minio#7332)."""
+    if "x-amz-server-side-encryption" in headers:
+        raise errors.invalid_argument(
+            "x-amz-server-side-encryption header is not supported for this operation.")
+    if params.get("SSECustomerAlgorithm") is not None:
+        raise _not_applicable()
+
+
+def check_part_copy(params: Mapping[str, Any]) -> None:
+    """UploadPartCopy: its source, as for CopyObject."""
+    _check_source(params)
+
+
+def _not_applicable() -> ServiceError:
+    return errors.invalid_request("The encryption parameters are not applicable to this object.")
+
+
+def check_configuration(config: Mapping[str, Any]) -> None:
+    """PutBucketEncryption: an SSEAlgorithm outside S3's schema is MalformedXML (the answer
+    AWS gave for "SSE-KMS", aws-controllers-k8s/community#1505)."""
+    for rule in config.get("Rules") or []:
+        default = rule.get("ApplyServerSideEncryptionByDefault")
+        if default is not None and default.get("SSEAlgorithm") not in BUCKET_ALGORITHMS:
+            raise errors.malformed_xml()
