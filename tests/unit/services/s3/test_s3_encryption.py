@@ -1,0 +1,52 @@
+"""What encryption a request may ask for: any text gets S3's answer, never a crash."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from headwater.core.errors import ServiceError
+from headwater.services.s3 import encryption
+
+
+@given(st.text(max_size=40))
+def test_any_method_is_taken_or_refused_with_s3s_answer(method: str) -> None:
+    try:
+        encryption.check_write({"ServerSideEncryption": method})
+    except ServiceError as refused:
+        if method in ("aws:kms", "aws:kms:dsse"):
+            assert (refused.code, refused.status) == ("NotImplemented", 501)
+        else:
+            assert (refused.code, refused.status) == ("InvalidArgument", 400)
+            assert refused.fields == {"ArgumentName": "x-amz-server-side-encryption",
+                                      "ArgumentValue": method}
+    else:
+        assert method == "AES256"
+
+
+@given(st.one_of(st.none(), st.text(max_size=20), st.integers(), st.lists(st.text())))
+def test_any_bucket_algorithm_is_stored_or_malformed(algorithm: object) -> None:
+    config = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algorithm}}]}
+    try:
+        encryption.check_configuration(config)
+    except ServiceError as refused:
+        assert (refused.code, refused.status) == ("MalformedXML", 400)
+        assert algorithm not in encryption.BUCKET_ALGORITHMS
+    else:
+        assert algorithm in encryption.BUCKET_ALGORITHMS
+
+
+def test_a_rule_without_a_default_is_left_to_the_schema() -> None:
+    encryption.check_configuration({"Rules": [{"BucketKeyEnabled": True}]})
+
+
+@pytest.mark.parametrize("params", [{"SSECustomerAlgorithm": "AES256"},
+                                    {"CopySourceSSECustomerAlgorithm": "AES256"}])
+def test_reads_naming_an_sse_c_key_do_not_apply(params: dict[str, str]) -> None:
+    with pytest.raises(ServiceError) as refused:
+        if "CopySourceSSECustomerAlgorithm" in params:
+            encryption.check_part_copy(params)
+        else:
+            encryption.check_read(params, {})
+    assert refused.value.code == "InvalidRequest"
