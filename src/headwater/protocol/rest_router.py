@@ -6,11 +6,13 @@ the path, slashes included), and the template's query part (``?uploads``, ``?lis
 ``?x-id=GetObject``) becomes required query keys.  Several operations often share a path, so
 the most specific match wins, ranked in this order:
 
-1. all of its required query-string and header members are present (S3's CopyObject requires
+1. the most literal query keys matched (``GET /b?list-type=2`` is ListObjectsV2, ``GET /b``
+   ListObjects): a subresource names its operation even when the request lacks a member the
+   operation requires (``GET /b/k?attributes`` without ``x-amz-object-attributes`` is
+   GetObjectAttributes, refused for the missing header as S3 does, not GetObject);
+2. all of its required query-string and header members are present (S3's CopyObject requires
    ``x-amz-copy-source``, so a PUT without it is PutObject; ``DELETE /b/k?uploadId=1`` is
    AbortMultipartUpload, ``DELETE /b/k`` DeleteObject);
-2. the most literal query keys matched (``GET /b?list-type=2`` is ListObjectsV2, ``GET /b``
-   ListObjects);
 3. the most required members present, then the most request query keys it binds at all
    (``GET /?max-directory-buckets=1`` is ListDirectoryBuckets, ``GET /`` ListBuckets);
 4. the most literal path text, then fewer greedy labels, then more labels;
@@ -150,7 +152,7 @@ def _best(
                     known += 1
         # Equal ranks go to the operation listed first in the model, whatever order the
         # candidates came in (the score's last part).
-        rank = (present == len(route.required), matched, present, known, route.score)
+        rank = (matched, present == len(route.required), present, known, route.score)
         if best is None or rank > best[0]:
             best = (rank, route, found)
     if best is None:

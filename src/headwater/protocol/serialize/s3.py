@@ -11,7 +11,8 @@
   RestoreObject answers 202 when a restore starts, 200 when it extends one) under the
   result key ``STATUS_KEY``.
 - 304 Not Modified (a conditional GET/HEAD) carries headers and no body at all.
-- Every response says ``Server: AmazonS3``.
+- Every response says ``Server: AmazonS3``; HeadBucket's bodyless one says
+  ``Content-Type: application/xml`` too.
 - The listings (``LISTINGS``) carry up to a thousand entries a page: their documents are
   written by plans compiled once from the output shape (``xml_plan``), the same bytes as the
   generic tree walk at a fraction of its cost.
@@ -44,6 +45,7 @@ SERVER_HEADER = ("Server", "AmazonS3")
 ENTRY_ORDER_KEY = "__entry_order__"
 # Operations whose documents are written by compiled plans: the ones with long lists.
 LISTINGS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
+_RANGED_READS = frozenset({"GetObject", "HeadObject"})  # 206 when they answer a range
 
 # Operation -> root element of its output document, as S3 sends it (from the S3 API reference).
 ROOT_NAMES = {
@@ -87,8 +89,15 @@ class S3Serializer(RestXmlSerializer):
         response = super().serialize(operation, result, request_id)
         if STATUS_KEY in result:
             response.status = int(result[STATUS_KEY])
-        elif operation.name == "GetObject" and result.get("ContentRange"):
+        elif operation.name in _RANGED_READS and result.get("ContentRange"):
+            # HEAD too: S3 answers a HEAD with Range or partNumber as it would the GET
+            # (minio/minio#11989, versity/versitygw#2064).
             response.status = 206
+        if operation.name == "HeadBucket" and not any(
+                name.lower() == "content-type" for name, _ in response.headers):
+            # AWS quirk: S3 labels HeadBucket's empty answer as XML (moto's AWS-verified
+            # test_header_content_type); other bodyless answers (PutObject) carry none.
+            response.headers.append(("Content-Type", "application/xml"))
         return response
 
     def serialize_error(

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from headwater.core.errors import ServiceError
+from headwater.protocol import sigv4
 from headwater.protocol.context import RequestContext
 from headwater.protocol.serialize.s3 import ENTRY_ORDER_KEY, STATUS_KEY
 from headwater.services.s3 import (
@@ -101,6 +102,29 @@ def _check_policy(text: str) -> None:
             raise ServiceError("MalformedPolicy", "Missing required field Principal", 400)
 
 
+def _bucket_region(ctx: RequestContext, constraint: str | None) -> str:
+    """The region a CreateBucket makes its bucket in, from its LocationConstraint and the
+    region it was sent to (the SigV4 credential scope's, as S3's regional endpoints are).
+
+    Sent to us-east-1 (S3's global endpoint), no constraint is us-east-1, any other region is
+    taken, and us-east-1 itself is refused (InvalidLocationConstraint).  Sent to any other
+    region, the constraint must name that region (IllegalLocationConstraintException).  The
+    sources are in ``errors``.  A request that names no region (SigV2, or unsigned where
+    signatures are not checked) keeps the lenient rule: the constraint, else the server's."""
+    # "EU" is the legacy name of eu-west-1 (GetBucketLocation's doc).  Taking it at the
+    # eu-west-1 endpoint is not recorded from AWS; it was taken anywhere before.
+    wanted = "eu-west-1" if constraint == "EU" else constraint
+    if sigv4.credential_scope(ctx.request) is None:
+        return wanted or ctx.region
+    if ctx.region == "us-east-1":
+        if wanted == "us-east-1":
+            raise errors.invalid_location_constraint(constraint or "")
+        return wanted or "us-east-1"
+    if wanted != ctx.region:
+        raise errors.illegal_location_constraint(constraint)
+    return ctx.region
+
+
 class BucketOps:
     s3: S3
     notifier: Notifier
@@ -109,9 +133,7 @@ class BucketOps:
 
     def create_bucket(self, ctx: RequestContext, params: Params) -> Result:
         config = params.get("CreateBucketConfiguration") or {}
-        region = config.get("LocationConstraint") or ctx.region
-        if region == "EU":
-            region = "eu-west-1"
+        region = _bucket_region(ctx, config.get("LocationConstraint") or None)
         self.s3.create_bucket(params["Bucket"], ctx.account_id, region,
                               self._new_bucket_config(ctx, params))
         return {"Location": f"/{params['Bucket']}"}
@@ -205,12 +227,16 @@ class BucketOps:
         tags: dict[str, str] = {}
         for key, value in pairs:
             if key in tags:
-                raise errors.invalid_argument("Cannot provide multiple Tags with the same key")
+                raise errors.duplicate_tag_keys()
+            if key.startswith("aws:"):
+                raise errors.system_tag(on_bucket=True)
             tags[key] = value
         if len(tags) > 50:
             raise errors.invalid_argument("Bucket tag count cannot be greater than 50")
         self.s3.set_config(bucket, "tags", tags)
-        return {}
+        # 204, as S3 answers (moto's AWS-verified test_put_bucket_tagging); the model names
+        # no status for it.
+        return {STATUS_KEY: 204}
 
     def delete_bucket_tagging(self, ctx: RequestContext, params: Params) -> Result:
         self.s3.set_config(self.s3.bucket(params["Bucket"]), "tags", None)

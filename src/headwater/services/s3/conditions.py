@@ -84,7 +84,8 @@ def _validators(version: Version) -> dict[str, str]:
 
 
 def check_write(params: dict[str, Any], key: str) -> Any:
-    """A check for ``model.put`` from PutObject's / CompleteMultipartUpload's If-* headers."""
+    """A check for ``model.put`` from PutObject's / CompleteMultipartUpload's If-* headers,
+    or for ``model.delete`` from DeleteObject's If-Match (DeleteObjects: each entry's ETag)."""
     if_match = params.get("IfMatch")
     if_none = params.get("IfNoneMatch")
     if if_match is None and if_none is None:

@@ -101,16 +101,27 @@ def invalid_object_state(storage_class: str) -> ServiceError:
                         fields={"StorageClass": storage_class})
 
 
+def not_in_active_tier() -> ServiceError:
+    """A copy whose source is archived and not restored: the one error botocore's model
+    gives CopyObject (its shape's documentation is the message); UploadPartCopy, for which the
+    model names none, is taken to answer the same."""
+    return ServiceError("ObjectNotInActiveTierError",
+                        "The source object of the COPY action is not in the active tier and is "
+                        "only stored in Amazon S3 Glacier.", 403)
+
+
 def invalid_storage_class() -> ServiceError:
     return ServiceError("InvalidStorageClass", "The storage class you specified is not valid",
                         400)
 
 
 def method_not_allowed(method: str, resource: str) -> ServiceError:
+    """A read of a delete marker named by version id.  ``Allow``: what the marker does
+    allow, as HTTP requires of a 405 (RFC 9110) and S3 sends (moto's AWS-verified tests)."""
     return ServiceError("MethodNotAllowed",
                         "The specified method is not allowed against this resource.", 405,
                         fields={"Method": method, "ResourceType": resource},
-                        headers={"x-amz-delete-marker": "true"})
+                        headers={"x-amz-delete-marker": "true", "Allow": "DELETE"})
 
 
 def header_not_implemented() -> ServiceError:
@@ -201,3 +212,49 @@ def invalid_part_number() -> ServiceError:
 def malformed_policy() -> ServiceError:
     return ServiceError("MalformedPolicy", "Policies must be valid JSON and the first byte must "
                         "be '{'", 400)
+
+
+def invalid_location_constraint(constraint: str) -> ServiceError:
+    """CreateBucket naming us-east-1 as its LocationConstraint (moto's AWS-verified
+    test_bucket_create_force_us_east_1; S3's raw document, with the LocationConstraint element,
+    in minio/minio-py#166 and versity/versitygw#1645)."""
+    return ServiceError("InvalidLocationConstraint",
+                        "The specified location-constraint is not valid", 400,
+                        fields={"LocationConstraint": constraint})
+
+
+def illegal_location_constraint(constraint: str | None) -> ServiceError:
+    """CreateBucket sent to a regional endpoint other than us-east-1 whose LocationConstraint
+    is another region, or absent ("unspecified"): moto's AWS-verified
+    test_create_bucket_with_wrong_location_constraint and
+    test_bucket_create_empty_location_constraint_non_standard_region_should_return_error; S3's
+    raw document, without extra elements, in versity/versitygw#2246."""
+    return ServiceError(
+        "IllegalLocationConstraintException",
+        f"The {constraint or 'unspecified'} location constraint is incompatible for the region "
+        "specific endpoint this request was sent to.", 400)
+
+
+def duplicate_tag_keys() -> ServiceError:
+    """A Tagging document (PutObjectTagging, PutBucketTagging) naming a key twice: moto's
+    AWS-verified test_put_bucket_tagging; aws/aws-sdk-java#1583 for PutObjectTagging."""
+    return ServiceError("InvalidTag", "Cannot provide multiple Tags with the same key", 400)
+
+
+def system_tag(on_bucket: bool) -> ServiceError:
+    """A tag key starting ``aws:``, which only AWS may set.  The messages differ by resource:
+    moto's AWS-verified test_put_bucket_tagging (bucket) and test_put_object_with_tagging
+    (x-amz-tagging on PutObject)."""
+    if on_bucket:
+        return ServiceError("InvalidTag", "System tags cannot be added/updated by requester", 400)
+    return ServiceError("InvalidTag", "Your TagKey cannot be prefixed with aws:", 400)
+
+
+def invalid_tagging_header() -> ServiceError:
+    """An ``x-amz-tagging`` header naming a key twice.  AWS keeps InvalidArgument for the header
+    form (the document form is InvalidTag): S3's answer to ``--tagging 'a=&a='`` quoted in
+    open-io/swift3#92, and versity/versitygw#1215 for PutObject and CreateMultipartUpload."""
+    return ServiceError("InvalidArgument",
+                        "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL "
+                        "query parameters without tag name duplicates.", 400,
+                        fields={"ArgumentName": "x-amz-tagging"})

@@ -228,8 +228,10 @@ class S3:
                     else errors.no_such_key(key, delete_marker=True))
             # The marker's own time, as S3 sends it with both answers since 2023-09 ("Amazon
             # S3 now provides the Last-Modified time for delete markers using S3 Head and Get
-            # APIs"; HeadObject: "the Last-Modified: timestamp response header").
+            # APIs"; HeadObject: "the Last-Modified: timestamp response header"), and its id
+            # (moto's AWS-verified tests; minio/minio#9957's capture of S3).
             gone.headers["Last-Modified"] = formatdate(found.last_modified, usegmt=True)
+            gone.headers["x-amz-version-id"] = found.version_id
             raise gone
         return found
 
@@ -340,14 +342,20 @@ class S3:
                           storage_class, meta, names)
         return Written(version, replaced)
 
-    def delete(self, bucket: Bucket, key: str, version_id: str | None = None) -> Version | None:
+    def delete(self, bucket: Bucket, key: str, version_id: str | None = None,
+               check: Any = None) -> Version | None:
         """DeleteObject; returns the version removed or the delete marker added (None when
-        there was nothing to delete in an unversioned bucket)."""
+        there was nothing to delete in an unversioned bucket).  ``check(target)`` runs first
+        in the transaction, for conditional deletes: ``target`` is the version named, or the
+        current one (None when there is none or it is a delete marker)."""
         if version_id is not None:
             _check_version_id(version_id)
         released: list[str] = []
         with self.store.transaction():
             bucket = self.bucket(bucket.name)
+            if check is not None:
+                target = self.find(bucket, key, version_id)
+                check(target if target is not None and not target.delete_marker else None)
             if version_id is not None:
                 found = self.find(bucket, key, version_id)
                 if found is None:

@@ -45,6 +45,8 @@ Params = dict[str, Any]
 Result = dict[str, Any]
 INLINE_LIMIT = 1 << 20  # bodies up to this size are read (and verified) before replying
 MAX_PUT = 5 * 1024**3
+# What GetObjectAttributes may be asked for (the ObjectAttributes enum of botocore's model).
+_OBJECT_ATTRIBUTES = frozenset({"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"})
 
 
 def corrupt(version: Version, exc: CorruptBlob) -> ServiceError:
@@ -193,8 +195,11 @@ class ObjectOps:
             if params.get("Range"):
                 raise errors.invalid_request("Cannot specify both Range header and partNumber "
                                              "query parameter")
+            # A part is a range even of an object uploaded whole (its one part): 206 with
+            # Content-Range (moto's AWS-verified tests; versity/versitygw#2074's S3 capture),
+            # unless the object is empty and there is no range to speak of.
             start, end = self._part_range(version, int(number))
-            return start, end, bool(version.meta.get("parts"))
+            return start, end, version.size > 0
         found = conditions.parse_range(params.get("Range"), version.size)
         if found is None:
             return 0, version.size, False
@@ -206,14 +211,17 @@ class ObjectOps:
         shown = version
         if state != version.meta.get("restore"):  # finished or expired since last written
             shown = dataclasses.replace(version, meta={**version.meta, "restore": state})
-        out = wire.object_headers(shown, params, ranged=ranged,
+        number = params.get("PartNumber")
+        multipart = bool(version.meta.get("parts"))
+        # The one part of an object uploaded whole is all of it: its checksum is the object's.
+        partial = ranged and (number is None or multipart)
+        out = wire.object_headers(shown, params, ranged=partial,
                                   versioned=bucket.versioning is not None)
         if params.get("VersionId") is None:
             # Only for the current version as such: with a versionId S3 sends no
             # x-amz-expiration, even for the current one (minio/minio#11718, ceph/ceph#69642).
             self._expiration(out, bucket, version)
-        number = params.get("PartNumber")
-        if number is not None and version.meta.get("parts"):
+        if number is not None and multipart:
             part = version.meta["parts"][int(number) - 1]
             if params.get("ChecksumMode") == "ENABLED" and part[1] and version.checksum:
                 algorithm = version.checksum["algorithm"]
@@ -249,7 +257,10 @@ class ObjectOps:
 
     def delete_object(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self._bucket(params)
-        gone = self.s3.delete(bucket, params["Key"], params.get("VersionId"))
+        # If-Match deletes only the version it names (AWS "conditional deletes"); the
+        # If-Match-Last-Modified-Time / -Size forms are for directory buckets.
+        check = conditions.check_write(params, params["Key"])
+        gone = self.s3.delete(bucket, params["Key"], params.get("VersionId"), check)
         self._removed(ctx, bucket, params["Key"], gone)
         out: Result = {}
         if gone is not None and bucket.versioning is not None:
@@ -271,7 +282,8 @@ class ObjectOps:
             key = item.get("Key", "")
             version_id = item.get("VersionId")
             try:
-                gone = self.s3.delete(bucket, key, version_id)
+                check = conditions.check_write({"IfMatch": item.get("ETag")}, key)
+                gone = self.s3.delete(bucket, key, version_id, check)
             except ServiceError as error:
                 failed.append({"Key": key, "Code": error.code, "Message": error.message,
                                **({"VersionId": version_id} if version_id else {})})
@@ -321,7 +333,7 @@ class ObjectOps:
         version = self.s3.resolve(bucket, source_key, version_id, "GET")
         conditions.check_read(params, version, prefix="CopySourceIf", now=self.s3.clock.now())
         if not restore.is_readable(version, self.s3.clock.now()):
-            raise errors.invalid_object_state(version.storage_class)
+            raise errors.not_in_active_tier()
         return bucket, version
 
     async def copy_object(self, ctx: RequestContext, params: Params) -> Result:
@@ -336,9 +348,13 @@ class ObjectOps:
             meta = wire.stored_meta(params)
             meta.pop("tags", None)
         else:
-            # A copy has an ACL of its own, from this request, as on S3.
+            # A copy has an ACL of its own, from this request, as on S3; and a website redirect
+            # only if the request gives one: it "is unique to each object and is not copied"
+            # (CopyObject reference; moto's AWS-verified tests store the request's).
             meta = {k: v for k, v in source.meta.items()
-                    if k not in ("tags", "restore", "parts", "acl")}
+                    if k not in ("tags", "restore", "parts", "acl", "WebsiteRedirectLocation")}
+            if params.get("WebsiteRedirectLocation"):
+                meta["WebsiteRedirectLocation"] = params["WebsiteRedirectLocation"]
         if tagging_directive == "REPLACE":
             tags = wire.tags_from_header(params["Tagging"]) if params.get("Tagging") else {}
         else:
@@ -346,7 +362,11 @@ class ObjectOps:
         if tags:
             meta["tags"] = tags
         acl.set_for_new_object(meta, bucket, params)
-        same = source_bucket.name == bucket.name and source.key == key
+        # Onto itself, a copy must change something -- unless it names a version of the source
+        # (even the null one), which may restore an older version as the current one (moto's
+        # AWS-verified tests; versity/versitygw#2418).
+        same = (source_bucket.name == bucket.name and source.key == key
+                and "?versionId=" not in str(params.get("CopySource") or ""))
         if (same and metadata_directive == "COPY" and not params.get("StorageClass")
                 and not params.get("ServerSideEncryption") and not params.get("WebsiteRedirectLocation")):
             raise errors.invalid_request(
@@ -447,9 +467,16 @@ class ObjectOps:
     # -- attributes -----------------------------------------------------------------------
 
     def get_object_attributes(self, ctx: RequestContext, params: Params) -> Result:
+        wanted = {a.strip() for a in params.get("ObjectAttributes") or [] if a.strip()}
+        if not wanted:
+            # S3's words (quoted in versity/versitygw#915 and #917).
+            raise errors.invalid_request("The x-amz-object-attributes header specifying the "
+                                         "attributes to be retrieved is either missing or empty")
+        if not wanted <= _OBJECT_ATTRIBUTES:
+            raise errors.invalid_argument("Invalid attribute name specified.",
+                                          "x-amz-object-attributes")
         bucket = self._bucket(params)
         version = self.s3.resolve(bucket, params["Key"], params.get("VersionId"), "GET")
-        wanted = set(params.get("ObjectAttributes") or [])
         out: Result = {"LastModified": version.last_modified}
         out.update(self._version_member(bucket, version))
         if "ETag" in wanted:

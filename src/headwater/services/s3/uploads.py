@@ -10,12 +10,14 @@ import math
 import re
 from typing import Any
 
+import orjson
+
 from headwater.core.errors import ServiceError
 from headwater.protocol.context import RequestContext
 from headwater.services.s3 import acl, checksums, conditions, encryption, errors, wire
 from headwater.services.s3.blobs import CorruptBlob
 from headwater.services.s3.model import S3
-from headwater.services.s3.multipart import MAX_PART, Multipart, check_part_number
+from headwater.services.s3.multipart import MAX_PART, Multipart, Upload, check_part_number
 from headwater.services.s3.names import (
     common_prefix,
     is_common_prefix,
@@ -211,7 +213,7 @@ class UploadOps(ObjectOps):
         last: tuple[str, str | None] | None = None
         while low is not None and (high is None or low < high):
             resume: str | None = None
-            for upload_id, _, key, initiated, storage_class, _meta in self.s3.store.each_upload(
+            for upload_id, _, key, initiated, storage_class, meta in self.s3.store.each_upload(
                     bucket.id, low, high):
                 if key == key_marker and (not upload_marker or upload_id <= upload_marker):
                     continue
@@ -230,9 +232,19 @@ class UploadOps(ObjectOps):
                 # Initiated to the whole second, as S3 lists it (``...:47.000Z``, recorded from
                 # AWS); the stored time keeps its fraction, so one key's uploads stay in the
                 # order they were created, as S3 sorts them.
-                uploads.append({"UploadId": upload_id, "Key": fix(key),
-                                "Initiated": math.floor(initiated),
-                                "StorageClass": storage_class, "Owner": who, "Initiator": who})
+                entry: Result = {"UploadId": upload_id, "Key": fix(key),
+                                 "Initiated": math.floor(initiated),
+                                 "StorageClass": storage_class, "Owner": who, "Initiator": who}
+                # The algorithm the upload was created with, as CreateMultipartUpload and
+                # ListParts report it (members of botocore's MultipartUpload shape).  The
+                # stored text is parsed only for an upload that named one.
+                if '"checksum_algorithm"' in meta:
+                    upload = Upload(upload_id, bucket.id, key, initiated, storage_class,
+                                    orjson.loads(meta))
+                    if upload.algorithm:
+                        entry["ChecksumAlgorithm"] = upload.algorithm
+                        entry["ChecksumType"] = upload.checksum_type
+                uploads.append(entry)
                 last = (key, upload_id)
             if resume is None:
                 break

@@ -160,23 +160,29 @@ def check_header_value(name: str, value: str) -> None:
 
 
 def tags_from_header(text: str) -> dict[str, str]:
+    """The tags of an ``x-amz-tagging`` header (PutObject, CopyObject with TaggingDirective
+    REPLACE, CreateMultipartUpload)."""
     # A field without "=" is a tag whose value is empty, as S3 takes it (apache/ozone#10299,
     # and `aws s3api put-object --tagging tag-without-value` in ministackorg/ministack#1117).
-    return check_tags(parse_qsl(text, keep_blank_values=True))
+    return check_tags(parse_qsl(text, keep_blank_values=True), header=True)
 
 
-def check_tags(pairs: list[tuple[str, str]]) -> dict[str, str]:
+def check_tags(pairs: list[tuple[str, str]], *, header: bool = False) -> dict[str, str]:
     """An object's tags, with S3's answers to too many or too long (versity/versitygw#246,
-    boto/boto3#1213)."""
+    boto/boto3#1213), to a key starting ``aws:`` and to a key named twice.
+
+    AWS quirk: a repeated key is InvalidArgument in the ``x-amz-tagging`` header (``header``)
+    but InvalidTag in a Tagging document (PutObjectTagging); see ``errors``."""
     tags: dict[str, str] = {}
     for key, value in pairs:
         if key in tags:
-            raise errors.invalid_argument("Cannot provide multiple Tags with the same key",
-                                          "x-amz-tagging")
+            raise errors.invalid_tagging_header() if header else errors.duplicate_tag_keys()
         if not 1 <= len(key) <= 128:
             raise errors.invalid_tag("TagKey", key)
         if len(value) > 256:
             raise errors.invalid_tag("TagValue", value)
+        if key.startswith("aws:"):
+            raise errors.system_tag(on_bucket=False)
         tags[key] = value
     if len(tags) > MAX_TAGS:
         raise errors.too_many_tags()
@@ -241,8 +247,9 @@ def object_headers(version: Version, params: dict[str, Any], *, ranged: bool,
     tags = meta.get("tags")
     if tags:
         out["TagCount"] = len(tags)
-    if meta.get("parts"):
-        out.setdefault("PartsCount", len(meta["parts"]))
+    if meta.get("parts") and params.get("PartNumber") is not None:
+        # "only returned if you specify partNumber in your request" (HeadObject, GetObject)
+        out["PartsCount"] = len(meta["parts"])
     restore = meta.get("restore")
     if restore:
         out["Restore"] = restore_header(restore)
