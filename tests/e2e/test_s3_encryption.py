@@ -147,3 +147,38 @@ def test_bucket_encryption_takes_only_s3s_algorithms(s3: Any, bucket: str) -> No
     assert stored == config("aws:kms")
     # Objects under an SSE-KMS default still report what headwater does: SSE-S3.
     assert s3.put_object(Bucket=bucket, Key="k", Body=b"x")["ServerSideEncryption"] == "AES256"
+
+
+def test_bucket_encryption_takes_exactly_one_rule(s3: Any, bucket: str) -> None:
+    # S3's recorded answers (localstack's AWS-validated test_s3_default_bucket_encryption_exc,
+    # put-bucket-encryption-no-rules / -two-rules).
+    two = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"},
+            "BucketKeyEnabled": True},
+           {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+    for rules in ([], two):
+        assert refused(lambda r=rules: s3.put_bucket_encryption(
+            Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": r}))[:2] == (
+            "MalformedXML", 400)
+    stored = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    assert stored["Rules"] == [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                                "BucketKeyEnabled": False}]
+
+
+def test_a_kms_key_needs_a_kms_algorithm(s3: Any, bucket: str) -> None:
+    # put-bucket-encryption-kms-with-aes in the same recording.
+    def config(algorithm: str) -> dict[str, Any]:
+        return {"Rules": [{"ApplyServerSideEncryptionByDefault": {
+            "SSEAlgorithm": algorithm, "KMSMasterKeyID": "randomkeyid"}}]}
+
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=config("AES256"))
+    assert error(err) == (
+        "InvalidArgument", 400,
+        ("a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or "
+        "aws:kms:dsse"))
+    assert err.value.response["Error"]["ArgumentName"] == "ApplyServerSideEncryptionByDefault"
+    assert "ArgumentValue" not in err.value.response["Error"]
+    for kms in ("aws:kms", "aws:kms:dsse"):
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=config(kms))
+        stored = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+        assert stored == config(kms)

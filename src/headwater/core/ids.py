@@ -51,7 +51,8 @@ class SequentialIds:
         return f"00000000-0000-4000-8000-{next(self._n):012d}"
 
     def token(self, nbytes: int = 32) -> str:
-        return f"token-{next(self._n):08d}"
+        # Hex of RandomIds' length, so a token here has the form a real one has.
+        return f"{next(self._n):0{2 * nbytes}x}"
 
 
 def arn(service: str, region: str, account: str, resource: str, partition: str = "aws") -> str:

@@ -68,11 +68,16 @@ def _token(text: str) -> str:
 
 
 def _untoken(token: str) -> str:
+    """The key a continuation token resumes after; an empty or garbled one is S3's
+    InvalidArgument, naming the argument only (as recorded from S3 for the empty one)."""
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8", "surrogatepass")
+        if token:
+            return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8",
+                                                                           "surrogatepass")
     except (binascii.Error, UnicodeError, ValueError):
-        raise errors.invalid_argument("The continuation token provided is incorrect",
-                                      "continuation-token", token) from None
+        pass
+    raise errors.invalid_argument("The continuation token provided is incorrect",
+                                  "continuation-token")
 
 
 MINIMUM_SIZE = lifecycle.MINIMUM_SIZE_MEMBER
@@ -150,8 +155,10 @@ class BucketOps:
         this keeps answering NoSuchPublicAccessBlockConfiguration."""
         chosen = params.get("ObjectOwnership")
         if chosen is not None and chosen not in acl.OWNERSHIPS:
-            raise errors.invalid_argument("Invalid x-amz-object-ownership header",
-                                          "x-amz-object-ownership", str(chosen))
+            # The value in the message, ArgumentName alone: S3's recorded answers in
+            # localstack's AWS-validated test_bucket_ownership_controls_exc ("RandomValue", "").
+            raise errors.invalid_argument(f"Invalid x-amz-object-ownership header: {chosen}",
+                                          "x-amz-object-ownership")
         who = owner(ctx.account_id)
         wanted = acl.requested(params)
         if wanted is not None and chosen is None and acl.owner_only(wanted, who, bucket=True):
@@ -208,7 +215,12 @@ class BucketOps:
 
     def put_bucket_versioning(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self.s3.bucket(params["Bucket"])
-        status = (params.get("VersioningConfiguration") or {}).get("Status")
+        config = params.get("VersioningConfiguration")
+        if config == {}:
+            # An empty document: S3's recorded answer (errors.illegal_versioning_configuration).
+            # One naming only MFADelete is not recorded and stays MalformedXML.
+            raise errors.illegal_versioning_configuration()
+        status = (config or {}).get("Status")
         if status not in ("Enabled", "Suspended"):
             raise errors.malformed_xml()
         self.s3.set_versioning(bucket, status)
@@ -228,6 +240,7 @@ class BucketOps:
         for key, value in pairs:
             if key in tags:
                 raise errors.duplicate_tag_keys()
+            wire.check_tag(key, value)
             if key.startswith("aws:"):
                 raise errors.system_tag(on_bucket=True)
             tags[key] = value
@@ -487,7 +500,9 @@ class BucketOps:
         max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS)
         token = params.get("ContinuationToken")
         start_after = params.get("StartAfter") or ""
-        after = _untoken(token) if token else start_after
+        # An empty token is a bad one, as S3 answers it (LocalStack's AWS-validated
+        # test_list_objects_v2_continuation_start_after; beyondstorage/go-service-s3's notes).
+        after = _untoken(token) if token is not None else start_after
         page = listing.list_objects(self.s3.store, bucket.id, prefix, delimiter, after, max_keys,
                                    self._wants_restore(params))
         fix = url_encode if encode else (lambda s: s)
@@ -509,10 +524,9 @@ class BucketOps:
         if encode:
             out["EncodingType"] = "url"
         if token is not None:
-            # Echoed even when empty: an empty token lists from the start, as none does
-            # (ceph/s3-tests' test_bucket_listv2_continuationtoken_empty, run against S3).
             out["ContinuationToken"] = token
-        if start_after:
+        elif start_after:
+            # Not echoed beside a token, which it does not steer (the same recording).
             out["StartAfter"] = fix(start_after)
         if page.truncated and page.last is not None:
             out["NextContinuationToken"] = _token(page.last)
@@ -551,6 +565,11 @@ class BucketOps:
         max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS)
         key_marker = params.get("KeyMarker") or ""
         version_marker = params.get("VersionIdMarker") or ""
+        if version_marker and not key_marker:
+            # S3's answer (LocalStack's AWS-validated test_list_objects_versions_markers).
+            raise errors.invalid_argument(
+                "A version-id marker cannot be specified without a key marker.",
+                "version-id-marker", version_marker)
         page = listing.list_versions(self.s3.store, bucket.id, prefix, delimiter, key_marker,
                                      version_marker, max_keys, self._wants_restore(params))
         fix = url_encode if encode else (lambda s: s)

@@ -83,17 +83,28 @@ def _validators(version: Version) -> dict[str, str]:
     return {"ETag": version.etag, "Last-Modified": formatdate(version.last_modified, usegmt=True)}
 
 
-def check_write(params: dict[str, Any], key: str) -> Any:
+def check_write(params: dict[str, Any], key: str, *, delete: bool = False) -> Any:
     """A check for ``model.put`` from PutObject's / CompleteMultipartUpload's If-* headers,
     or for ``model.delete`` from DeleteObject's If-Match (DeleteObjects: each entry's ETag)."""
     if_match = params.get("IfMatch")
     if_none = params.get("IfNoneMatch")
     if if_match is None and if_none is None:
         return None
-    if if_none is not None and if_none.strip() != "*":
-        # Writes take only "*" there; S3 answers any other value as a feature it lacks
-        # (observed in aws/aws-sdk-ruby#3144).
-        raise errors.header_not_implemented()
+    if not delete:
+        # A write takes If-None-Match "*" or If-Match with an ETag, one of them; S3 answers
+        # anything else as a feature it lacks (aws/aws-sdk-ruby#3144; LocalStack's
+        # AWS-validated recordings give the fields).
+        if if_match is not None and if_none is not None:
+            raise errors.header_not_implemented(
+                "If-Match,If-None-Match", "Multiple conditional request headers present in the "
+                "request")
+        if if_none is not None and if_none.strip() != "*":
+            raise errors.header_not_implemented(
+                "If-None-Match", "We don't accept the provided value of If-None-Match header "
+                "for this API")
+        if if_match is not None and if_match.strip() == "*":
+            raise errors.header_not_implemented(
+                "If-Match", "We don't accept the provided value of If-Match header for this API")
 
     def check(current: Version | None) -> None:
         if if_none is not None and current is not None:

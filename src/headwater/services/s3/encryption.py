@@ -74,9 +74,25 @@ def _not_applicable() -> ServiceError:
 
 
 def check_configuration(config: Mapping[str, Any]) -> None:
-    """PutBucketEncryption: an SSEAlgorithm outside S3's schema is MalformedXML (the answer
-    AWS gave for "SSE-KMS", aws-controllers-k8s/community#1505)."""
-    for rule in config.get("Rules") or []:
-        default = rule.get("ApplyServerSideEncryptionByDefault")
-        if default is not None and default.get("SSEAlgorithm") not in BUCKET_ALGORITHMS:
-            raise errors.malformed_xml()
+    """PutBucketEncryption: S3's answers to a document it does not take.
+
+    - no rule, or more than one: MalformedXML (localstack's AWS-validated
+      test_s3_default_bucket_encryption_exc, put-bucket-encryption-no-rules / -two-rules);
+    - an SSEAlgorithm outside S3's schema: MalformedXML (the answer AWS gave for "SSE-KMS",
+      aws-controllers-k8s/community#1505);
+    - a KMSMasterKeyID with an algorithm that takes no key: InvalidArgument naming
+      ApplyServerSideEncryptionByDefault (the same test, put-bucket-encryption-kms-with-aes).
+    """
+    rules = config.get("Rules") or []
+    if len(rules) != 1:
+        raise errors.malformed_xml()
+    default = rules[0].get("ApplyServerSideEncryptionByDefault")
+    if default is None:
+        return
+    algorithm = default.get("SSEAlgorithm")
+    if algorithm not in BUCKET_ALGORITHMS:
+        raise errors.malformed_xml()
+    if default.get("KMSMasterKeyID") is not None and algorithm not in _KMS:
+        raise errors.invalid_argument(
+            "a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or "
+            "aws:kms:dsse", "ApplyServerSideEncryptionByDefault")

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from headwater.services.s3.names import common_prefix, is_common_prefix, successor
+from headwater.services.s3.names import common_prefix, successor
 from headwater.services.s3.store import S3Store
 
 _BATCH = 1000
@@ -67,11 +67,18 @@ class Page:
 
 
 def _start(prefix: str, delimiter: str, after: str) -> tuple[str, bool]:
-    """Where a scan begins: (key, strictly greater?)."""
+    """Where a scan begins: (key, strictly greater?).
+
+    A marker that rolls up into a common prefix -- the prefix itself, as a previous page
+    returned it, or a key under it -- skips everything else under that prefix: the prefix
+    sorts before the marker, and a listing returns only what sorts after it (S3's answer to
+    a key marker inside a rolled-up folder, recorded in LocalStack's AWS-validated
+    test_list_object_versions_pagination_common_prefixes)."""
     if not after or after < prefix:
         return prefix, False
-    if is_common_prefix(after, prefix, delimiter):
-        nxt = successor(after)  # skip everything under the prefix already listed
+    rolled = common_prefix(after, prefix, delimiter) if after.startswith(prefix) else None
+    if rolled is not None:
+        nxt = successor(rolled)
         return (nxt, False) if nxt is not None else (after, True)
     return after, True
 

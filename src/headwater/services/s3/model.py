@@ -174,7 +174,7 @@ class S3:
         with self.store.transaction():
             bucket = self.bucket(name)
             if not self.store.bucket_is_empty(bucket.id):
-                raise errors.bucket_not_empty(name)
+                raise errors.bucket_not_empty(name, bucket.versioning)
             released = self.store.ref_blobs(self.store.drop_uploads(bucket.id), -1)
             self.store.delete_bucket(bucket.id)
         self._changed(name)
@@ -211,9 +211,12 @@ class S3:
         return None if row is None else Version.from_row(row)
 
     def resolve(self, bucket: Bucket, key: str, version_id: str | None = None,
-                method: str = "GET") -> Version:
+                method: str = "GET", *, marker_is_resource: bool = False) -> Version:
         """The version a GET/HEAD reads: NoSuchKey, NoSuchVersion or, for a delete marker
-        named by id, MethodNotAllowed (S3's answers)."""
+        named by id, MethodNotAllowed (S3's answers).  With ``marker_is_resource`` (the
+        tagging operations, which act on the version itself) a current delete marker is
+        MethodNotAllowed too, as S3 answers them (LocalStack's AWS-validated
+        test_object_tagging_versioned)."""
         if version_id is not None:
             _check_version_id(version_id)
             found = self.find(bucket, key, version_id)
@@ -224,7 +227,8 @@ class S3:
                 raise errors.no_such_version(key, version_id)
             raise errors.no_such_key(key)
         if found.delete_marker:
-            gone = (errors.method_not_allowed(method, "DeleteMarker") if version_id is not None
+            gone = (errors.method_not_allowed(method, "DeleteMarker")
+                    if version_id is not None or marker_is_resource
                     else errors.no_such_key(key, delete_marker=True))
             # The marker's own time, as S3 sends it with both answers since 2023-09 ("Amazon
             # S3 now provides the Last-Modified time for delete markers using S3 Head and Get
@@ -413,10 +417,17 @@ class S3:
         return found
 
 
-_VERSION_ID = re.compile(r"^[A-Za-z0-9._-]{1,1024}$")
+_VERSION_ID = re.compile(r"^[0-9a-f]{32}$")  # what ``new_version_id`` makes
+
+
+def is_version_id(text: str) -> bool:
+    """Whether ``text`` could name a version here: "null" or an id of the form this store
+    issues.  S3's ids check themselves, so one S3 never issued is InvalidArgument there
+    rather than NoSuchVersion (LocalStack's AWS-validated test_delete_object and
+    test_get_object_with_version_unversioned_bucket); the form is what is checked here."""
+    return text == NULL_VERSION or _VERSION_ID.match(text) is not None
 
 
 def _check_version_id(version_id: str) -> None:
-    # AWS's version ids are URL-safe tokens; anything else cannot name a version.
-    if not _VERSION_ID.match(version_id):
-        raise errors.invalid_version_id()
+    if not is_version_id(version_id):
+        raise errors.invalid_version_id(version_id)

@@ -35,7 +35,7 @@ from headwater.services.s3 import (
     wire,
 )
 from headwater.services.s3.blobs import CorruptBlob, Staged
-from headwater.services.s3.model import S3, Bucket, Version
+from headwater.services.s3.model import S3, Bucket, Version, is_version_id
 from headwater.services.s3.names import owner
 from headwater.services.s3.notifications import Notifier
 
@@ -213,9 +213,11 @@ class ObjectOps:
             shown = dataclasses.replace(version, meta={**version.meta, "restore": state})
         number = params.get("PartNumber")
         multipart = bool(version.meta.get("parts"))
-        # The one part of an object uploaded whole is all of it: its checksum is the object's.
-        partial = ranged and (number is None or multipart)
-        out = wire.object_headers(shown, params, ranged=partial,
+        # The whole-object checksum comes with every answer that serves the whole object: a
+        # range covering it all (LocalStack's AWS-validated test_get_object_range), or the one
+        # part of an object uploaded whole.
+        partial = ranged and (start, end) != (0, version.size)
+        out = wire.object_headers(shown, params, partial=partial,
                                   versioned=bucket.versioning is not None)
         if params.get("VersionId") is None:
             # Only for the current version as such: with a versionId S3 sends no
@@ -257,9 +259,15 @@ class ObjectOps:
 
     def delete_object(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self._bucket(params)
+        if params.get("BypassGovernanceRetention"):
+            # No bucket here has Object Lock, so S3 refuses the header on every one
+            # (LocalStack's AWS-validated test_delete_object_with_no_locking).
+            raise errors.invalid_argument(
+                "x-amz-bypass-governance-retention is only applicable to Object Lock enabled "
+                "buckets.")
         # If-Match deletes only the version it names (AWS "conditional deletes"); the
         # If-Match-Last-Modified-Time / -Size forms are for directory buckets.
-        check = conditions.check_write(params, params["Key"])
+        check = conditions.check_write(params, params["Key"], delete=True)
         gone = self.s3.delete(bucket, params["Key"], params.get("VersionId"), check)
         self._removed(ctx, bucket, params["Key"], gone)
         out: Result = {}
@@ -281,8 +289,15 @@ class ObjectOps:
         for item in items:
             key = item.get("Key", "")
             version_id = item.get("VersionId")
+            if version_id is not None and not is_version_id(version_id):
+                # An entry's id S3 never issued: NoSuchVersion there, not the InvalidArgument
+                # DeleteObject answers (LocalStack's AWS-validated test_delete_objects).
+                error = errors.no_such_version(key, version_id)
+                failed.append({"Key": key, "VersionId": version_id, "Code": error.code,
+                               "Message": error.message})
+                continue
             try:
-                check = conditions.check_write({"IfMatch": item.get("ETag")}, key)
+                check = conditions.check_write({"IfMatch": item.get("ETag")}, key, delete=True)
                 gone = self.s3.delete(bucket, key, version_id, check)
             except ServiceError as error:
                 failed.append({"Key": key, "Code": error.code, "Message": error.message,
@@ -416,18 +431,22 @@ class ObjectOps:
 
     # -- tagging --------------------------------------------------------------------------
 
-    def _tag_target(self, params: Params) -> tuple[Bucket, Version]:
+    def _tag_target(self, params: Params, method: str,
+                    tagging: bool = True) -> tuple[Bucket, Version]:
+        """The version a tagging (or ACL) operation acts on; a delete marker is refused with
+        the request's method named."""
         bucket = self._bucket(params)
-        return bucket, self.s3.resolve(bucket, params["Key"], params.get("VersionId"), "PUT")
+        return bucket, self.s3.resolve(bucket, params["Key"], params.get("VersionId"), method,
+                                       marker_is_resource=tagging)
 
     def get_object_tagging(self, ctx: RequestContext, params: Params) -> Result:
-        bucket, version = self._tag_target(params)
+        bucket, version = self._tag_target(params, "GET")
         out: Result = {"TagSet": wire.tag_set(version.meta.get("tags") or {})}
         out.update(self._version_member(bucket, version))
         return out
 
     def put_object_tagging(self, ctx: RequestContext, params: Params) -> Result:
-        bucket, version = self._tag_target(params)
+        bucket, version = self._tag_target(params, "PUT")
         pairs = [(t["Key"], t["Value"]) for t in (params.get("Tagging") or {}).get("TagSet", [])]
         meta = dict(version.meta)
         meta["tags"] = wire.check_tags(pairs)
@@ -435,7 +454,7 @@ class ObjectOps:
         return self._version_member(bucket, version)
 
     def delete_object_tagging(self, ctx: RequestContext, params: Params) -> Result:
-        bucket, version = self._tag_target(params)
+        bucket, version = self._tag_target(params, "DELETE")
         meta = dict(version.meta)
         meta.pop("tags", None)
         self.s3.update_meta(version, meta)
@@ -444,7 +463,7 @@ class ObjectOps:
     # -- ACLs (stored and returned, not enforced; every object is its bucket owner's: acl.py) --
 
     def get_object_acl(self, ctx: RequestContext, params: Params) -> Result:
-        bucket, version = self._tag_target(params)
+        bucket, version = self._tag_target(params, "GET", tagging=False)
         who = owner(bucket.account)
         # With ACLs disabled (BucketOwnerEnforced) S3 shows the owner's FULL_CONTROL alone.
         stored = version.meta.get("acl") if acl.enabled(bucket) else None
@@ -453,7 +472,7 @@ class ObjectOps:
         return out
 
     def put_object_acl(self, ctx: RequestContext, params: Params) -> Result:
-        bucket, version = self._tag_target(params)
+        bucket, version = self._tag_target(params, "PUT", tagging=False)
         if not acl.enabled(bucket):
             raise acl.not_supported()
         wanted = acl.requested(params)

@@ -90,13 +90,18 @@ class UploadOps(ObjectOps):
         text = params.get("CopySourceRange")
         if text:
             found = _COPY_RANGE.match(text)
-            if found is None:
+            start, end = (int(found.group(1)), int(found.group(2)) + 1) if found else (0, 0)
+            if found is None or end <= start:
+                # A last byte before the first is malformed too (LocalStack's AWS-validated
+                # test_upload_part_copy_range records both answers below).
                 raise errors.invalid_argument("The x-amz-copy-source-range value must be of the "
                                               "form bytes=first-last where first and last are "
                                               "the zero-based offsets of the first and last bytes "
                                               "to copy", "x-amz-copy-source-range", text)
-            start, end = int(found.group(1)), int(found.group(2)) + 1
-            if start >= source.size or end > source.size or end <= start:
+            if start >= source.size:
+                raise errors.invalid_request(
+                    "The specified copy range is invalid for the source object size")
+            if end > source.size:
                 raise errors.invalid_argument(
                     f"Range specified is not valid for source object of size: {source.size}",
                     "x-amz-copy-source-range", text)
@@ -249,9 +254,16 @@ class UploadOps(ObjectOps):
             if resume is None:
                 break
             low = resume
+        # As recorded from S3 (LocalStack's AWS-validated test_list_multiparts_next_marker):
+        # the next markers come on every page, empty when nothing was listed, and Prefix only
+        # when the request sent one.
         out: Result = {"Bucket": bucket.name, "KeyMarker": fix(key_marker),
                        "UploadIdMarker": upload_marker, "MaxUploads": limit,
-                       "IsTruncated": truncated, "Prefix": fix(prefix)}
+                       "IsTruncated": truncated,
+                       "NextKeyMarker": fix(last[0]) if last is not None else "",
+                       "NextUploadIdMarker": (last[1] or "") if last is not None else ""}
+        if params.get("Prefix") is not None:
+            out["Prefix"] = fix(prefix)
         if uploads:
             out["Uploads"] = uploads
         if prefixes:
@@ -260,13 +272,14 @@ class UploadOps(ObjectOps):
             out["Delimiter"] = fix(delimiter)
         if encode:
             out["EncodingType"] = "url"
-        if truncated and last is not None:
-            out["NextKeyMarker"] = fix(last[0])
-            if last[1] is not None:
-                out["NextUploadIdMarker"] = last[1]
         return out
 
     def _listing_params(self, params: Params) -> tuple[Any, str, str, bool]:
         bucket = self._bucket(params)
         encoding = params.get("EncodingType")
+        if encoding is not None and encoding != "url":
+            # As for the object listings (LocalStack's AWS-validated
+            # test_list_ops_encoding_type_validation).
+            raise errors.invalid_argument("Invalid Encoding Method specified in Request",
+                                          "encoding-type", str(encoding))
         return bucket, params.get("Prefix") or "", params.get("Delimiter") or "", encoding == "url"

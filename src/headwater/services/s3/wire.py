@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import base64
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from headwater.services.s3 import checksums, errors
 from headwater.services.s3.encryption import SSE_S3
@@ -34,6 +35,11 @@ from headwater.services.s3.model import STORAGE_CLASSES, Bucket, Version
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 MAX_USER_METADATA = 2048
 MAX_TAGS = 10
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+# Besides letters, numbers and separators (Unicode categories L, N, Z), what a tag may hold.
+_TAG_PUNCTUATION = frozenset("+-=._:/@")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # Request member -> the meta key it is stored under (the GetObject member of the same name).
 _CONTENT = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage",
             "CacheControl", "WebsiteRedirectLocation")
@@ -161,32 +167,74 @@ def check_header_value(name: str, value: str) -> None:
 
 def tags_from_header(text: str) -> dict[str, str]:
     """The tags of an ``x-amz-tagging`` header (PutObject, CopyObject with TaggingDirective
-    REPLACE, CreateMultipartUpload)."""
-    # A field without "=" is a tag whose value is empty, as S3 takes it (apache/ozone#10299,
-    # and `aws s3api put-object --tagging tag-without-value` in ministackorg/ministack#1117).
-    return check_tags(parse_qsl(text, keep_blank_values=True), header=True)
+    REPLACE, CreateMultipartUpload).
+
+    A field without "=" is a tag whose value is empty, as S3 takes it (apache/ozone#10299,
+    and `aws s3api put-object --tagging tag-without-value` in ministackorg/ministack#1117);
+    empty fields are skipped (versity/versitygw#1216).  Text that is not URL query parameters
+    is 400 InvalidArgument naming the header, as a repeated key is
+    (``errors.invalid_tagging_header``):
+
+    - AWS quirk: ``key1=val1,key2=val2`` is refused so (localstack's AWS-validated
+      test_object_tagging_exc, put-obj-wrong-format), while a value holding a comma is
+      InvalidTag "The TagValue you have provided is invalid" (a PutObject with
+      ``platform=metal,openstackbaremetal``, gardenlinux/gardenlinux#3720), as an unencoded
+      ``?``, ``(`` or ``!`` is (versity/versitygw's integration cases, PR #1243).  What sets
+      the recorded header apart is its field's second ``=``; that a raw ``=`` in a value is
+      what S3 objects to is inferred from these answers, not recorded on its own;
+    - ``=`` alone, a field with ``=`` and no key (versity/versitygw#1215), and a ``%`` not
+      followed by two hex digits (``key%`` in the same cases).
+    """
+    pairs: list[tuple[str, str]] = []
+    for field in text.split("&"):
+        if not field:
+            continue
+        key, equals, value = field.partition("=")
+        if (equals and not key) or "=" in value or _BAD_ESCAPE.search(field):
+            raise errors.invalid_tagging_header(text)
+        pairs.append((unquote_plus(key), unquote_plus(value)))
+    return check_tags(pairs, header=text)
 
 
-def check_tags(pairs: list[tuple[str, str]], *, header: bool = False) -> dict[str, str]:
-    """An object's tags, with S3's answers to too many or too long (versity/versitygw#246,
-    boto/boto3#1213), to a key starting ``aws:`` and to a key named twice.
+def check_tags(pairs: list[tuple[str, str]], *, header: str | None = None) -> dict[str, str]:
+    """An object's tags, with S3's answers to too many (versity/versitygw#246, boto/boto3#1213),
+    to a key or value ``check_tag`` refuses, to a key starting ``aws:`` and to a key named
+    twice.
 
-    AWS quirk: a repeated key is InvalidArgument in the ``x-amz-tagging`` header (``header``)
-    but InvalidTag in a Tagging document (PutObjectTagging); see ``errors``."""
+    AWS quirk: a repeated key is InvalidArgument in the ``x-amz-tagging`` header (``header``,
+    the header's text) but InvalidTag in a Tagging document (PutObjectTagging); see
+    ``errors``."""
     tags: dict[str, str] = {}
     for key, value in pairs:
         if key in tags:
-            raise errors.invalid_tagging_header() if header else errors.duplicate_tag_keys()
-        if not 1 <= len(key) <= 128:
-            raise errors.invalid_tag("TagKey", key)
-        if len(value) > 256:
-            raise errors.invalid_tag("TagValue", value)
+            if header is not None:
+                raise errors.invalid_tagging_header(header)
+            raise errors.duplicate_tag_keys()
+        check_tag(key, value)
         if key.startswith("aws:"):
             raise errors.system_tag(on_bucket=False)
         tags[key] = value
     if len(tags) > MAX_TAGS:
         raise errors.too_many_tags()
     return tags
+
+
+def check_tag(key: str, value: str) -> None:
+    """One tag of an object or a bucket: a key of 1 to 128 and a value of up to 256 characters,
+    each of Unicode letters, numbers and white space (in UTF-8) and ``+ - = . _ : / @``, or
+    400 InvalidTag.  The pattern is S3's, ``^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$``
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_S3Tag.html; the S3 user
+    guide's object-tagging page words it "letters, numbers, and spaces representable in UTF-8,
+    and the following characters: + - = . _ : / @").  ``\\p{Z}`` is separators (the space,
+    no-break space, ...), not control characters: a tab is refused."""
+    if not 1 <= len(key) <= MAX_TAG_KEY or not _tag_text(key):
+        raise errors.invalid_tag(key)
+    if len(value) > MAX_TAG_VALUE or not _tag_text(value):
+        raise errors.invalid_tag(key, value)
+
+
+def _tag_text(text: str) -> bool:
+    return all(ch in _TAG_PUNCTUATION or unicodedata.category(ch)[0] in "LNZ" for ch in text)
 
 
 def written_version_id(bucket: Bucket, version: Version) -> str | None:
@@ -210,9 +258,10 @@ def checksum_members(checksum: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def object_headers(version: Version, params: dict[str, Any], *, ranged: bool,
+def object_headers(version: Version, params: dict[str, Any], *, partial: bool,
                    versioned: bool) -> dict[str, Any]:
-    """The GetObject/HeadObject members describing ``version`` (everything but the body)."""
+    """The GetObject/HeadObject members describing ``version`` (everything but the body);
+    ``partial``: the answer serves only part of it, so no whole-object checksum."""
     meta = version.meta
     out: dict[str, Any] = {
         "LastModified": version.last_modified,
@@ -253,7 +302,7 @@ def object_headers(version: Version, params: dict[str, Any], *, ranged: bool,
     restore = meta.get("restore")
     if restore:
         out["Restore"] = restore_header(restore)
-    if params.get("ChecksumMode") == "ENABLED" and not ranged:
+    if params.get("ChecksumMode") == "ENABLED" and not partial:
         out.update(checksum_members(version.checksum))
     return out
 

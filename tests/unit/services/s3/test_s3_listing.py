@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from s3_helpers import new_s3, put
 
@@ -140,6 +140,31 @@ def test_paged_listings_match_a_reference_model(
         pytest.fail("the listing never ended")
     assert got_keys == [k for kind, k in expected if kind == "key"]
     assert got_prefixes == [p for kind, p in expected if kind == "prefix"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(keys=st.sets(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=4).map("".join),
+                    max_size=25),
+       prefix=st.sampled_from(["", "a", "a/", "é"]),
+       delimiter=st.sampled_from(["", "/", "a"]),
+       marker=st.lists(st.sampled_from(_PIECES), max_size=4).map("".join))
+@example(keys={"a/b", "a/ab", "a/0", "b"}, prefix="", delimiter="/", marker="a/ab")
+@example(keys={"a/b", "a/ab", "a/0", "b"}, prefix="", delimiter="/", marker="a/")
+def test_any_marker_lists_what_sorts_after_it(
+    tmp_path_factory: pytest.TempPathFactory, keys: set[str], prefix: str, delimiter: str,
+    marker: str,
+) -> None:
+    """A marker of any kind -- a key, a common prefix, a key inside a rolled-up prefix, or
+    none of these -- leaves the keys and common prefixes that sort after it: a prefix whose
+    keys go on past the marker is not listed again when the prefix itself sorts before it."""
+    s3 = new_s3(tmp_path_factory.mktemp("s3"))
+    bucket = s3.bucket("bucket")
+    for key in keys:
+        put(s3, bucket, key)
+    expected = [item for item in _reference(list(keys), prefix, delimiter) if item[1] > marker]
+    page = listing.list_objects(s3.store, bucket.id, prefix, delimiter, marker, 1000)
+    assert keys_of(page) == [k for kind, k in expected if kind == "key"]
+    assert page.prefixes == [p for kind, p in expected if kind == "prefix"]
 
 
 @settings(max_examples=120, deadline=None)

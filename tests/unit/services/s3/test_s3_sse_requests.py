@@ -41,6 +41,33 @@ def test_a_rule_without_a_default_is_left_to_the_schema() -> None:
     encryption.check_configuration({"Rules": [{"BucketKeyEnabled": True}]})
 
 
+def _rule(algorithm: str, key: str | None = None) -> dict[str, object]:
+    default: dict[str, object] = {"SSEAlgorithm": algorithm}
+    if key is not None:
+        default["KMSMasterKeyID"] = key
+    return {"ApplyServerSideEncryptionByDefault": default}
+
+
+@pytest.mark.parametrize("config", [{}, {"Rules": []}, {"Rules": [_rule("AES256")] * 2},
+                                    {"Rules": [_rule("aws:kms"), _rule("AES256")]}])
+def test_anything_but_one_rule_is_malformed(config: dict[str, object]) -> None:
+    with pytest.raises(ServiceError) as refused:
+        encryption.check_configuration(config)
+    assert (refused.value.code, refused.value.status) == ("MalformedXML", 400)
+
+
+@given(st.sampled_from(encryption.BUCKET_ALGORITHMS), st.one_of(st.none(), st.text(max_size=20)))
+def test_a_kms_key_is_taken_only_with_a_kms_algorithm(algorithm: str, key: str | None) -> None:
+    try:
+        encryption.check_configuration({"Rules": [_rule(algorithm, key)]})
+    except ServiceError as refused:
+        assert key is not None and algorithm == "AES256"
+        assert (refused.code, refused.status) == ("InvalidArgument", 400)
+        assert refused.fields == {"ArgumentName": "ApplyServerSideEncryptionByDefault"}
+    else:
+        assert key is None or algorithm != "AES256"
+
+
 @pytest.mark.parametrize("params", [{"SSECustomerAlgorithm": "AES256"},
                                     {"CopySourceSSECustomerAlgorithm": "AES256"}])
 def test_reads_naming_an_sse_c_key_do_not_apply(params: dict[str, str]) -> None:
