@@ -170,3 +170,47 @@ def test_bypassing_governance_needs_object_lock(s3: Any, bucket: str) -> None:
     assert error["Message"] == ("x-amz-bypass-governance-retention is only applicable to "
                                 "Object Lock enabled buckets.")
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
+
+
+# -- conditional completion of an upload whose key changed -----------------------------------
+
+
+def _upload(s3: Any, bucket: str, key: str) -> tuple[str, list[dict[str, Any]]]:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, Body=b"test", PartNumber=1)
+    return upload, [{"ETag": part["ETag"], "PartNumber": 1}]
+
+
+def test_completing_after_the_key_changed_is_a_conflict(s3: Any, bucket: str) -> None:
+    def complete(upload: str, parts: list[dict[str, Any]], **condition: str) -> Any:
+        return lambda: s3.complete_multipart_upload(
+            Bucket=bucket, Key="k", UploadId=upload, MultipartUpload={"Parts": parts},
+            **condition)
+
+    first = s3.put_object(Bucket=bucket, Key="k", Body=b"test")["ETag"]
+    upload, parts = _upload(s3, bucket, "k")
+    second = s3.put_object(Bucket=bucket, Key="k", Body=b"test2")["ETag"]
+    # The condition is judged first: the current ETag is no longer the first one.
+    assert refused(complete(upload, parts, IfMatch=first))[:2] == (412, "PreconditionFailed")
+    # It holds, but the key was written after the upload began.
+    status, code, error = refused(complete(upload, parts, IfMatch=second))
+    assert (status, code) == (409, "ConditionalRequestConflict")
+    assert (error["Condition"], error["Key"]) == ("If-Match", "k")
+    assert error["Message"] == ("The conditional request cannot succeed due to a conflicting "
+                                "operation against this resource.")
+    # Deleted since: If-None-Match holds again, and still conflicts.
+    upload, parts = _upload(s3, bucket, "gone")
+    s3.put_object(Bucket=bucket, Key="gone", Body=b"x")
+    s3.delete_object(Bucket=bucket, Key="gone")
+    status, code, error = refused(lambda: s3.complete_multipart_upload(
+        Bucket=bucket, Key="gone", UploadId=upload, MultipartUpload={"Parts": parts},
+        IfNoneMatch="*"))
+    assert (status, code, error["Condition"]) == (409, "ConditionalRequestConflict",
+                                                  "If-None-Match")
+    # Without a condition the same completion goes through, as ever.
+    s3.complete_multipart_upload(Bucket=bucket, Key="gone", UploadId=upload,
+                                 MultipartUpload={"Parts": parts})
+    # An upload untouched since it began completes under its condition.
+    upload, parts = _upload(s3, bucket, "fresh")
+    s3.complete_multipart_upload(Bucket=bucket, Key="fresh", UploadId=upload,
+                                 MultipartUpload={"Parts": parts}, IfNoneMatch="*")

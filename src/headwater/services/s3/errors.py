@@ -288,3 +288,11 @@ def illegal_versioning_configuration() -> ServiceError:
     localstack's AWS-validated test_bucket_versioning_crud (put-versioning-empty)."""
     return ServiceError("IllegalVersioningConfigurationException",
                         "The Versioning element must be specified", 400)
+
+
+def conditional_conflict(condition: str, key: str) -> ServiceError:
+    """A conditional write whose key changed under it (CompleteMultipartUpload of an upload
+    that began before the key's latest write or delete)."""
+    return ServiceError("ConditionalRequestConflict",
+                        "The conditional request cannot succeed due to a conflicting operation "
+                        "against this resource.", 409, fields={"Condition": condition, "Key": key})

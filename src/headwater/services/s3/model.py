@@ -329,6 +329,7 @@ class S3:
                 if current is not None and (replaced is None or replaced.row_id != current.row_id):
                     self.store.set_latest(current.row_id, False)  # the one current version
                 now = self.now_seconds()
+                self.store.touch_uploads(bucket.id, key)
                 row_id = self.store.insert_object(
                     bucket.id, key, version_id, delete_marker=False, size=size, etag=etag,
                     last_modified=now, storage_class=storage_class,
@@ -360,6 +361,7 @@ class S3:
             if check is not None:
                 target = self.find(bucket, key, version_id)
                 check(target if target is not None and not target.delete_marker else None)
+            self.store.touch_uploads(bucket.id, key)
             if version_id is not None:
                 found = self.find(bucket, key, version_id)
                 if found is None:

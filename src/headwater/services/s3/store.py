@@ -146,6 +146,9 @@ MIGRATIONS = [
     ALTER TABLE s3_objects ADD COLUMN blocks BLOB;
     ALTER TABLE s3_objects ADD COLUMN data BLOB;
     """,
+    # Whether the upload's key was written or deleted after the upload began: a conditional
+    # CompleteMultipartUpload then fails with ConditionalRequestConflict (``uploads.py``).
+    "ALTER TABLE s3_uploads ADD COLUMN touched INTEGER NOT NULL DEFAULT 0;",
 ]
 RESTORING = """meta LIKE '%"restore"%'"""  # the partial index s3_objects_restoring covers these
 
@@ -440,6 +443,15 @@ class S3Store:
             (upload_id,),
         )
         return row
+
+    def touch_uploads(self, bucket_id: int, key: str) -> None:
+        """Mark the key's uploads in progress as begun before its latest write or delete."""
+        self.db.execute("UPDATE s3_uploads SET touched=1 WHERE bucket_id=? AND key=? AND "
+                        "touched=0", (bucket_id, key))
+
+    def upload_touched(self, upload_id: str) -> bool:
+        row = self.db.query_one("SELECT touched FROM s3_uploads WHERE upload_id=?", (upload_id,))
+        return bool(row and row[0])
 
     def delete_upload(self, upload_id: str) -> None:
         self.db.execute("DELETE FROM s3_parts WHERE upload_id=?", (upload_id,))

@@ -137,7 +137,7 @@ class UploadOps(ObjectOps):
             version = repeated
         else:
             parts = (params.get("MultipartUpload") or {}).get("Parts") or []
-            check = conditions.check_write(params, upload.key)
+            check = self._completion_check(params, upload)
             # A whole-object checksum (x-amz-checksum-<alg>) and x-amz-checksum-type, when
             # sent, are checked against what the parts make.
             whole = checksums.requested_whole(params)
@@ -159,6 +159,24 @@ class UploadOps(ObjectOps):
             out["VersionId"] = version_id
         self._expiration(out, bucket, version)
         return out
+
+    def _completion_check(self, params: Params, upload: Upload) -> Any:
+        """CompleteMultipartUpload's If-Match / If-None-Match, checked against the key's
+        current version; when they hold, a key written or deleted since the upload began
+        still fails them: 409 ConditionalRequestConflict, even when the ETag matches (S3's
+        answers in LocalStack's AWS-validated test_multipart_if_match_with_put(_identical),
+        test_multipart_if_none_match_with_delete and test_multipart_if_match_with_delete)."""
+        check = conditions.check_write(params, upload.key)
+        if check is None:
+            return None
+        condition = "If-Match" if params.get("IfMatch") is not None else "If-None-Match"
+
+        def check_and_conflict(current: Any) -> None:
+            check(current)
+            if self.s3.store.upload_touched(upload.upload_id):
+                raise errors.conditional_conflict(condition, upload.key)
+
+        return check_and_conflict
 
     def abort_multipart_upload(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self._bucket(params)
