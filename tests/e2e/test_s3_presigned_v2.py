@@ -40,6 +40,14 @@ def test_default_presigned_get_and_put(s3: Any) -> None:
     with urllib.request.urlopen(request) as reply:
         assert reply.status == 200
     assert s3.get_object(Bucket="presigned", Key="up.csv")["Body"].read() == b"a,b"
+    # The type signed is the one that must be sent (the URL's query carries a copy of it).
+    other = urllib.request.Request(
+        put, data=b"<a/>", method="PUT", headers={"Content-Type": "text/xml"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(other)
+    assert caught.value.code == 403
+    assert b"<Code>SignatureDoesNotMatch</Code>" in caught.value.read()
 
 
 def test_tampered_presigned_url_is_refused(s3: Any) -> None:

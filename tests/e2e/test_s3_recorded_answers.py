@@ -4,10 +4,15 @@ ranges, checksums of whole-object ranges, the governance-bypass header."""
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from headwater.testing import RunningHeadwater
 
 
 def refused(call: Any) -> tuple[int, str, dict[str, Any]]:
@@ -214,3 +219,34 @@ def test_completing_after_the_key_changed_is_a_conflict(s3: Any, bucket: str) ->
     upload, parts = _upload(s3, bucket, "fresh")
     s3.complete_multipart_upload(Bucket=bucket, Key="fresh", UploadId=upload,
                                  MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+
+
+# -- presigned URLs carry only what was signed -----------------------------------------------
+
+
+def test_a_presigned_request_with_unsigned_amz_headers_is_refused(hw: RunningHeadwater,
+                                                                 bucket: str) -> None:
+    signer = hw.client("s3", config=Config(signature_version="s3v4"))
+    url = signer.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "k"})
+    request = urllib.request.Request(url, data=b"x", method="PUT",
+                                     headers={"x-amz-expires": "5"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request)
+    body = caught.value.read()
+    assert caught.value.code == 403 and b"<Code>AccessDenied</Code>" in body
+    assert b"There were headers present in the request which were not signed" in body
+    assert b"<HeadersNotSigned>x-amz-expires</HeadersNotSigned>" in body
+    with urllib.request.urlopen(urllib.request.Request(url, data=b"x", method="PUT")) as ok:
+        assert ok.status == 200
+
+
+@pytest.mark.parametrize("storage_class", ["OUTPOSTS", "SNOW", "EXPRESS_ONEZONE", "COLD"])
+def test_classes_of_other_kinds_of_storage_are_refused(s3: Any, bucket: str,
+                                                       storage_class: str) -> None:
+    for call in (lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x",
+                                       StorageClass=storage_class),
+                 lambda: s3.create_multipart_upload(Bucket=bucket, Key="k",
+                                                    StorageClass=storage_class)):
+        status, code, error = refused(call)
+        assert (status, code) == (400, "InvalidStorageClass")
+        assert error["StorageClassRequested"] == storage_class

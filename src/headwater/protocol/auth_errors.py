@@ -56,6 +56,7 @@ def _coral(
         # Only S3 tells expired presigned URLs apart; kept for completeness.
         "expired": (signature, "{detail}", status),
         "not_yet_valid": (signature, "Signature not yet current", status),
+        "unsigned_headers": (signature, "{detail}", status),
     }
 
 
@@ -124,6 +125,8 @@ _S3: _Table = {
     ),
     "expired": ("AccessDenied", "Request has expired", 403),
     "not_yet_valid": ("AccessDenied", "Request is not valid yet", 403),
+    "unsigned_headers": ("AccessDenied",
+                         "There were headers present in the request which were not signed", 403),
 }
 _S3_QUERY_MALFORMED = ("AuthorizationQueryParametersError", "{detail}", 400)
 
@@ -138,6 +141,9 @@ def auth_error(spec: ServiceSpec, failure: AuthFailure) -> ServiceError:
             client, computed = failure.hashes
             return ServiceError(code, message, status, fields={
                 "ClientComputedContentSHA256": client, "S3ComputedContentSHA256": computed})
+        if failure.kind == "unsigned_headers":
+            return ServiceError(code, message, status,
+                                fields={"HeadersNotSigned": failure.detail})
     else:
         if spec.protocol == "query" or spec.query_compatible:
             table = _QUERY

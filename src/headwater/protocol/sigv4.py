@@ -67,6 +67,7 @@ class AuthFailure(Exception):
     skewed            the request date is more than 15 minutes from the server's clock
     expired           a presigned URL past its X-Amz-Expires
     not_yet_valid     a presigned URL dated more than 15 minutes in the future
+    unsigned_headers  an S3 presigned request carrying x-amz-* headers it did not sign
 
     ``presigned`` says whether the request used query-string authentication (S3 names
     malformed presigned queries differently from malformed headers).  ``detail`` is the
@@ -351,6 +352,15 @@ def _verify_presigned(request: HttpRequest, secrets: Mapping[str, str], clock: C
         q["X-Amz-Signature"],
     ):
         raise AuthFailure("bad_signature", presigned=True)
+    if scope.service == "s3":
+        # A presigned URL lets whoever holds it send only what was signed: S3 refuses any
+        # x-amz-* header outside X-Amz-SignedHeaders, naming them (LocalStack's AWS-validated
+        # test_s3_put_presigned_url_same_header_and_qs_parameter and
+        # test_put_object_with_md5_and_chunk_signature_bad_headers).
+        unsigned = sorted(name for name in request.headers
+                          if name.startswith("x-amz-") and name not in signed)
+        if unsigned:
+            raise AuthFailure("unsigned_headers", ", ".join(unsigned), presigned=True)
     return Identity(scope.access_key, scope.region, scope.service, presigned=True)
 
 

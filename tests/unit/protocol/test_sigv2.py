@@ -25,7 +25,8 @@ def presign(url: str, *, method: str = "GET", auth_path: str | None = None,
     request.auth_path = auth_path
     signer.add_auth(request)
     split = urlsplit(request.url)
-    return HttpRequest(method, split.path, split.query, {"host": split.netloc}, b"", split.netloc)
+    sent = {"host": split.netloc, **{k.lower(): v for k, v in (headers or {}).items()}}
+    return HttpRequest(method, split.path, split.query, sent, b"", split.netloc)
 
 
 def test_path_style_url_verifies() -> None:
@@ -47,6 +48,18 @@ def test_subresources_and_headers_moved_into_the_query_are_signed() -> None:
     )
     assert "x-amz-meta-owner=me" in request.query_string
     assert sigv4.verify(request, SECRETS, ManualClock(NOW)).access_key == "AKID"
+
+
+@pytest.mark.parametrize("sent", [{"content-type": "text/xml"}, {}])
+def test_the_content_type_signed_is_the_one_that_must_be_sent(sent: dict[str, str]) -> None:
+    """The URL's query carries a copy of the signed Content-Type; S3 checks the header sent."""
+    request = presign("http://127.0.0.1:4566/bkt/k", method="PUT",
+                      headers={"Content-Type": "text/csv"})
+    request.headers.pop("content-type")
+    request.headers.update(sent)
+    with pytest.raises(sigv4.AuthFailure) as caught:
+        sigv4.verify(request, SECRETS, ManualClock(NOW))
+    assert caught.value.kind == "bad_signature"
 
 
 def test_tampered_path_fails() -> None:

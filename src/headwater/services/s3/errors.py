@@ -118,9 +118,9 @@ def not_in_active_tier() -> ServiceError:
                         "only stored in Amazon S3 Glacier.", 403)
 
 
-def invalid_storage_class() -> ServiceError:
+def invalid_storage_class(requested: str) -> ServiceError:
     return ServiceError("InvalidStorageClass", "The storage class you specified is not valid",
-                        400)
+                        400, fields={"StorageClassRequested": requested})
 
 
 def method_not_allowed(method: str, resource: str) -> ServiceError:

@@ -363,8 +363,7 @@ def _reachable(current: str, target: str) -> bool:
     from STANDARD to any transition class ("Supported lifecycle transitions",
     lifecycle-transition-general-considerations.html), from a transition class only down S3's
     waterfall (``WATERFALL``: never ONEZONE_IA to GLACIER_IR, never back to a warmer class).
-    REDUCED_REDUNDANCY, which no rule can name, moves as STANDARD does; OUTPOSTS, SNOW and
-    EXPRESS_ONEZONE objects never move."""
+    REDUCED_REDUNDANCY, which no rule can name, moves as STANDARD does."""
     if current in ("STANDARD", "REDUCED_REDUNDANCY"):
         return target in TRANSITION_CLASSES
     return target in WATERFALL.get(current, set())

@@ -57,7 +57,7 @@ _OVERRIDES = {
 def storage_class(params: dict[str, Any]) -> str:
     value = params.get("StorageClass") or "STANDARD"
     if value not in STORAGE_CLASSES:
-        raise errors.invalid_storage_class()
+        raise errors.invalid_storage_class(str(value))
     return str(value)
 
 
