@@ -8,6 +8,8 @@ credential rules: ``test``/``test`` only on loopback, configured credentials rep
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -340,3 +342,24 @@ def test_serve_beyond_loopback_refuses_the_test_pair():
     result = serve("--host", "0.0.0.0", env={"HEADWATER_CREDENTIALS": "test:test"})
     assert result.returncode != 0
     assert "'test' key is only allowed on loopback" in result.stderr
+
+
+def test_s3_shows_its_side_of_a_bad_signature(hw):
+    """SignatureDoesNotMatch carries S3's canonical request and string to sign, as S3 does;
+    with only the secret wrong, the string shown is exactly the one the client signed: the
+    wrong secret signs it into the signature the client sent."""
+    with pytest.raises(ClientError) as err:
+        client(hw, "s3", secret="wrong").list_buckets()
+    error = err.value.response["Error"]
+    assert error["Code"] == "SignatureDoesNotMatch" and error["AWSAccessKeyId"] == "test"
+    to_sign = error["StringToSign"]
+    _, _, scope, digest = to_sign.split("\n")
+    assert digest == hashlib.sha256(error["CanonicalRequest"].encode()).hexdigest()
+    key = b"AWS4wrong"
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    assert hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest() == error[
+        "SignatureProvided"]
+    assert bytes.fromhex(error["StringToSignBytes"]).decode() == to_sign
+    assert bytes.fromhex(error["CanonicalRequestBytes"]).decode() == error["CanonicalRequest"]
+    assert error["CanonicalRequest"].startswith("GET\n/\n")

@@ -141,6 +141,8 @@ def auth_error(spec: ServiceSpec, failure: AuthFailure) -> ServiceError:
             client, computed = failure.hashes
             return ServiceError(code, message, status, fields={
                 "ClientComputedContentSHA256": client, "S3ComputedContentSHA256": computed})
+        if failure.explained is not None:
+            return ServiceError(code, message, status, fields=dict(failure.explained))
         if failure.kind == "unsigned_headers":
             return ServiceError(code, message, status,
                                 fields={"HeadersNotSigned": failure.detail})

@@ -75,12 +75,14 @@ class AuthFailure(Exception):
     """
 
     def __init__(self, kind: str, detail: str = "", *, presigned: bool = False,
-                 hashes: tuple[str, str] | None = None) -> None:
+                 hashes: tuple[str, str] | None = None,
+                 explained: dict[str, str] | None = None) -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
         self.detail = detail
         self.presigned = presigned
         self.hashes = hashes  # payload_mismatch: (the client's, the body's)
+        self.explained = explained  # bad_signature: what S3 shows of its side (``_mismatch``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,7 @@ def _verify_header(
     _check_skew(_parse_amz_date(amz_date, presigned=False), clock.now())
     signed = _signed_header_names(fields["SignedHeaders"])
     payload = _payload_hash(request, signed)
+    canonical_query = _canonical_query(request.query)
     if not _signature_matches(
         request,
         scope,
@@ -208,10 +211,11 @@ def _verify_header(
         amz_date,
         signed,
         payload,
-        _canonical_query(request.query),
+        canonical_query,
         fields["Signature"],
     ):
-        raise AuthFailure("bad_signature")
+        raise _mismatch(request, scope, amz_date, signed, payload, canonical_query,
+                        fields["Signature"], presigned=False)
     return Identity(scope.access_key, scope.region, scope.service, presigned=False)
 
 
@@ -341,6 +345,7 @@ def _verify_presigned(request: HttpRequest, secrets: Mapping[str, str], clock: C
         if now > signed_at.timestamp() + expires:
             raise AuthFailure("skewed", _expired_text(signed_at, now, expires), presigned=True)
         payload = _payload_hash(request, signed)
+    canonical_query = _canonical_query(query, exclude="X-Amz-Signature")
     if not _signature_matches(
         request,
         scope,
@@ -348,10 +353,11 @@ def _verify_presigned(request: HttpRequest, secrets: Mapping[str, str], clock: C
         q["X-Amz-Date"],
         signed,
         payload,
-        _canonical_query(query, exclude="X-Amz-Signature"),
+        canonical_query,
         q["X-Amz-Signature"],
     ):
-        raise AuthFailure("bad_signature", presigned=True)
+        raise _mismatch(request, scope, q["X-Amz-Date"], signed, payload, canonical_query,
+                        q["X-Amz-Signature"], presigned=True)
     if scope.service == "s3":
         # A presigned URL lets whoever holds it send only what was signed: S3 refuses any
         # x-amz-* header outside X-Amz-SignedHeaders, naming them (LocalStack's AWS-validated
@@ -565,6 +571,32 @@ def _sign(secret: str, amz_date: str, scope: Scope, canonical: str, encoding: st
     mac = _keyed_mac(_signing_key(secret, amz_date[0:8], scope.region, scope.service)).copy()
     mac.update(text.encode("utf-8"))
     return mac.hexdigest()
+
+
+def _mismatch(request: HttpRequest, scope: Scope, amz_date: str, signed: tuple[str, ...],
+              payload: str, canonical_query: str, provided: str, *,
+              presigned: bool) -> AuthFailure:
+    """A bad signature, with what S3's SignatureDoesNotMatch shows of the server's side so a
+    client can see where it differs: the canonical request and string to sign, as text and as
+    bytes (hex pairs; https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-
+    requests.html, and S3's error documents).  Computed only for a failed request."""
+    headers = {name: request.headers.get(name, "") for name in signed}
+    if "host" in headers and not headers["host"]:
+        headers["host"] = request.host
+    path = canonical_path(request.path, scope.service)
+    canonical = canonical_request(request.method, path, canonical_query, headers, payload,
+                                  received=True)
+    raw = canonical.encode("latin-1", "replace")  # the text is the bytes as received
+    to_sign = (f"{ALGORITHM}\n{amz_date}\n{amz_date[0:8]}/{scope.region}/{scope.service}/"
+               f"aws4_request\n{hashlib.sha256(raw).hexdigest()}")
+    return AuthFailure("bad_signature", presigned=presigned, explained={
+        "AWSAccessKeyId": scope.access_key,
+        "StringToSign": to_sign,
+        "SignatureProvided": provided,
+        "StringToSignBytes": to_sign.encode("utf-8").hex(" "),
+        "CanonicalRequest": canonical,
+        "CanonicalRequestBytes": raw.hex(" "),
+    })
 
 
 def _signature_matches(
