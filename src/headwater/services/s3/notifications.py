@@ -7,7 +7,8 @@ Lambda facade (an asynchronous, ``Event`` invocation).  Both hand-offs commit to
 before the request that caused the event answers, so a restart loses no event; neither waits
 for the function to run.
 
-It also checks a new configuration's destinations, as AWS does: a queue must exist and its
+It also checks a new configuration's form (``normalise``: parseable queue ARNs, prefix/suffix
+rule names, an Id for each configuration) and its destinations, as AWS does: a queue must exist and its
 ``Policy`` let ``s3.amazonaws.com`` send messages for this bucket, and it gets the
 ``s3:TestEvent``; a function must exist and its resource policy must let ``s3.amazonaws.com``
 invoke it for this bucket (AddPermission), and gets no test event.  Both permissions are
@@ -27,6 +28,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -77,6 +79,69 @@ def _shared_event(first: list[str], second: list[str]) -> tuple[str, str] | None
     return None
 
 
+# The rule names S3 accepts, in any case, and the case it stores and returns them in
+# (LocalStack's AWS-validated test_filter_rules_case_insensitive: "suffix" and "PREFIX" come
+# back as "Suffix" and "Prefix").
+_RULE_NAMES = {"prefix": "Prefix", "suffix": "Suffix"}
+
+
+def _parses_as_arn(text: str) -> bool:
+    """Whether S3 can parse a destination ARN: ``arn:partition:service:region:account:resource``.
+    Which strings beyond the recorded ``invalid-queue`` / ``invalid_arn`` AWS refuses is not
+    recorded; this asks for the six fields."""
+    parts = text.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and all(parts[1:3]) and bool(parts[5])
+
+
+def normalise(config: dict[str, Any], new_id: Callable[[], str]) -> dict[str, Any]:
+    """A configuration as S3 stores it, after the checks S3 makes on its form alone (made even
+    with SkipDestinationValidation, and before any destination is looked up):
+
+    - a QueueArn that is not an ARN is 400 InvalidArgument "The ARN could not be parsed"
+      (``ArgumentName`` Queue, the first such queue only), as recorded in LocalStack's
+      AWS-validated test_invalid_sqs_arn (invalid_not_skip, invalid_skip) and
+      test_multiple_invalid_sqs_arns (two-queue-arns-invalid,
+      one-queue-invalid-one-not-existent);
+    - a filter rule named other than prefix or suffix (in any case) is 400 InvalidArgument
+      "filter rule name must be either prefix or suffix" (``ArgumentName`` FilterRule.Name),
+      as recorded in test_bucket_notification_with_invalid_filter_rules; the names are stored
+      as ``Prefix`` / ``Suffix``;
+    - a configuration sent without an ``Id`` is given one (``new_id``), which
+      GetBucketNotificationConfiguration returns and each event names as its
+      ``configurationId`` ("If you don't provide one, Amazon S3 will assign an ID",
+      API_QueueConfiguration.html; recorded non-empty in test_filter_rules_case_insensitive
+      and in every event of test_s3_notifications_sqs.snapshot.json)."""
+    out = dict(config)
+    for kind in _DESTINATIONS:
+        entries = config.get(kind)
+        if not entries:
+            continue
+        stored: list[dict[str, Any]] = []
+        for entry in entries:
+            entry = dict(entry)
+            if kind == "QueueConfigurations":
+                arn = str(entry.get("QueueArn", ""))
+                if not _parses_as_arn(arn):
+                    raise errors.invalid_argument("The ARN could not be parsed", "Queue", arn)
+            rules = ((entry.get("Filter") or {}).get("Key") or {}).get("FilterRules")
+            if rules:
+                named: list[dict[str, Any]] = []
+                for rule in rules:
+                    name = str(rule.get("Name", ""))
+                    if name.lower() not in _RULE_NAMES:
+                        raise errors.invalid_argument(
+                            "filter rule name must be either prefix or suffix",
+                            "FilterRule.Name", name)
+                    named.append({**rule, "Name": _RULE_NAMES[name.lower()]})
+                entry["Filter"] = {**entry["Filter"],
+                                   "Key": {**entry["Filter"]["Key"], "FilterRules": named}}
+            if not entry.get("Id"):
+                entry["Id"] = new_id()
+            stored.append(entry)
+        out[kind] = stored
+    return out
+
+
 def check_overlaps(config: dict[str, Any]) -> None:
     """Refuse two configurations an event could match both of, as S3 does: a shared event
     type, prefixes one of which starts the other, suffixes one of which ends the other (an
@@ -109,6 +174,9 @@ def check_overlaps(config: dict[str, Any]) -> None:
 S3_PRINCIPAL = "s3.amazonaws.com"
 QUEUE_REFUSED = ("Permissions on the destination queue do not allow S3 to publish "
                  "notifications from this bucket")
+# A queue that does not exist: AWS's words in LocalStack's AWS-validated test_invalid_sqs_arn
+# (queue-does-not-exist) and test_multiple_invalid_sqs_arns (multiple-queues-do-not-exist).
+QUEUE_MISSING = "The destination queue does not exist"
 TOPIC_REFUSED = ("Permissions on the destination topic do not allow S3 to publish "
                  "notifications from this bucket")
 
@@ -116,8 +184,14 @@ TOPIC_REFUSED = ("Permissions on the destination topic do not allow S3 to publis
 # Events whose records name no size or eTag (the object is gone or hidden).
 _REMOVALS = ("ObjectRemoved:", "LifecycleExpiration:")
 # AWS uses event version 2.3 for lifecycle events and the expiry of a restored copy, 2.1 for
-# the rest (the page cited at the top).
-_VERSION_2_3 = ("LifecycleTransition", "LifecycleExpiration:", "ObjectRestore:Delete")
+# the rest (the page cited at the top); 2.3 too for tagging and ACL events, as recorded in
+# LocalStack's AWS-validated test_object_tagging_put_event, test_object_tagging_delete_event
+# and test_object_put_acl.
+_VERSION_2_3 = ("LifecycleTransition", "LifecycleExpiration:", "ObjectRestore:Delete",
+                "ObjectTagging:", "ObjectAcl:")
+# Events whose records name the object's key and eTag only: no size, no sequencer (the same
+# three recordings).
+_KEY_AND_ETAG = ("ObjectTagging:", "ObjectAcl:")
 
 
 def _bucket_arn(bucket: Bucket) -> str:
@@ -139,7 +213,9 @@ class Notifier:
             failed.append((topic.get("TopicArn", ""), TOPIC_REFUSED))  # no SNS: no topic
         for queue in config.get("QueueConfigurations") or []:
             arn = queue.get("QueueArn", "")
-            if not self._may_send(bucket, arn):
+            if not self._queue_exists(arn):
+                failed.append((arn, QUEUE_MISSING))
+            elif not self._may_send(bucket, arn):
                 failed.append((arn, QUEUE_REFUSED))
         for function in config.get("LambdaFunctionConfigurations") or []:
             arn = function.get("LambdaFunctionArn", "")
@@ -163,6 +239,16 @@ class Notifier:
                     "HostId": host_id(request_id)}
             self._send(bucket, queue["QueueArn"], test)
 
+    def _queue_exists(self, queue_arn: str) -> bool:
+        sqs = self.facades.get("sqs")
+        if sqs is None:
+            return False  # SQS is not served: no queue exists
+        try:
+            sqs.queue(queue_arn)
+        except ServiceError:
+            return False
+        return True
+
     def _may_send(self, bucket: Bucket, queue_arn: str) -> bool:
         sqs = self.facades.get("sqs")
         if sqs is None:
@@ -183,9 +269,13 @@ class Notifier:
 
     def emit(self, bucket: Bucket, event: str, key: str, version: Version | None, *,
              request_id: str, now: float, principal: str = "",
-             destination_class: str | None = None) -> None:
+             destination_class: str | None = None, source_ip: str | None = None) -> None:
         """Deliver one event to every matching destination of ``bucket``
-        (``destination_class``: where a LifecycleTransition moved the object)."""
+        (``destination_class``: where a LifecycleTransition moved the object; ``source_ip``:
+        the record's sourceIPAddress, by default S3's own for S3's principal and the
+        client's otherwise)."""
+        if source_ip is None:
+            source_ip = S3_PRINCIPAL if principal == S3_PRINCIPAL else "127.0.0.1"
         config = bucket.config.get("notification") or {}
         queues = [q for q in config.get("QueueConfigurations") or []
                   if _events_match(q, event) and _filters_match(q, key)]
@@ -202,21 +292,30 @@ class Notifier:
             sequencer = f"{self._sequence:018X}"
         for queue in queues:
             record = self._record(bucket, event, key, version, queue.get("Id") or "",
-                                  request_id, now, principal, sequencer, destination_class)
+                                  request_id, now, principal, sequencer, source_ip,
+                                  destination_class)
             self._send(bucket, queue["QueueArn"], {"Records": [record]})
         for function in functions:
             record = self._record(bucket, event, key, version, function.get("Id") or "",
-                                  request_id, now, principal, sequencer, destination_class)
+                                  request_id, now, principal, sequencer, source_ip,
+                                  destination_class)
             self._invoke(bucket, function["LambdaFunctionArn"], {"Records": [record]})
 
     def _record(self, bucket: Bucket, event: str, key: str, version: Version | None,
                 config_id: str, request_id: str, now: float, principal: str,
-                sequencer: str, destination_class: str | None = None) -> dict[str, Any]:
-        obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "sequencer": sequencer}
+                sequencer: str, source_ip: str,
+                destination_class: str | None = None) -> dict[str, Any]:
+        obj: dict[str, Any] = {"key": quote_plus(key, safe="/")}
+        if event.startswith(_KEY_AND_ETAG):
+            if version is not None:
+                obj["eTag"] = version.etag.strip('"')
+        else:
+            obj["sequencer"] = sequencer
         # A removal names the key (and version) only: S3's ObjectRemoved and
         # LifecycleExpiration records carry no size or eTag.
         removal = event.startswith(_REMOVALS)
-        if version is not None and not version.delete_marker and not removal:
+        if (version is not None and not version.delete_marker and not removal
+                and not event.startswith(_KEY_AND_ETAG)):
             obj["size"] = version.size
             obj["eTag"] = version.etag.strip('"')
         if version is not None and bucket.versioning is not None:
@@ -229,8 +328,7 @@ class Notifier:
             "eventName": event,
             "userIdentity": {"principalId": principal or f"AWS:{self.account}"},
             # What S3 does on its own (lifecycle, a restore finishing) comes from S3 itself.
-            "requestParameters": {"sourceIPAddress": S3_PRINCIPAL if principal == S3_PRINCIPAL
-                                  else "127.0.0.1"},
+            "requestParameters": {"sourceIPAddress": source_ip},
             # The ids the causing request was answered with, so the two can be matched.
             "responseElements": {"x-amz-request-id": request_id,
                                  "x-amz-id-2": host_id(request_id)},

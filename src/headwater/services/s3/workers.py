@@ -17,7 +17,8 @@ import logging
 from headwater.core.errors import ServiceError
 from headwater.services.s3 import lifecycle, restore
 from headwater.services.s3.model import S3, Version
-from headwater.services.s3.notifications import Notifier
+from headwater.services.s3.names import owner
+from headwater.services.s3.notifications import S3_PRINCIPAL, Notifier
 from headwater.services.s3.store import OBJECT_COLUMNS, RESTORING
 
 log = logging.getLogger(__name__)
@@ -71,9 +72,16 @@ class S3Workers:
         except ServiceError:
             return  # deleted since
         if bucket.config.get("notification"):
+            # A finished restore is the bucket owner's, as AWS records it
+            # ("AmazonCustomer:" and the bucket owner's principal id, LocalStack's
+            # AWS-validated test_restore_object), sent from an S3-internal address.  What
+            # AWS names for lifecycle events and the expiry of a restored copy is not
+            # recorded: S3 itself.
+            principal = (f"AmazonCustomer:{owner(bucket.account)['ID']}"
+                         if event == "ObjectRestore:Completed" else S3_PRINCIPAL)
             self.notifier.emit(bucket, event, key, version, request_id="lifecycle",
-                               now=self.s3.clock.now(), principal="s3.amazonaws.com",
-                               destination_class=destination_class)
+                               now=self.s3.clock.now(), principal=principal,
+                               destination_class=destination_class, source_ip=S3_PRINCIPAL)
 
     async def _loop(self) -> None:
         while True:

@@ -52,6 +52,11 @@ class FakeSqs:
         return (queue, service, source_arn, source_account) == (
             QUEUE, "s3.amazonaws.com", "arn:aws:s3:::bucket", "000000000000")
 
+    def queue(self, queue: str) -> str:
+        if queue != QUEUE:
+            raise ServiceError("AWS.SimpleQueueService.NonExistentQueue", "no such queue", 400)
+        return queue
+
     def send_message(self, queue: str, body: str) -> dict[str, Any]:
         self.sent.append((queue, orjson.loads(body)))
         return {}
@@ -122,8 +127,7 @@ def test_a_function_without_permission_or_existence_is_refused(
     # Every failed destination is listed, numbered; the function that may be invoked is not.
     assert error.fields == {
         "ArgumentName1": QUEUE + "-gone",
-        "ArgumentValue1": "Permissions on the destination queue do not allow S3 to publish "
-                          "notifications from this bucket",
+        "ArgumentValue1": "The destination queue does not exist",
         "ArgumentName2": f"{other}, null",
         "ArgumentValue2": f"Not authorized to invoke function [{other}]",
     }
