@@ -9,7 +9,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from s3_answers import refused
 
 from headwater.testing import RunningHeadwater
 
@@ -34,14 +34,6 @@ def client(hw: RunningHeadwater, region: str) -> Any:
 
 def name() -> str:
     return f"rg-{uuid.uuid4().hex[:12]}"
-
-
-def refused(call: Callable[[], Any]) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as err:
-        call()
-    found = err.value.response
-    return (found["Error"]["Code"], found["ResponseMetadata"]["HTTPStatusCode"],
-            found["Error"]["Message"])
 
 
 def test_us_east_1_without_a_constraint_is_us_east_1(hw: RunningHeadwater) -> None:

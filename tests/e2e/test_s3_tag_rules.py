@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from s3_answers import refused
 
 OBJECT_SYSTEM_TAG = ("InvalidTag", 400, "Your TagKey cannot be prefixed with aws:")
 BUCKET_SYSTEM_TAG = ("InvalidTag", 400, "System tags cannot be added/updated by requester")
@@ -18,14 +19,6 @@ DUPLICATE_IN_DOCUMENT = ("InvalidTag", 400, "Cannot provide multiple Tags with t
 DUPLICATE_IN_HEADER = ("InvalidArgument", 400,
                        ("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded "
                         "URL query parameters without tag name duplicates."))
-
-
-def refused(call: Callable[[], Any]) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as err:
-        call()
-    found = err.value.response
-    return (found["Error"]["Code"], found["ResponseMetadata"]["HTTPStatusCode"],
-            found["Error"]["Message"])
 
 
 def exists(s3: Any, bucket: str, key: str) -> bool:

@@ -1,5 +1,5 @@
 """S3 bucket operations on the wire: create, delete, head, list, location, versioning,
-tagging, the stored configurations, and the key listings (ListObjects v1/v2, versions).
+tagging and the stored configurations (the key listings: ``key_listings``).
 
 Bucket configurations (CORS, lifecycle, policy, encryption, ownership, notifications) are
 stored as the documents the client sent and returned as they were; which of them also take
@@ -11,7 +11,6 @@ Operations: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazo
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 import orjson
@@ -19,7 +18,7 @@ import orjson
 from headwater.core.errors import ServiceError
 from headwater.protocol import sigv4
 from headwater.protocol.context import RequestContext
-from headwater.protocol.serialize.s3 import ENTRY_ORDER_KEY, STATUS_KEY
+from headwater.protocol.serialize.s3 import STATUS_KEY
 from headwater.services.s3 import (
     acl,
     cors,
@@ -29,16 +28,14 @@ from headwater.services.s3 import (
     lifecycle_rules,
     listing,
     public,
-    restore,
     wire,
 )
-from headwater.services.s3.model import S3, Bucket
-from headwater.services.s3.names import owner, url_encode
+from headwater.services.s3.model import S3
+from headwater.services.s3.names import owner
 from headwater.services.s3.notifications import Notifier, check_overlaps, normalise
 
 Params = dict[str, Any]
 Result = dict[str, Any]
-MAX_KEYS = 1000
 
 # config name -> (request member, output member, error code and message when absent)
 _CONFIGS: dict[str, tuple[str, str, str, str]] = {
@@ -62,23 +59,6 @@ _CONFIGS: dict[str, tuple[str, str, str, str]] = {
 # PublicAccessBlockConfiguration's members: all four are on for a new bucket.
 _BLOCK_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
                    "RestrictPublicBuckets")
-
-
-def _token(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
-
-
-def _untoken(token: str) -> str:
-    """The key a continuation token resumes after; an empty or garbled one is S3's
-    InvalidArgument, naming the argument only (as recorded from S3 for the empty one)."""
-    try:
-        if token:
-            return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8",
-                                                                           "surrogatepass")
-    except (binascii.Error, UnicodeError, ValueError):
-        pass
-    raise errors.invalid_argument("The continuation token provided is incorrect",
-                                  "continuation-token")
 
 
 MINIMUM_SIZE = lifecycle.MINIMUM_SIZE_MEMBER
@@ -187,7 +167,7 @@ class BucketOps:
 
     def list_buckets(self, ctx: RequestContext, params: Params) -> Result:
         prefix = params.get("Prefix") or ""
-        after = _untoken(params["ContinuationToken"]) if params.get("ContinuationToken") else ""
+        after = listing.key_of(params["ContinuationToken"]) if params.get("ContinuationToken") else ""
         limit = int(params.get("MaxBuckets") or 10_000)
         found = self.s3.list_buckets(ctx.account_id, prefix, after, limit + 1,
                                      params.get("BucketRegion") or None)
@@ -200,7 +180,7 @@ class BucketOps:
         if prefix:
             out["Prefix"] = prefix
         if len(found) > limit and page:
-            out["ContinuationToken"] = _token(page[-1].name)
+            out["ContinuationToken"] = listing.token_for(page[-1].name)
         return out
 
     def get_bucket_location(self, ctx: RequestContext, params: Params) -> Result:
@@ -450,163 +430,3 @@ class BucketOps:
             raise acl.missing()
         self.s3.set_config(bucket, "acl", wanted)
         return {}
-
-    # -- listings -----------------------------------------------------------------------
-
-    def _listing_base(self, params: Params) -> tuple[Bucket, str, str, bool]:
-        bucket = self.s3.bucket(params["Bucket"])
-        encoding = params.get("EncodingType")
-        if encoding is not None and encoding != "url":
-            raise errors.invalid_argument("Invalid Encoding Method specified in Request",
-                                          "encoding-type", str(encoding))
-        return bucket, params.get("Prefix") or "", params.get("Delimiter") or "", encoding == "url"
-
-    @staticmethod
-    def _wants_restore(params: Params) -> bool:
-        """Whether entries show RestoreStatus (``x-amz-optional-object-attributes``)."""
-        return "RestoreStatus" in (params.get("OptionalObjectAttributes") or ())
-
-    def _entries(self, page: listing.Page, params: Params, encode: bool,
-                 who: dict[str, str] | None, versions: bool = False
-                 ) -> tuple[list[Result], list[Result]]:
-        """The page's entries as the output shapes' Object (or, with ``versions``,
-        ObjectVersion) and DeleteMarkerEntry members: (objects, delete markers).
-
-        ``who`` is the Owner to show (None: no Owner); RestoreStatus appears only when the
-        request asked for it (``x-amz-optional-object-attributes``), as in S3."""
-        now = self.s3.clock.now() if self._wants_restore(params) else None
-        objects: list[Result] = []
-        markers: list[Result] = []
-        # A page holds up to a thousand entries: plain loops, nothing per entry it can avoid.
-        for entry in page.entries:
-            key = url_encode(entry.key) if encode else entry.key
-            if entry.delete_marker:
-                marker: Result = {"Key": key, "VersionId": entry.version_id,
-                                  "IsLatest": bool(entry.is_latest),
-                                  "LastModified": entry.last_modified, "Owner": who}
-                markers.append(marker)
-                continue
-            item: Result = {"Key": key, "LastModified": entry.last_modified, "ETag": entry.etag,
-                            "Size": entry.size, "StorageClass": entry.storage_class}
-            if versions:
-                item["VersionId"] = entry.version_id
-                item["IsLatest"] = bool(entry.is_latest)
-            if entry.checksum_algorithm:
-                item["ChecksumAlgorithm"] = [entry.checksum_algorithm]
-                item["ChecksumType"] = entry.checksum_type or "FULL_OBJECT"
-            if who is not None:
-                item["Owner"] = who
-            if now is not None:
-                state = restore.current(entry.restore, now)
-                if state is not None:
-                    status: Result = {"IsRestoreInProgress": bool(state.get("ongoing"))}
-                    if not state.get("ongoing"):
-                        status["RestoreExpiryDate"] = state["expiry"]
-                    item["RestoreStatus"] = status
-            objects.append(item)
-        return objects, markers
-
-    def list_objects_v2(self, ctx: RequestContext, params: Params) -> Result:
-        bucket, prefix, delimiter, encode = self._listing_base(params)
-        max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS)
-        token = params.get("ContinuationToken")
-        start_after = params.get("StartAfter") or ""
-        # An empty token is a bad one, as S3 answers it (LocalStack's AWS-validated
-        # test_list_objects_v2_continuation_start_after; beyondstorage/go-service-s3's notes).
-        after = _untoken(token) if token is not None else start_after
-        page = listing.list_objects(self.s3.store, bucket.id, prefix, delimiter, after, max_keys,
-                                   self._wants_restore(params))
-        fix = url_encode if encode else (lambda s: s)
-        out: Result = {
-            "Name": bucket.name,
-            "Prefix": fix(prefix),
-            "MaxKeys": max_keys,
-            "KeyCount": len(page.entries) + len(page.prefixes),
-            "IsTruncated": page.truncated,
-        }
-        who = owner(bucket.account) if params.get("FetchOwner") else None
-        contents, _ = self._entries(page, params, encode, who)
-        if contents:
-            out["Contents"] = contents
-        if page.prefixes:
-            out["CommonPrefixes"] = [{"Prefix": fix(p)} for p in page.prefixes]
-        if delimiter:
-            out["Delimiter"] = fix(delimiter)
-        if encode:
-            out["EncodingType"] = "url"
-        if token is not None:
-            out["ContinuationToken"] = token
-        elif start_after:
-            # Not echoed beside a token, which it does not steer (the same recording).
-            out["StartAfter"] = fix(start_after)
-        if page.truncated and page.last is not None:
-            out["NextContinuationToken"] = _token(page.last)
-        return out
-
-    def list_objects(self, ctx: RequestContext, params: Params) -> Result:
-        bucket, prefix, delimiter, encode = self._listing_base(params)
-        max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS)
-        marker = params.get("Marker") or ""
-        page = listing.list_objects(self.s3.store, bucket.id, prefix, delimiter, marker, max_keys,
-                                   self._wants_restore(params))
-        fix = url_encode if encode else (lambda s: s)
-        out: Result = {
-            "Name": bucket.name,
-            "Prefix": fix(prefix),
-            "Marker": fix(marker),
-            "MaxKeys": max_keys,
-            "IsTruncated": page.truncated,
-        }
-        contents, _ = self._entries(page, params, encode, owner(bucket.account))
-        if contents:
-            out["Contents"] = contents
-        if page.prefixes:
-            out["CommonPrefixes"] = [{"Prefix": fix(p)} for p in page.prefixes]
-        if delimiter:
-            out["Delimiter"] = fix(delimiter)
-            # AWS quirk: NextMarker is only returned when a delimiter was given.
-            if page.truncated and page.last is not None:
-                out["NextMarker"] = fix(page.last)
-        if encode:
-            out["EncodingType"] = "url"
-        return out
-
-    def list_object_versions(self, ctx: RequestContext, params: Params) -> Result:
-        bucket, prefix, delimiter, encode = self._listing_base(params)
-        max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS)
-        key_marker = params.get("KeyMarker") or ""
-        version_marker = params.get("VersionIdMarker") or ""
-        if version_marker and not key_marker:
-            # S3's answer (LocalStack's AWS-validated test_list_objects_versions_markers).
-            raise errors.invalid_argument(
-                "A version-id marker cannot be specified without a key marker.",
-                "version-id-marker", version_marker)
-        page = listing.list_versions(self.s3.store, bucket.id, prefix, delimiter, key_marker,
-                                     version_marker, max_keys, self._wants_restore(params))
-        fix = url_encode if encode else (lambda s: s)
-        versions, markers = self._entries(page, params, encode, owner(bucket.account),
-                                          versions=True)
-        out: Result = {
-            "Name": bucket.name,
-            "Prefix": fix(prefix),
-            "KeyMarker": fix(key_marker),
-            "VersionIdMarker": version_marker,
-            "MaxKeys": max_keys,
-            "IsTruncated": page.truncated,
-        }
-        if versions:
-            out["Versions"] = versions
-        if markers:
-            out["DeleteMarkers"] = markers
-            out[ENTRY_ORDER_KEY] = [entry.delete_marker for entry in page.entries]
-        if page.prefixes:
-            out["CommonPrefixes"] = [{"Prefix": fix(p)} for p in page.prefixes]
-        if delimiter:
-            out["Delimiter"] = fix(delimiter)
-        if encode:
-            out["EncodingType"] = "url"
-        if page.truncated and page.last is not None:
-            out["NextKeyMarker"] = fix(page.last)
-            if page.next_version_id:
-                out["NextVersionIdMarker"] = page.next_version_id
-        return out

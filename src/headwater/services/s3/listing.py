@@ -11,7 +11,8 @@ max-keys), only in ListObjectVersions.
 
 An entry is a ``Listed``: the few columns a listing shows, as the store reads them (no blob
 names, no ``meta`` unless the request asked for restore state), since a page builds a
-thousand of them.
+thousand of them.  A continuation token (ListObjectsV2, ListBuckets) names the key a page
+ended at (``token_for`` / ``key_of``).
 
 References: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html,
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
@@ -19,11 +20,14 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import orjson
 
+from headwater.services.s3 import errors
 from headwater.services.s3.names import common_prefix, successor
 from headwater.services.s3.store import S3Store
 
@@ -184,3 +188,21 @@ def list_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str, k
         last_row = rows[-1]
         key_marker, skip_through = last_row[0], last_row[1]
         low, strict = key_marker, False
+
+
+def token_for(key: str) -> str:
+    """The continuation token of a page that ended at ``key`` (opaque to clients)."""
+    return base64.urlsafe_b64encode(key.encode("utf-8", "surrogatepass")).decode("ascii")
+
+
+def key_of(token: str) -> str:
+    """The key a continuation token resumes after; an empty or garbled one is S3's
+    InvalidArgument, naming the argument only (as recorded from S3 for the empty one)."""
+    try:
+        if token:
+            return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8",
+                                                                           "surrogatepass")
+    except (binascii.Error, UnicodeError, ValueError):
+        pass
+    raise errors.invalid_argument("The continuation token provided is incorrect",
+                                  "continuation-token")
