@@ -250,3 +250,37 @@ def test_classes_of_other_kinds_of_storage_are_refused(s3: Any, bucket: str,
         status, code, error = refused(call)
         assert (status, code) == (400, "InvalidStorageClass")
         assert error["StorageClassRequested"] == storage_class
+
+
+# -- multipart and copy refusals, as recorded ------------------------------------------------
+
+
+def test_completion_refusals_name_the_upload(s3: Any, bucket: str) -> None:
+    upload, _ = _upload(s3, bucket, "k")
+    status, code, error = refused(lambda: s3.complete_multipart_upload(
+        Bucket=bucket, Key="k", UploadId=upload, MultipartUpload={"Parts": []}))
+    assert (status, code, error["Message"]) == (400, "InvalidRequest",
+                                               "You must specify at least one part")
+    wrong = [{"PartNumber": 1, "ETag": '"' + "0" * 32 + '"'}]
+    status, code, error = refused(lambda: s3.complete_multipart_upload(
+        Bucket=bucket, Key="k", UploadId=upload, MultipartUpload={"Parts": wrong}))
+    assert (status, code) == (400, "InvalidPart")
+    assert (error["UploadId"], error["PartNumber"], error["ETag"]) == (upload, "1", "0" * 32)
+
+
+def test_a_part_past_the_count_names_both(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    status, code, error = refused(lambda: s3.get_object(Bucket=bucket, Key="k", PartNumber=10))
+    assert (status, code) == (416, "InvalidPartNumber")
+    assert (error["PartNumberRequested"], error["ActualPartCount"]) == ("10", "1")
+
+
+def test_a_copy_source_may_not_name_a_delete_marker(s3: Any, bucket: str) -> None:
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    marker = s3.delete_object(Bucket=bucket, Key="k")["VersionId"]
+    status, code, error = refused(lambda: s3.copy_object(
+        Bucket=bucket, Key="c", CopySource={"Bucket": bucket, "Key": "k", "VersionId": marker}))
+    assert (status, code, error["Message"]) == (
+        400, "InvalidRequest",
+        "The source of a copy request may not specifically refer to a delete marker by version id.")

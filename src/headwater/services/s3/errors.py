@@ -190,13 +190,15 @@ def entity_too_small(size: int, part: int, etag: str) -> ServiceError:
                                      "PartNumber": str(part), "ETag": etag})
 
 
-def invalid_part(part: int, etag: str) -> ServiceError:
+def invalid_part(part: int, etag: str, upload_id: str) -> ServiceError:
+    """The ETag shown unquoted, with the upload's id, as recorded from S3 (LocalStack's
+    AWS-validated test_multipart_complete_multipart_wrong_part)."""
     return ServiceError(
         "InvalidPart",
         "One or more of the specified parts could not be found.  The part may not have been "
         "uploaded, or the specified entity tag may not match the part's entity tag.",
         400,
-        fields={"PartNumber": str(part), "ETag": etag},
+        fields={"UploadId": upload_id, "PartNumber": str(part), "ETag": etag.strip('"')},
     )
 
 
@@ -225,8 +227,12 @@ def restore_in_progress() -> ServiceError:
     return ServiceError("RestoreAlreadyInProgress", "Object restore is already in progress", 409)
 
 
-def invalid_part_number() -> ServiceError:
-    return ServiceError("InvalidPartNumber", "The requested partnumber is not satisfiable", 416)
+def invalid_part_number(requested: int, count: int) -> ServiceError:
+    """With the part asked for and the object's count, as recorded from S3 (LocalStack's
+    AWS-validated test_get_object_part)."""
+    return ServiceError("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
+                        fields={"PartNumberRequested": str(requested),
+                                "ActualPartCount": str(count)})
 
 
 def malformed_policy() -> ServiceError:

@@ -184,7 +184,7 @@ class ObjectOps:
     def _part_range(self, version: Version, number: int) -> tuple[int, int]:
         parts = version.meta.get("parts") or [[version.size, None]]
         if not 1 <= number <= len(parts):
-            raise errors.invalid_part_number()
+            raise errors.invalid_part_number(number, len(parts))
         start = sum(p[0] for p in parts[: number - 1])
         return start, start + parts[number - 1][0]
 
@@ -354,7 +354,15 @@ class ObjectOps:
         if query.startswith("versionId="):
             version_id = unquote(query[len("versionId="):])
         bucket = self.s3.bucket(source_bucket)
-        version = self.s3.resolve(bucket, source_key, version_id, "GET")
+        try:
+            version = self.s3.resolve(bucket, source_key, version_id, "GET")
+        except ServiceError as error:
+            if error.code != "MethodNotAllowed":
+                raise
+            # A delete marker named by id: S3's answer for a copy source (LocalStack's
+            # AWS-validated test_s3_copy_object_src_not_exists), not GetObject's 405.
+            raise errors.invalid_request("The source of a copy request may not specifically "
+                                         "refer to a delete marker by version id.") from None
         conditions.check_read(params, version, prefix="CopySourceIf", now=self.s3.clock.now())
         if not restore.is_readable(version, self.s3.clock.now()):
             raise errors.not_in_active_tier()

@@ -186,6 +186,11 @@ def check_policy(fields: dict[str, str], bucket: str, size: int, now: float) -> 
     covered = {"bucket"}
     for condition in conditions:
         if isinstance(condition, dict):
+            if len(condition) != 1:
+                # S3's answer to {"bucket": .., "success_action_redirect": ..} (LocalStack's
+                # AWS-validated test_post_object_policy_conditions_validation_eq).
+                raise _invalid_document("Invalid Simple-Condition: Simple-Conditions must have "
+                                        "exactly one property specified.")
             for name, wanted in condition.items():
                 if not isinstance(wanted, str):
                     raise _invalid_document("Invalid Simple-Condition: Value Must Be A String")

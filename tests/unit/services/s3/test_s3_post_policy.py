@@ -72,6 +72,14 @@ def test_a_simple_condition_needs_a_string_value() -> None:
         "InvalidPolicyDocument", "Invalid Policy: Invalid Simple-Condition: Value Must Be A String")
 
 
+@pytest.mark.parametrize("condition", [{"key": "k", "bucket": "b"}, {}])
+def test_a_simple_condition_names_one_field(condition: dict[str, str]) -> None:
+    error = refused(form({"expiration": LATER, "conditions": [condition]}))
+    one = ("Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one "
+           "property specified.")
+    assert error is not None and (error.code, error.message) == ("InvalidPolicyDocument", one)
+
+
 @pytest.mark.parametrize("policy", [
     {"expiration": LATER, "conditions": "key"},
     {"expiration": "0001-01-01T00:00:00"},
