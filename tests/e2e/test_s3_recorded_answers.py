@@ -284,3 +284,28 @@ def test_a_copy_source_may_not_name_a_delete_marker(s3: Any, bucket: str) -> Non
     assert (status, code, error["Message"]) == (
         400, "InvalidRequest",
         "The source of a copy request may not specifically refer to a delete marker by version id.")
+
+
+# -- lifecycle configurations S3's schema refuses --------------------------------------------
+
+
+@pytest.mark.parametrize(("rule", "answer"), [
+    ({"Filter": {"Prefix": "a/", "And": {"Prefix": "b/", "Tags": [{"Key": "k", "Value": "v"}]}},
+      "Expiration": {"Days": 1}}, ("MalformedXML", None)),
+    ({"Filter": {"ObjectSizeGreaterThan": 10, "And": {"Prefix": "b/",
+                                                        "ObjectSizeLessThan": 100}},
+      "Expiration": {"Days": 1}}, ("MalformedXML", None)),
+    ({"Filter": {"And": {"Prefix": "b/", "Tags": [{"Key": "k", "Value": "1"},
+                                                  {"Key": "k", "Value": "2"}]}},
+      "Expiration": {"Days": 1}}, ("InvalidRequest", "Duplicate Tag Keys are not allowed.")),
+    ({"Filter": {}, "Expiration": {"Days": 1}, "NoncurrentVersionExpiration": {}},
+     ("MalformedXML", None)),
+])
+def test_lifecycle_rules_s3s_schema_refuses(s3: Any, bucket: str, rule: dict[str, Any],
+                                            answer: tuple[str, str | None]) -> None:
+    status, code, error = refused(lambda: s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Enabled",
+                                                          **rule}]}))
+    assert (status, code) == (400, answer[0])
+    if answer[1] is not None:
+        assert error["Message"] == answer[1]

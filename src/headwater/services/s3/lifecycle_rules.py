@@ -64,6 +64,7 @@ def validate(config: dict[str, Any]) -> None:
     for rule in rules:
         if rule.get("Status") not in ("Enabled", "Disabled"):
             raise errors.malformed_xml()
+        _check_schema(rule)
         actions = ("Expiration", "Transitions", "NoncurrentVersionTransitions",
                    "NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload")
         if not any(rule.get(a) for a in actions):
@@ -80,6 +81,25 @@ def validate(config: dict[str, Any]) -> None:
         _check_whole_days(rule)
         _check_order(rule)
         _check_filter(rule)
+
+
+def _check_schema(rule: dict[str, Any]) -> None:
+    """What S3's schema refuses as MalformedXML, and its answer to repeated tag keys, as
+    recorded (LocalStack's AWS-validated test_put_bucket_lifecycle_conf_exc): a Filter is a
+    choice of one of Prefix, Tag, the two sizes or And; a NoncurrentVersionExpiration needs
+    its NoncurrentDays."""
+    found = rule.get("Filter")
+    if found:
+        chosen = [m for m in ("Prefix", "Tag", "ObjectSizeGreaterThan", "ObjectSizeLessThan",
+                              "And") if found.get(m) is not None]
+        if len(chosen) > 1:
+            raise errors.malformed_xml()
+        keys = [t.get("Key") for t in (found.get("And") or {}).get("Tags") or []]
+        if len(keys) != len(set(keys)):
+            raise errors.invalid_request("Duplicate Tag Keys are not allowed.")
+    noncurrent = rule.get("NoncurrentVersionExpiration")
+    if noncurrent is not None and noncurrent.get("NoncurrentDays") is None:
+        raise errors.malformed_xml()
 
 
 def _check_expiration(rule: dict[str, Any]) -> None:
