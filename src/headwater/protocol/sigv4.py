@@ -573,6 +573,15 @@ def _sign(secret: str, amz_date: str, scope: Scope, canonical: str, encoding: st
     return mac.hexdigest()
 
 
+def _signed_values(request: HttpRequest, signed: tuple[str, ...]) -> dict[str, str]:
+    """The signed headers' values as received (the Host as the connection saw it when the
+    header map has none)."""
+    headers = {name: request.headers.get(name, "") for name in signed}
+    if "host" in headers and not headers["host"]:
+        headers["host"] = request.host
+    return headers
+
+
 def _mismatch(request: HttpRequest, scope: Scope, amz_date: str, signed: tuple[str, ...],
               payload: str, canonical_query: str, provided: str, *,
               presigned: bool) -> AuthFailure:
@@ -580,15 +589,14 @@ def _mismatch(request: HttpRequest, scope: Scope, amz_date: str, signed: tuple[s
     client can see where it differs: the canonical request and string to sign, as text and as
     bytes (hex pairs; https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-
     requests.html, and S3's error documents).  Computed only for a failed request."""
-    headers = {name: request.headers.get(name, "") for name in signed}
-    if "host" in headers and not headers["host"]:
-        headers["host"] = request.host
-    path = canonical_path(request.path, scope.service)
-    canonical = canonical_request(request.method, path, canonical_query, headers, payload,
+    canonical = canonical_request(request.method, canonical_path(request.path, scope.service),
+                                  canonical_query, _signed_values(request, signed), payload,
                                   received=True)
-    raw = canonical.encode("latin-1", "replace")  # the text is the bytes as received
-    to_sign = (f"{ALGORITHM}\n{amz_date}\n{amz_date[0:8]}/{scope.region}/{scope.service}/"
-               f"aws4_request\n{hashlib.sha256(raw).hexdigest()}")
+    # The text is the bytes as received, one character each (``_signature_matches``); only
+    # a direct call can hold wider characters, shown as their UTF-8.
+    encoding = "latin-1" if all(ord(c) < 256 for c in canonical) else "utf-8"
+    raw = canonical.encode(encoding)
+    to_sign = string_to_sign(amz_date, scope.region, scope.service, canonical, encoding)
     return AuthFailure("bad_signature", presigned=presigned, explained={
         "AWSAccessKeyId": scope.access_key,
         "StringToSign": to_sign,
@@ -622,9 +630,7 @@ def _signature_matches(
     "£" in metadata get SignatureDoesNotMatch from S3, aws/aws-sdk-java#2577, but no record
     shows the bytes they sent, so S3's rule for that form is not settled).
     """
-    headers = {name: request.headers.get(name, "") for name in signed}
-    if "host" in headers and not headers["host"]:
-        headers["host"] = request.host
+    headers = _signed_values(request, signed)
     path = canonical_path(request.path, scope.service)
     canonical = canonical_request(request.method, path, canonical_query, headers, payload)
     if canonical.isascii():

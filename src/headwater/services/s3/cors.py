@@ -25,7 +25,7 @@ from headwater.protocol.rest_router import virtual_host_bucket
 from headwater.protocol.serialize.rest_xml import host_id
 from headwater.protocol.serialize.s3 import SERVER_HEADER
 from headwater.services.s3 import errors
-from headwater.services.s3.model import S3
+from headwater.services.s3.model import S3, Bucket
 
 _NOT_ALLOWED = (
     "CORSResponse: This CORS request is not allowed. This is usually because the evalution of "
@@ -101,13 +101,19 @@ class Cors:
     def __init__(self, s3: S3) -> None:
         self.s3 = s3
 
-    def _rules(self, request: HttpRequest) -> tuple[str, list[dict[str, Any]] | None]:
-        name, _ = _bucket_and_key(request)
-        row = self.s3.store.bucket(name) if name else None
-        if row is None:
-            return name, None
-        config = self.s3.bucket(name).config.get("cors") or {}
-        return name, config.get("CORSRules")
+    def _bucket(self, name: str) -> Bucket | None:
+        """The bucket named (the model's cached row), or None when there is none."""
+        if not name:
+            return None
+        try:
+            return self.s3.bucket(name)
+        except ServiceError:
+            return None
+
+    @staticmethod
+    def _rules(bucket: Bucket) -> list[dict[str, Any]] | None:
+        rules: list[dict[str, Any]] | None = (bucket.config.get("cors") or {}).get("CORSRules")
+        return rules
 
     def preflight(self, request: HttpRequest, request_id: str) -> HttpResponse | None:
         origin = request.headers.get("origin")
@@ -117,17 +123,18 @@ class Cors:
             # Origin, 400 whether or not the bucket exists or a method is named.
             raise ServiceError("BadRequest", "Insufficient information. Origin request header "
                                "needed.", 400)
-        name, _ = _bucket_and_key(request)
+        name, key = _bucket_and_key(request)
         # AWS quirk (recorded, test_cors_http_options_no_config / _non_existent_bucket): before
         # any rule is read, a missing bucket or configuration is a 403 naming the resource as
         # BUCKET even for an object's URL, and Method is the Access-Control-Request-Method or,
         # without one, OPTIONS itself.
         shown = method or "OPTIONS"
-        if not name or self.s3.store.bucket(name) is None:
+        bucket = self._bucket(name)
+        if bucket is None:
             # Recorded without a method; with one, the same answer naming it is assumed.
             raise ServiceError("AccessForbidden", "CORSResponse: Bucket not found", 403,
                                fields={"Method": shown, "ResourceType": "BUCKET"})
-        _, rules = self._rules(request)
+        rules = self._rules(bucket)
         if rules is None:
             raise ServiceError("AccessForbidden", "CORSResponse: CORS is not enabled for this "
                                "bucket.", 403, fields={"Method": shown, "ResourceType": "BUCKET"})
@@ -135,7 +142,6 @@ class Cors:
             # Not recorded with a CORS configuration: the earlier answer is kept.
             raise ServiceError("BadRequest", "Insufficient information. Origin request header "
                                "needed.", 400)
-        _, key = _bucket_and_key(request)
         resource = "OBJECT" if key else "BUCKET"
         wanted = _requested_headers(request)
         rule = matching_rule(rules, origin, method, wanted)
@@ -152,7 +158,8 @@ class Cors:
 
     def decorate(self, request: HttpRequest, response: HttpResponse) -> None:
         origin = request.headers.get("origin", "")
-        _, rules = self._rules(request)
+        bucket = self._bucket(_bucket_and_key(request)[0])
+        rules = self._rules(bucket) if bucket is not None else None
         if not rules:
             return
         # AWS quirk (recorded, test_s3_cors.py get-wrong-op, get-non-allowed-with-acl,
