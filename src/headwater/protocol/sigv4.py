@@ -4,10 +4,8 @@ The expected signature is computed over the request as received, restricted to t
 the client says it signed: the path and canonical query exactly as they arrived (the query
 re-encoded from the decoded pairs, so any client's escaping verifies), the payload hash the
 client announced or the body's own, and the checks around the signature (credential scope,
-dates, expiry).  The canonical request and string to sign are built here rather than through
-botocore's signer classes, whose generic request handling cost more than the rest of a
-request's authentication; ``tests/unit/protocol/test_sigv4_canonical.py`` holds them to
-botocore's for random requests.
+dates, expiry).  The signature itself (canonical request, string to sign, key) is
+``protocol.sigv4_signature``'s.
 
 AWS's answers when verification fails depend on the protocol family; ``AuthFailure`` carries
 the kind of failure and ``protocol.auth_errors`` picks the code, message and status.
@@ -19,20 +17,29 @@ and, for presigned URLs, https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-q
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from urllib.parse import quote
 
 from headwater.core.clock import Clock
 from headwater.protocol import sigv2
 from headwater.protocol.http import HttpRequest
+from headwater.protocol.sigv4_signature import (
+    ALGORITHM,
+    Scope,
+    canonical_path,
+    canonical_query,
+    canonical_request,
+    signature_matches,
+    signed_header_names,
+    signed_values,
+    signing_key,
+    string_to_sign,
+)
 
-ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 MAX_SKEW_SECONDS = 15 * 60
@@ -83,16 +90,6 @@ class AuthFailure(Exception):
         self.presigned = presigned
         self.hashes = hashes  # payload_mismatch: (the client's, the body's)
         self.explained = explained  # bad_signature: what S3 shows of its side (``_mismatch``)
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """The credential scope a request was signed with."""
-
-    access_key: str
-    date: str
-    region: str
-    service: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,20 +198,20 @@ def _verify_header(
         raise AuthFailure("unknown_key", scope.access_key)
     amz_date = _header_date(request, auth)
     _check_skew(_parse_amz_date(amz_date, presigned=False), clock.now())
-    signed = _signed_header_names(fields["SignedHeaders"])
+    signed = signed_header_names(fields["SignedHeaders"])
     payload = _payload_hash(request, signed)
-    canonical_query = _canonical_query(request.query)
-    if not _signature_matches(
+    query_line = canonical_query(request.query)
+    if not signature_matches(
         request,
         scope,
         secret,
         amz_date,
         signed,
         payload,
-        canonical_query,
+        query_line,
         fields["Signature"],
     ):
-        raise _mismatch(request, scope, amz_date, signed, payload, canonical_query,
+        raise _mismatch(request, scope, amz_date, signed, payload, query_line,
                         fields["Signature"], presigned=False)
     return Identity(scope.access_key, scope.region, scope.service, presigned=False)
 
@@ -287,7 +284,7 @@ def streaming_key(request: HttpRequest, secrets: Mapping[str, str]) -> tuple[byt
     amz_date = request.headers.get("x-amz-date")
     if scope is None or not amz_date or scope.access_key not in secrets:
         return None
-    key = _signing_key(secrets[scope.access_key], scope.date, scope.region, scope.service)
+    key = signing_key(secrets[scope.access_key], scope.date, scope.region, scope.service)
     text = f"{scope.date}/{scope.region}/{scope.service}/aws4_request"
     return key, amz_date, text, fields["Signature"]
 
@@ -328,7 +325,7 @@ def _verify_presigned(request: HttpRequest, secrets: Mapping[str, str], clock: C
     signed_at = _parse_amz_date(q["X-Amz-Date"], presigned=True)
     expires = _presign_expires(q["X-Amz-Expires"])
     now = clock.now()
-    signed = _signed_header_names(q["X-Amz-SignedHeaders"])
+    signed = signed_header_names(q["X-Amz-SignedHeaders"])
     if scope.service == "s3":
         _check_presign_window(signed_at, expires, now)
         # S3 presigned URLs sign no payload unless the client chose to sign its hash header.
@@ -345,18 +342,18 @@ def _verify_presigned(request: HttpRequest, secrets: Mapping[str, str], clock: C
         if now > signed_at.timestamp() + expires:
             raise AuthFailure("skewed", _expired_text(signed_at, now, expires), presigned=True)
         payload = _payload_hash(request, signed)
-    canonical_query = _canonical_query(query, exclude="X-Amz-Signature")
-    if not _signature_matches(
+    query_line = canonical_query(query, exclude="X-Amz-Signature")
+    if not signature_matches(
         request,
         scope,
         secret,
         q["X-Amz-Date"],
         signed,
         payload,
-        canonical_query,
+        query_line,
         q["X-Amz-Signature"],
     ):
-        raise _mismatch(request, scope, q["X-Amz-Date"], signed, payload, canonical_query,
+        raise _mismatch(request, scope, q["X-Amz-Date"], signed, payload, query_line,
                         q["X-Amz-Signature"], presigned=True)
     if scope.service == "s3":
         # A presigned URL lets whoever holds it send only what was signed: S3 refuses any
@@ -454,145 +451,20 @@ def _expired_text(signed_at: datetime, now: float, expires: int) -> str:
     return f"Signature expired: {_stamp(deadline)} is now earlier than {_stamp(server)}"
 
 
-# -- the signature itself --------------------------------------------------------------------
-
-
-@lru_cache(maxsize=256)
-def _signed_header_names(text: str) -> tuple[str, ...]:
-    """The signed header names, lower-case, sorted and each once (as the canonical request
-    lists them); kept, since a client signs the same headers request after request."""
-    return tuple(sorted({h.strip().lower() for h in text.split(";") if h.strip()}))
-
-
-def _canonical_query(query: Mapping[str, list[str]], exclude: str | None = None) -> str:
-    if not query:
-        return ""  # most requests (every object GET and PUT) have no query
-    pairs = [
-        (quote(k, safe="-_.~"), quote(v, safe="-_.~"))
-        for k, values in query.items()
-        if k != exclude
-        for v in values
-    ]
-    return "&".join(f"{k}={v}" for k, v in sorted(pairs))
-
-
-def _same(expected: str, provided: str) -> bool:
-    # compare_digest refuses non-ASCII str; a garbage signature is just a wrong one.
-    return hmac.compare_digest(expected.encode(), provided.encode("utf-8", "replace"))
-
-
-@lru_cache(maxsize=256)
-def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    """The derived key of SigV4, kept: it only changes with the day, and deriving it is four
-    HMACs per request."""
-    key = f"AWS4{secret}".encode()
-    for part in (date, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
-    return key
-
-
-@lru_cache(maxsize=256)
-def _keyed_mac(key: bytes) -> hmac.HMAC:
-    """An HMAC-SHA256 already keyed with ``key``: copying it costs less than keying anew."""
-    return hmac.new(key, digestmod=hashlib.sha256)
-
-
-def canonical_path(raw_path: str, service: str) -> str:
-    """The path line of the canonical request, from the path exactly as the client sent it
-    (never re-parsed out of a URL: a raw '#', '?' or an odd Host would change what a URL
-    parser returns).
-
-    S3 signs the path as sent.  Every other service signs it normalised (dot segments and
-    empty segments removed) and percent-encoded once more, so ``%2F`` becomes ``%252F``.
-    """
-    if service == "s3":
-        return raw_path
-    return quote(_remove_dot_segments(raw_path) if raw_path else "/", safe="/~")
-
-
-def _remove_dot_segments(path: str) -> str:
-    # RFC 3986 section 5.2.4, as AWS applies it: consecutive slashes collapse too.
-    segments: list[str] = []
-    for segment in path.split("/"):
-        if segment == ".." and segments:
-            segments.pop()
-        elif segment and segment not in (".", ".."):
-            segments.append(segment)
-    first = "/" if path[0] == "/" else ""
-    last = "/" if path[-1] == "/" and segments else ""
-    return first + "/".join(segments) + last
-
-
-def canonical_request(
-    method: str,
-    path: str,
-    canonical_query: str,
-    headers: Mapping[str, str],
-    payload: str,
-    *,
-    received: bool = False,
-) -> str:
-    """SigV4's canonical request.
-
-    ``path`` is the canonical path (``canonical_path``), ``headers`` the signed headers (names
-    lower-case) with their values as received; values are trimmed and inner runs of white
-    space collapsed to one space, as the signing clients do.  With ``received`` the values are
-    bytes read as ISO-8859-1 (the gateway's text) and only ASCII white space counts: Python's
-    str.split also splits at 0x85 and 0xA0, bytes inside UTF-8 sequences ("你" is E4 BD A0).
-    """
-    names = sorted(headers)
-    if received:
-        lines = "".join([f"{name}:{_trim_bytes(headers[name])}\n" for name in names])
-    else:
-        lines = "".join([f"{name}:{' '.join(headers[name].split())}\n" for name in names])
-    return f"{method.upper()}\n{path}\n{canonical_query}\n{lines}\n{';'.join(names)}\n{payload}"
-
-
-# The white space str.split() splits at, less what lies beyond ASCII (0x85, 0xA0).
-_ASCII_SPACES = re.compile(r"[\t\n\x0b\x0c\r\x1c-\x1f ]+")
-
-
-def _trim_bytes(value: str) -> str:
-    return _ASCII_SPACES.sub(" ", value).strip(" ")
-
-
-def string_to_sign(
-    amz_date: str, region: str, service: str, canonical: str, encoding: str = "utf-8"
-) -> str:
-    """The string to sign over ``canonical`` hashed in ``encoding``: UTF-8 is what a client
-    hashes when it signs text; ``_signature_matches`` says what the server hashes."""
-    digest = hashlib.sha256(canonical.encode(encoding)).hexdigest()
-    # The scope's date is the signing time's day (as the signing clients derive it).
-    return f"{ALGORITHM}\n{amz_date}\n{amz_date[0:8]}/{region}/{service}/aws4_request\n{digest}"
-
-
-def _sign(secret: str, amz_date: str, scope: Scope, canonical: str, encoding: str) -> str:
-    text = string_to_sign(amz_date, scope.region, scope.service, canonical, encoding)
-    mac = _keyed_mac(_signing_key(secret, amz_date[0:8], scope.region, scope.service)).copy()
-    mac.update(text.encode("utf-8"))
-    return mac.hexdigest()
-
-
-def _signed_values(request: HttpRequest, signed: tuple[str, ...]) -> dict[str, str]:
-    """The signed headers' values as received (the Host as the connection saw it when the
-    header map has none)."""
-    headers = {name: request.headers.get(name, "") for name in signed}
-    if "host" in headers and not headers["host"]:
-        headers["host"] = request.host
-    return headers
+# -- a signature that does not match ---------------------------------------------------------
 
 
 def _mismatch(request: HttpRequest, scope: Scope, amz_date: str, signed: tuple[str, ...],
-              payload: str, canonical_query: str, provided: str, *,
+              payload: str, query_line: str, provided: str, *,
               presigned: bool) -> AuthFailure:
     """A bad signature, with what S3's SignatureDoesNotMatch shows of the server's side so a
     client can see where it differs: the canonical request and string to sign, as text and as
     bytes (hex pairs; https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-
     requests.html, and S3's error documents).  Computed only for a failed request."""
     canonical = canonical_request(request.method, canonical_path(request.path, scope.service),
-                                  canonical_query, _signed_values(request, signed), payload,
+                                  query_line, signed_values(request, signed), payload,
                                   received=True)
-    # The text is the bytes as received, one character each (``_signature_matches``); only
+    # The text is the bytes as received, one character each (``signature_matches``); only
     # a direct call can hold wider characters, shown as their UTF-8.
     encoding = "latin-1" if all(ord(c) < 256 for c in canonical) else "utf-8"
     raw = canonical.encode(encoding)
@@ -605,50 +477,3 @@ def _mismatch(request: HttpRequest, scope: Scope, amz_date: str, signed: tuple[s
         "CanonicalRequest": canonical,
         "CanonicalRequestBytes": raw.hex(" "),
     })
-
-
-def _signature_matches(
-    request: HttpRequest,
-    scope: Scope,
-    secret: str,
-    amz_date: str,
-    signed: tuple[str, ...],
-    payload: str,
-    canonical_query: str,
-    provided: str,
-) -> bool:
-    """Whether ``provided`` signs the request.
-
-    AWS computes the signature over the bytes as received.  The gateway hands header values
-    and the path over as ISO-8859-1 text, one character per byte, so encoding that text as
-    ISO-8859-1 gives the bytes back; hashing its UTF-8 instead would encode each byte above
-    0x7F twice, and refuse every client that sends raw UTF-8 in a header and signs those
-    bytes (botocore for a str header value, Go's SDK and mc for x-amz-meta-* values; S3
-    accepts them, minio/minio#21282).  Only a request with non-ASCII text has a second form:
-    there the UTF-8 of the text is accepted too, as headwater always did: a client that
-    signed a value's UTF-8 but sent it as ISO-8859-1 bytes (Java's and .NET's SDKs with
-    "£" in metadata get SignatureDoesNotMatch from S3, aws/aws-sdk-java#2577, but no record
-    shows the bytes they sent, so S3's rule for that form is not settled).
-    """
-    headers = _signed_values(request, signed)
-    path = canonical_path(request.path, scope.service)
-    canonical = canonical_request(request.method, path, canonical_query, headers, payload)
-    if canonical.isascii():
-        # Every request but a few: bytes and text agree, one signature to compute.  (A value
-        # whose only bytes above 0x7F are 0x85 or 0xA0, white space to str.split, lands here
-        # too; UTF-8 never has them alone, and checking every value would cost each request.)
-        return _same(_sign(secret, amz_date, scope, canonical, "utf-8"), provided)
-    as_received = canonical_request(
-        request.method, path, canonical_query, headers, payload, received=True
-    )
-    try:
-        if _same(_sign(secret, amz_date, scope, as_received, "latin-1"), provided):
-            return True
-    except UnicodeEncodeError:
-        pass  # characters beyond one byte: text that was not taken off the wire
-    try:
-        return _same(_sign(secret, amz_date, scope, canonical, "utf-8"), provided)
-    except UnicodeError:
-        # Text no HTTP client could have signed (only reachable by calling the gateway
-        # directly with lone surrogates): it cannot match any signature.
-        return False

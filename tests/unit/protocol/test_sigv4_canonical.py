@@ -1,6 +1,6 @@
 """headwater's own SigV4 canonical request and signature, held to botocore's for random requests.
 
-``protocol.sigv4`` builds the canonical request and string to sign itself (botocore's signer
+``protocol.sigv4_signature`` builds the canonical request and string to sign itself (botocore's signer
 classes cost more than the rest of a verification).  Two properties keep it honest:
 
 - for any request as received (method, raw path, query, signed headers, payload hash), the
@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headwater.core.clock import ManualClock
-from headwater.protocol import sigv4
+from headwater.protocol import sigv4, sigv4_signature
 from headwater.protocol.http import HttpRequest
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -131,19 +131,19 @@ def test_canonical_request_and_signature_are_botocores(
     received = dict(headers, **({"host": host} if host else {}))
     request = HttpRequest(method, path, "", received, host=host or HOST)
     signed = tuple(sorted([*headers, *(["host"] if host_signed else []), "x-hw-unsent"]))
-    canonical_query = sigv4._canonical_query({k: [v] for k, v in query.items()})
-    scope = sigv4.Scope("AKID", amz_date[:8], "eu-west-1", service)
+    canonical_query = sigv4_signature.canonical_query({k: [v] for k, v in query.items()})
+    scope = sigv4_signature.Scope("AKID", amz_date[:8], "eu-west-1", service)
     expected_canonical, expected_signature = reference(
         request, service, "eu-west-1", amz_date, signed, payload, canonical_query
     )
     lines = {name: received.get(name, "") for name in signed}
     if host_signed and not lines["host"]:
         lines["host"] = request.host
-    canonical = sigv4.canonical_request(
-        method, sigv4.canonical_path(path, service), canonical_query, lines, payload
+    canonical = sigv4_signature.canonical_request(
+        method, sigv4_signature.canonical_path(path, service), canonical_query, lines, payload
     )
     assert canonical == expected_canonical
-    assert sigv4._signature_matches(
+    assert sigv4_signature.signature_matches(
         request, scope, SECRET, amz_date, signed, payload, canonical_query, expected_signature
     )
 

@@ -4,7 +4,7 @@ The gateway reads header bytes as ISO-8859-1 text, one character per byte.  S3 v
 signature over the bytes as received, so a client that sends raw UTF-8 in an ``x-amz-meta-*``
 header and signs those bytes (Go's SDK and mc, minio/minio#21282; botocore, which sends a str
 value as its UTF-8 and signs the same UTF-8) must be accepted.  The UTF-8 of the text read is
-accepted as a second form, as headwater always did (``sigv4._signature_matches``).
+accepted as a second form, as headwater always did (``sigv4_signature.signature_matches``).
 
 Requests here are signed two ways: by hand over a canonical request built from bytes, and by
 botocore's ``SigV4Auth`` family over str values, then handed to ``sigv4.verify`` as the
