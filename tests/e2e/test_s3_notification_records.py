@@ -204,6 +204,22 @@ def test_queue_arns_that_do_not_parse_or_name_no_queue(hw: RunningHeadwater) -> 
                                          missing + "-2", "The destination queue does not exist")
 
 
+def test_a_function_arn_that_does_not_parse(hw: RunningHeadwater) -> None:
+    """test_invalid_lambda_arn (invalid_not_skip, invalid_skip): refused for its form, named
+    CloudFunction, whether or not destinations are validated; nothing is stored."""
+    s3 = hw.client("s3")
+    bucket = f"rec-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    config = {"LambdaFunctionConfigurations": [
+        {"Id": "id123", "Events": ["s3:ObjectCreated:*"], "LambdaFunctionArn": "invalid-queue"}]}
+    for skip in (False, True):
+        error = _refusal(s3, bucket, config, skip=skip)
+        assert error == {"Code": "InvalidArgument", "Message": "The ARN could not be parsed",
+                         "ArgumentName": "CloudFunction", "ArgumentValue": "invalid-queue"}
+    assert "LambdaFunctionConfigurations" not in s3.get_bucket_notification_configuration(
+        Bucket=bucket)
+
+
 def test_a_finished_restore_is_the_bucket_owners(hw: RunningHeadwater) -> None:
     """test_restore_object: ObjectRestore:Post is the requester's, ObjectRestore:Completed
     is "AmazonCustomer:" and the bucket owner's principal id."""

@@ -85,6 +85,13 @@ def _shared_event(first: list[str], second: list[str]) -> tuple[str, str] | None
 _RULE_NAMES = {"prefix": "Prefix", "suffix": "Suffix"}
 
 
+# The destination ARN member of each kind S3 checks the form of, and the name its error gives
+# it: "Queue" as recorded in test_invalid_sqs_arn, "CloudFunction" (S3's old name for Lambda
+# destinations) in LocalStack's AWS-validated test_invalid_lambda_arn.  Topics are not served.
+_ARN_MEMBERS = {"QueueConfigurations": ("QueueArn", "Queue"),
+                "LambdaFunctionConfigurations": ("LambdaFunctionArn", "CloudFunction")}
+
+
 def _parses_as_arn(text: str) -> bool:
     """Whether S3 can parse a destination ARN: ``arn:partition:service:region:account:resource``.
     Which strings beyond the recorded ``invalid-queue`` / ``invalid_arn`` AWS refuses is not
@@ -97,11 +104,12 @@ def normalise(config: dict[str, Any], new_id: Callable[[], str]) -> dict[str, An
     """A configuration as S3 stores it, after the checks S3 makes on its form alone (made even
     with SkipDestinationValidation, and before any destination is looked up):
 
-    - a QueueArn that is not an ARN is 400 InvalidArgument "The ARN could not be parsed"
-      (``ArgumentName`` Queue, the first such queue only), as recorded in LocalStack's
-      AWS-validated test_invalid_sqs_arn (invalid_not_skip, invalid_skip) and
-      test_multiple_invalid_sqs_arns (two-queue-arns-invalid,
-      one-queue-invalid-one-not-existent);
+    - a QueueArn or LambdaFunctionArn that is not an ARN is 400 InvalidArgument "The ARN
+      could not be parsed" (``ArgumentName`` Queue or CloudFunction, the first such
+      destination only), as recorded in LocalStack's AWS-validated test_invalid_sqs_arn
+      (invalid_not_skip, invalid_skip), test_multiple_invalid_sqs_arns
+      (two-queue-arns-invalid, one-queue-invalid-one-not-existent) and
+      test_invalid_lambda_arn;
     - a filter rule named other than prefix or suffix (in any case) is 400 InvalidArgument
       "filter rule name must be either prefix or suffix" (``ArgumentName`` FilterRule.Name),
       as recorded in test_bucket_notification_with_invalid_filter_rules; the names are stored
@@ -119,10 +127,11 @@ def normalise(config: dict[str, Any], new_id: Callable[[], str]) -> dict[str, An
         stored: list[dict[str, Any]] = []
         for entry in entries:
             entry = dict(entry)
-            if kind == "QueueConfigurations":
-                arn = str(entry.get("QueueArn", ""))
+            if kind in _ARN_MEMBERS:
+                member, shown = _ARN_MEMBERS[kind]
+                arn = str(entry.get(member, ""))
                 if not _parses_as_arn(arn):
-                    raise errors.invalid_argument("The ARN could not be parsed", "Queue", arn)
+                    raise errors.invalid_argument("The ARN could not be parsed", shown, arn)
             rules = ((entry.get("Filter") or {}).get("Key") or {}).get("FilterRules")
             if rules:
                 named: list[dict[str, Any]] = []
