@@ -46,7 +46,7 @@ from headwater.protocol.detect import Route, detect
 from headwater.protocol.dispatch import Dispatcher, not_implemented
 from headwater.protocol.http import HttpRequest, HttpResponse
 from headwater.protocol.parse import RequestParser, parser_for
-from headwater.protocol.rest_router import RestRouter, router_for
+from headwater.protocol.rest_router import RestRouter, router_for, virtual_host_bucket
 from headwater.protocol.serialize import ResponseSerializer, serializer_for
 from headwater.protocol.serialize.errors import unexpected_error
 from headwater.protocol.specs import ServiceSpec, get_spec
@@ -247,9 +247,10 @@ class Gateway:
     async def handle(self, request: HttpRequest, route: Route | None = None) -> HttpResponse:
         request_id = self.ids.uuid()
         served: _Served | None = None
-        form_post = request.method == "POST" and request.headers.get(
-            "content-type", ""
-        ).startswith("multipart/form-data")
+        form_post = request.method == "POST" and (
+            request.headers.get("content-type", "").startswith("multipart/form-data")
+            or _bucket_post(request)
+        )
         try:
             if request.method == "OPTIONS" or form_post:
                 # Requests no model describes: CORS preflights and browser form uploads
@@ -384,6 +385,22 @@ class Gateway:
             },
         }
         return HttpResponse(200, [("Content-Type", "application/json")], orjson.dumps(body))
+
+
+def _bucket_post(request: HttpRequest) -> bool:
+    """A POST to a bucket itself, with no subresource and no credentials in its headers: S3's
+    browser upload whatever its body says it is (S3 answers one that is not multipart/form-data
+    412 PreconditionFailed: LocalStack's AWS-validated test_post_object_with_wrong_content_type).
+    Query-protocol requests (a form body naming its Action) and targeted JSON ones are not."""
+    headers = request.headers
+    if request.query_string or "x-amz-target" in headers or "authorization" in headers:
+        return False
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return False
+    path = request.path.strip("/")
+    if virtual_host_bucket(request.host or headers.get("host", "")) is not None:
+        return not path
+    return bool(path) and "/" not in path
 
 
 def _decorate(served: _Served, request: HttpRequest, response: HttpResponse) -> None:

@@ -183,11 +183,21 @@ def no_such_upload(upload_id: str) -> ServiceError:
     )
 
 
-def entity_too_small(size: int, part: int, etag: str) -> ServiceError:
+def entity_too_small(size: int, part: int | None = None, etag: str | None = None,
+                     minimum: int = 5242880) -> ServiceError:
+    """An upload below its minimum: a part that is not the last under 5 MiB at
+    CompleteMultipartUpload (``part`` and ``etag`` given; the ETag shown unquoted, as recorded
+    in LocalStack's AWS-validated test_multipart_complete_multipart_too_small), or a browser
+    POST under its policy's content-length-range (``minimum``; recorded in
+    test_post_object_policy_validation_size).  Both recordings word the message alike."""
+    fields = {"ProposedSize": str(size), "MinSizeAllowed": str(minimum)}
+    if part is not None:
+        fields["PartNumber"] = str(part)
+    if etag is not None:
+        fields["ETag"] = etag.strip('"')
     return ServiceError("EntityTooSmall",
-                        "Your proposed upload is smaller than the minimum allowed object size.",
-                        400, fields={"ProposedSize": str(size), "MinSizeAllowed": "5242880",
-                                     "PartNumber": str(part), "ETag": etag})
+                        "Your proposed upload is smaller than the minimum allowed size", 400,
+                        fields=fields)
 
 
 def invalid_part(part: int, etag: str, upload_id: str) -> ServiceError:

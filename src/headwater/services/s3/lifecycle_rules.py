@@ -1,17 +1,17 @@
 """What a lifecycle configuration may say, and ``validate``, which refuses what S3 refuses.
 
 The rule language is https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lifecycle-mgmt.html;
-``lifecycle`` applies the rules.  Each check names its source: the schema's choices
-(MalformedXML), counts that must be positive or not negative, Dates not at midnight UTC, Days
-and Date mixed in a rule, two transitions to one class, transitions out of the waterfall's
-order or too close together, expirations not after the transitions, a size range that holds
-no size, rule IDs too long or repeated, and actions a tag or size filter cannot serve
-(InvalidArgument / InvalidRequest).
+``lifecycle`` applies the rules.  Each check names its source: the schema's choices and a
+rule with neither Filter nor Prefix (MalformedXML), counts that must be positive or not
+negative, Dates not at midnight UTC, Days and Date mixed in a rule, two transitions to one
+class, transitions out of the waterfall's order or too close together, expirations not after
+the transitions, a size range that holds no size, rule IDs too long or repeated, and actions a
+tag or size filter cannot serve (InvalidArgument / InvalidRequest).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from headwater.services.s3 import errors
@@ -85,9 +85,15 @@ def validate(config: dict[str, Any]) -> None:
 
 def _check_schema(rule: dict[str, Any]) -> None:
     """What S3's schema refuses as MalformedXML, and its answer to repeated tag keys, as
-    recorded (LocalStack's AWS-validated test_put_bucket_lifecycle_conf_exc): a Filter is a
-    choice of one of Prefix, Tag, the two sizes or And; a NoncurrentVersionExpiration needs
-    its NoncurrentDays."""
+    recorded (LocalStack's AWS-validated test_put_bucket_lifecycle_conf_exc): a rule names a
+    Filter (an empty one will do) or the older top-level Prefix; a Filter is a choice of one of
+    Prefix, Tag, the two sizes or And; a NoncurrentVersionExpiration needs its NoncurrentDays.
+
+    The recording's "missing-id" rule has neither ID nor Filter and "missing-filter" an ID but
+    no Filter; both are MalformedXML.  The ID is optional (S3 assigns one), so it is the
+    missing Filter both answers are taken to be about."""
+    if rule.get("Filter") is None and rule.get("Prefix") is None:
+        raise errors.malformed_xml()
     found = rule.get("Filter")
     if found:
         chosen = [m for m in ("Prefix", "Tag", "ObjectSizeGreaterThan", "ObjectSizeLessThan",
@@ -286,9 +292,22 @@ def _check_filter(rule: dict[str, Any]) -> None:
 
 def _check_midnight(date: Any) -> None:
     """API_LifecycleExpiration / API_Transition: "The time is always midnight UTC"; any other
-    time is refused (aws/aws-cli#7677, reproduced by AWS)."""
+    time is refused (aws/aws-cli#7677, reproduced by AWS), naming the Date and its value
+    (LocalStack's AWS-validated test_put_bucket_lifecycle_conf_exc, "wrong-data-no-midnight",
+    records an ArgumentValue whose text its snapshot replaces; here ``date_text``)."""
     if date is not None and moment(date) % 86400:
-        raise errors.invalid_argument("'Date' must be at midnight GMT", "Date")
+        raise errors.invalid_argument("'Date' must be at midnight GMT", "Date", date_text(date))
+
+
+def date_text(date: Any) -> str:
+    """A Date as ISO 8601 in UTC, as the SDKs send it (botocore: ``2023-01-01T02:02:00Z``,
+    with ``.ffffffZ`` when there are microseconds); stored text is given back as it is."""
+    if isinstance(date, str):
+        return date
+    when = date if isinstance(date, datetime) else datetime.fromtimestamp(float(date), UTC)
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if when.microsecond else "%Y-%m-%dT%H:%M:%SZ")
 
 
 def _filter_text(rule: dict[str, Any]) -> str:

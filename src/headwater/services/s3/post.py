@@ -3,9 +3,11 @@
 What it is: reading the form (fields, then the ``file`` part), checking the SigV4 signature of
 the base64 policy and every policy condition (exact matches, ``starts-with``, ``eq``,
 ``content-length-range``, no unlisted fields, the expiration), then storing the file as
-PutObject would and answering as S3 does (204 by default, ``success_action_status`` 200 or 201
-with a ``PostResponse`` document, or a 303 to ``success_action_redirect``).  Fields stored
-as headers that no response header could carry back are refused (``check_header_fields``).
+PutObject would, with the ``tagging`` field's Tagging document as its tags (``form_tags``),
+and answering as S3 does (204 by default, ``success_action_status`` 200 or 201 with a
+``PostResponse`` document, or a 303 to ``success_action_redirect``).  Fields stored as headers
+that no response header could carry back are refused (``check_header_fields``); a body that is
+not multipart/form-data fails S3's precondition (412, ``NOT_A_FORM``).
 
 What it is not: streamed.  The gateway reads these bodies whole (``max_body_bytes``), which
 fits what browsers post; the policy's ``content-length-range`` bounds them further.
@@ -31,6 +33,7 @@ import orjson
 
 from headwater.core.errors import ServiceError
 from headwater.protocol.http import HttpRequest, HttpResponse
+from headwater.protocol.parse.rest_xml import local_name, read_xml
 from headwater.protocol.rest_router import virtual_host_bucket
 from headwater.protocol.serialize.rest_xml import host_id
 from headwater.protocol.serialize.s3 import SERVER_HEADER
@@ -46,6 +49,10 @@ _HEADER_FIELDS = ("content-type", "cache-control", "content-disposition", "conte
                   "expires")
 # An HTTP field name (RFC 9110 "token"), lower-cased as form field names are read.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
+_DIGITS = re.compile(r"[0-9]+")
+# S3's answer to a POST on a bucket whose body is not a form (LocalStack's AWS-validated
+# test_post_object_with_wrong_content_type: the form sent with Content-Type: text/html).
+NOT_A_FORM = "Bucket POST must be of the enclosure-type multipart/form-data"
 
 
 def _denied(message: str) -> ServiceError:
@@ -170,6 +177,18 @@ def _expiration(policy: Any) -> float:
         raise _invalid_document() from None
 
 
+def _length_bound(value: Any) -> int | None:
+    """A ``content-length-range`` bound: a number, or text of digits, which S3 also takes
+    (["content-length-range", "5", "10"] was accepted, ["content-length-range", "test", "10"]
+    refused as a failed condition: LocalStack's AWS-validated
+    test_post_object_policy_validation_size)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    return None
+
+
 def check_policy(fields: dict[str, str], bucket: str, size: int, now: float) -> None:
     try:
         policy = orjson.loads(base64.b64decode(fields.get("policy", ""), validate=True))
@@ -203,13 +222,13 @@ def check_policy(fields: dict[str, str], bucket: str, size: int, now: float) -> 
         op, first, second = condition
         op = str(op).lower()
         if op == "content-length-range":
-            if not all(isinstance(b, int) and not isinstance(b, bool) for b in (first, second)):
+            low, high = _length_bound(first), _length_bound(second)
+            if low is None or high is None:
                 raise _condition_failed(condition)
-            if not first <= size <= second:
-                raise ServiceError("EntityTooLarge" if size > second else "EntityTooSmall",
-                                   "Your proposed upload exceeds the maximum allowed size"
-                                   if size > second else "Your proposed upload is smaller than "
-                                   "the minimum allowed size", 400)
+            if size > high:
+                raise errors.entity_too_large(size, high)
+            if size < low:
+                raise errors.entity_too_small(size, minimum=low)
             continue
         if op not in ("eq", "starts-with") or not isinstance(first, str) or (
                 not first.startswith("$")) or not isinstance(second, str):
@@ -244,6 +263,32 @@ def check_header_fields(fields: dict[str, str]) -> None:
                                           name)
 
 
+def form_tags(tagging: str | None) -> dict[str, str]:
+    """The tags of a form's ``tagging`` field, a Tagging document as PutObjectTagging takes.
+
+    Text that is not XML is MalformedXML and nothing is stored; well-formed XML whose root is
+    not ``Tagging`` tags nothing and the object is stored (both recorded in LocalStack's
+    AWS-validated test_post_object_with_tags: "not-xml", "<InvalidXmlTagging>...").  A Tag
+    without its Key or Value fails the schema, as a PutObjectTagging body would."""
+    if tagging is None:
+        return {}
+    root = read_xml(tagging.encode("utf-8"))
+    if local_name(root.tag) != "Tagging":
+        return {}
+    pairs: list[tuple[str, str]] = []
+    for tag_set in root:
+        if local_name(tag_set.tag) != "TagSet":
+            continue
+        for tag in tag_set:
+            if local_name(tag.tag) != "Tag":
+                continue
+            parts = {local_name(child.tag): child.text or "" for child in tag}
+            if "Key" not in parts or "Value" not in parts:
+                raise errors.malformed_xml()
+            pairs.append((parts["Key"], parts["Value"]))
+    return wire.check_tags(pairs)
+
+
 class BrowserPost:
     def __init__(self, s3: S3, secrets: dict[str, str], notifier: Notifier) -> None:
         self.s3 = s3
@@ -251,9 +296,13 @@ class BrowserPost:
         self.notifier = notifier
 
     def handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip().lower() != "multipart/form-data":
+            # Checked before the bucket: whether S3 names a missing bucket first is not recorded.
+            raise errors.precondition_failed(NOT_A_FORM)
         bucket_name = virtual_host_bucket(request.host) or request.path.strip("/").split("/")[0]
         bucket = self.s3.bucket(bucket_name)
-        fields, data, file_name = parse_form(request.body, request.headers.get("content-type", ""))
+        fields, data, file_name = parse_form(request.body, content_type)
         if data is None:
             raise ServiceError("InvalidArgument", "POST requires exactly one file upload per "
                                "request.", 400, fields={"ArgumentName": "file"})
@@ -266,6 +315,7 @@ class BrowserPost:
                                "'key'.  If it is specified, please check the order of the "
                                "fields.", 400, fields={"ArgumentName": "key"})
         check_header_fields(fields)
+        tags = form_tags(fields.get("tagging"))
         params: dict[str, Any] = {
             "ContentType": fields.get("content-type"),
             "CacheControl": fields.get("cache-control"),
@@ -281,6 +331,8 @@ class BrowserPost:
         }
         encryption.check_write(params)
         meta = wire.stored_meta(params)
+        if tags:
+            meta["tags"] = tags
         acl.set_for_new_object(meta, bucket, params)
         staged = self.s3.blobs.stage_bytes(data, (checksums.DEFAULT_ALGORITHM,))
         meta["checksum"] = {"algorithm": checksums.DEFAULT_ALGORITHM,
