@@ -440,9 +440,13 @@ class ObjectOps:
             },
             "ServerSideEncryption": encryption.SSE_S3,
         }
-        if source_bucket.versioning is not None:
+        if source_bucket.versioning is not None and source.version_id != "null":
+            # A null-version source is not named (recorded: copy-in-place-versioned-re-enabled).
             result["CopySourceVersionId"] = source.version_id
-        result.update(self._written_version_member(bucket, written.version))
+        # Unlike PutObject (``wire.written_version_id``), a copy into a Suspended bucket names
+        # the null version it wrote: LocalStack's AWS-validated
+        # test_s3_copy_object_in_place_versioned / _suspended_only assert VersionId "null".
+        result.update(self._version_member(bucket, written.version))
         self._expiration(result, bucket, written.version)
         return result
 

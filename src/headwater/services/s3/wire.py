@@ -238,10 +238,11 @@ def _tag_text(text: str) -> bool:
 
 
 def written_version_id(bucket: Bucket, version: Version) -> str | None:
-    """The ``x-amz-version-id`` of a write that made ``version`` (Put, Copy, Complete, POST):
-    its id where versioning is Enabled, none otherwise.  A Suspended bucket stores the null
-    version and S3 names no version in the answer (the PutObject reference's sample for a
-    suspended bucket; versity/versitygw#2164), though a GET or HEAD of it says "null"."""
+    """The ``x-amz-version-id`` of a write that made ``version`` (Put, Complete, POST): its id
+    where versioning is Enabled, none otherwise.  A Suspended bucket stores the null version
+    and S3 names no version in the answer (the PutObject reference's sample for a suspended
+    bucket; versity/versitygw#2164), though a GET or HEAD of it says "null", and so does a
+    CopyObject's answer (``objects.copy_object``)."""
     return version.version_id if bucket.versioning == "Enabled" else None
 
 
