@@ -38,6 +38,7 @@ from headwater.protocol.rest_router import virtual_host_bucket
 from headwater.protocol.serialize.rest_xml import host_id
 from headwater.protocol.serialize.s3 import SERVER_HEADER
 from headwater.protocol.serialize.xml_ import to_bytes
+from headwater.protocol.sigv4_signature import signing_key
 from headwater.services.s3 import acl, checksums, encryption, errors, wire
 from headwater.services.s3.model import S3
 from headwater.services.s3.notifications import Notifier
@@ -103,13 +104,6 @@ def parse_form(body: bytes, content_type: str) -> tuple[dict[str, str], bytes | 
     return fields, file_data, file_name
 
 
-def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    key = f"AWS4{secret}".encode()
-    for part in (date, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return key
-
-
 # A SigV4 form's signing fields, in the order S3 asks for a missing one: recorded for a form
 # without x-amz-signature, and one without x-amz-algorithm and x-amz-credential, which S3
 # answered naming X-Amz-Algorithm (LocalStack test_s3.py, TestS3PresignedPost::
@@ -148,7 +142,7 @@ def check_signature(fields: dict[str, str], secrets: dict[str, str]) -> None:
     if secret is None:
         raise ServiceError("InvalidAccessKeyId", "The AWS Access Key Id you provided does not "
                            "exist in our records.", 403)
-    key = _signing_key(secret, credential[1], credential[2], credential[3])
+    key = signing_key(secret, credential[1], credential[2], credential[3])
     expected = hmac.new(key, policy.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, fields.get("x-amz-signature", "")):
         raise ServiceError("SignatureDoesNotMatch", "The request signature we calculated does "
