@@ -132,14 +132,17 @@ def method_not_allowed(method: str, resource: str) -> ServiceError:
                         headers={"x-amz-delete-marker": "true", "Allow": "DELETE"})
 
 
-def header_not_implemented(header: str, additional: str) -> ServiceError:
+def header_not_implemented(header: str, additional: str | None = None) -> ServiceError:
     """S3's 501 for a header value it does not serve, naming the header (``Header``) and why
     (``additionalMessage``), as recorded from S3 in LocalStack's AWS-validated
-    test_put_object_if_match_validation and its neighbours."""
+    test_put_object_if_match_validation and its neighbours; S3's answer to
+    ``Transfer-Encoding`` has no ``additionalMessage`` (``wire.declared_size``)."""
+    fields = {"Header": header}
+    if additional is not None:
+        fields["additionalMessage"] = additional
     return ServiceError("NotImplemented",
                         "A header you provided implies functionality that is not implemented", 501,
-                        sender_fault=False,
-                        fields={"Header": header, "additionalMessage": additional})
+                        sender_fault=False, fields=fields)
 
 
 def invalid_tag(key: str, value: str | None = None) -> ServiceError:

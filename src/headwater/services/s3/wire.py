@@ -63,12 +63,19 @@ def storage_class(params: dict[str, Any]) -> str:
 
 def declared_size(params: dict[str, Any], headers: Mapping[str, str]) -> int | None:
     """The size a PutObject / UploadPart body declares: an aws-chunked body's decoded length
-    (its chunk framing is not part of the object), else its Content-Length."""
+    (its chunk framing is not part of the object), else its Content-Length.
+
+    A body of no declared size -- HTTP chunked framing that is not aws-chunked -- is S3's 501
+    naming ``Transfer-Encoding``: S3 takes a body of unknown length only as aws-chunked with
+    ``x-amz-decoded-content-length`` (sigv4-streaming.html), and answers a plain chunked PUT
+    so (recorded in aws/aws-sdk-js-v3#3403 against S3, automattic/knox#43, chilts/awssum#30)."""
     decoded = headers.get("x-amz-decoded-content-length", "")
     if decoded.isdigit() and "aws-chunked" in [
             e.strip().lower() for e in headers.get("content-encoding", "").split(",")]:
         return int(decoded)
     found = params.get("ContentLength")
+    if found is None and "transfer-encoding" in headers:
+        raise errors.header_not_implemented("Transfer-Encoding")
     return None if found is None else int(found)
 
 
