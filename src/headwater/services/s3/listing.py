@@ -48,6 +48,7 @@ class Listed(NamedTuple):
     storage_class: str
     checksum_algorithm: str | None  # of the whole-object checksum, when there is one
     checksum_type: str | None  # FULL_OBJECT or COMPOSITE (None: FULL_OBJECT)
+    row_id: int  # the version's row: where a version listing resumes inside a key
     meta: str | None  # JSON, read only for restore state; see ``restore``
 
     @property
@@ -140,25 +141,26 @@ def list_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str, k
     if max_keys <= 0:
         return page  # as ``list_objects`` answers it (no record for versions either way)
     high = successor(prefix) if prefix else None
+    # Where the scan is: the versions of ``within``'s key older than its row (a key may have
+    # more versions than a batch), then the keys from ``low`` on.
+    within: tuple[str, int] | None = None
+    low, strict = _start(prefix, delimiter, key_marker)
+    if key_marker and version_marker and key_marker.startswith(prefix):
+        # Resume inside key_marker's versions, after version_marker; a marker that names no
+        # version of the key skips the key.
+        marker = store.version(bucket_id, key_marker, version_marker)
+        low, strict = key_marker, True
+        if marker is not None:
+            within = (key_marker, marker[0])
     count = 0
-    skip_through: str | None = None
-    if key_marker and version_marker:
-        # Resume inside key_marker's versions, after version_marker.
-        low, strict = key_marker, False
-        skip_through = version_marker
-    else:
-        low, strict = _start(prefix, delimiter, key_marker)
     while True:
-        rows = store.list_versions(bucket_id, low, strict, high, _BATCH, restore)
+        if within is not None:
+            rows = store.older_versions(bucket_id, within[0], within[1], _BATCH, restore)
+        else:
+            rows = store.list_versions(bucket_id, low, strict, high, _BATCH, restore)
         jumped = False
         for row in rows:
             key = row[0]
-            if skip_through is not None:
-                if key == key_marker:
-                    if row[1] == skip_through:
-                        skip_through = None
-                    continue
-                skip_through = None
             rolled = common_prefix(key, prefix, delimiter)
             if rolled is not None:
                 if count >= max_keys:
@@ -171,23 +173,26 @@ def list_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str, k
                 nxt = successor(rolled)
                 if nxt is None:
                     return page
-                low, strict, jumped = nxt, False, True
+                low, strict, jumped, within = nxt, False, True, None
                 break
             if count >= max_keys:
                 page.truncated = True
                 return page
-            page.entries.append(Listed._make(row))
+            entry = Listed._make(row)
+            page.entries.append(entry)
             page.last = key
-            page.next_version_id = row[1]
+            page.next_version_id = entry.version_id
             count += 1
         if jumped:
             continue
-        if len(rows) < _BATCH:
+        if len(rows) == _BATCH:
+            # Resume after the last row seen: the rest of its key's versions, then later keys.
+            last = Listed._make(rows[-1])
+            within, low, strict = (last.key, last.row_id), last.key, True
+        elif within is not None:
+            within = None  # that key's versions are done; ``low`` is past it
+        else:
             return page
-        # Resume after the last row seen: the rest of its key's versions, then later keys.
-        last_row = rows[-1]
-        key_marker, skip_through = last_row[0], last_row[1]
-        low, strict = key_marker, False
 
 
 def token_for(key: str) -> str:

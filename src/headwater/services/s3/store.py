@@ -162,9 +162,10 @@ BucketRow = tuple[int, str, str, str, float, str | None, str]
 # What a listing reads of each version: no row id, no blob names, and ``meta`` only where the
 # request asks for restore state and the version has some (``_RESTORE_META``), else NULL.
 _LISTED = ("key, version_id, is_latest, delete_marker, size, etag, last_modified, "
-           "storage_class, checksum_algorithm, checksum_type")
+           "storage_class, checksum_algorithm, checksum_type, id")
 _RESTORE_META = f"CASE WHEN {RESTORING} THEN meta END"
-ListedRow = tuple[str, str, int, int, int, str, float, str, str | None, str | None, str | None]
+ListedRow = tuple[str, str, int, int, int, str, float, str, str | None, str | None, int,
+                  str | None]
 
 
 class S3Store:
@@ -360,6 +361,16 @@ class S3Store:
         sql += " ORDER BY key, id DESC LIMIT ?"
         args.append(limit)
         rows: list[ListedRow] = self.db.query(sql, args)
+        return rows
+
+    def older_versions(self, bucket_id: int, key: str, before: int, limit: int,
+                       restore: bool = False) -> list[ListedRow]:
+        """The versions of ``key`` older than row ``before``, newest first: where a version
+        listing resumes inside a key (``restore`` as in ``list_latest``)."""
+        rows: list[ListedRow] = self.db.query(
+            f"SELECT {_LISTED}, {_RESTORE_META if restore else 'NULL'} FROM s3_objects "
+            "WHERE bucket_id=? AND key=? AND id<? ORDER BY id DESC LIMIT ?",
+            (bucket_id, key, before, limit))
         return rows
 
     def versions_of(self, bucket_id: int, key: str) -> list[ObjectRow]:

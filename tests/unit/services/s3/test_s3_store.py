@@ -90,10 +90,10 @@ def test_listings_read_meta_only_for_restore_state() -> None:
     for key, meta in (("plain", "{}"), ("cold", '{"restore":{"ongoing":true}}')):
         store.insert_object(1, key, "null", delete_marker=False, size=0, etag="",
                             last_modified=0, storage_class="GLACIER", meta=meta, segments="")
-    assert [row[10] for row in store.list_latest(1, "", False, None, 10)] == [None, None]
-    assert [row[10] for row in store.list_latest(1, "", False, None, 10, restore=True)] == [
+    assert [row[11] for row in store.list_latest(1, "", False, None, 10)] == [None, None]
+    assert [row[11] for row in store.list_latest(1, "", False, None, 10, restore=True)] == [
         '{"restore":{"ongoing":true}}', None]
-    assert [row[10] for row in store.list_versions(1, "", False, None, 10, restore=True)] == [
+    assert [row[11] for row in store.list_versions(1, "", False, None, 10, restore=True)] == [
         '{"restore":{"ongoing":true}}', None]
 
 
