@@ -272,8 +272,15 @@ class S3:
 
     # -- writing ------------------------------------------------------------------------
 
-    def new_version_id(self, bucket: Bucket) -> str:
-        return self.ids.token(16) if bucket.versioning == "Enabled" else NULL_VERSION
+    def new_version(self, bucket: Bucket) -> tuple[str, int | None]:
+        """The version id of a new version in ``bucket`` and the row it must take.  In an
+        Enabled bucket the id leads with its row's number (16 hex digits, then 16 random), so
+        a version listing can resume after a version that was deleted meanwhile, as S3 does
+        (``version_row``); other buckets write the null version, in whatever row."""
+        if bucket.versioning != "Enabled":
+            return NULL_VERSION, None
+        row_id = self.store.next_row_id()
+        return f"{row_id:016x}{self.ids.token(8)}", row_id
 
     def put(
         self,
@@ -322,7 +329,7 @@ class S3:
                     self.store.add_blob(segment)
                 if shared:
                     self.store.ref_blobs(names, +1)
-                version_id = self.new_version_id(bucket)
+                version_id, new_row = self.new_version(bucket)
                 replaced = None
                 if version_id == NULL_VERSION:
                     # Never versioned: every version is the null one, so the current is it.
@@ -338,7 +345,7 @@ class S3:
                     bucket.id, key, version_id, delete_marker=False, size=size, etag=etag,
                     last_modified=now, storage_class=storage_class,
                     meta=orjson.dumps(meta).decode(), segments=",".join(names),
-                    checksum=meta.get("checksum"), row_bytes=row_bytes,
+                    checksum=meta.get("checksum"), row_bytes=row_bytes, row_id=new_row,
                 )
                 if also is not None:
                     released += also()
@@ -382,7 +389,7 @@ class S3:
                     released += self._drop(found)
                 result = found
             else:
-                marker_id = self.new_version_id(bucket)
+                marker_id, new_row = self.new_version(bucket)
                 if marker_id == NULL_VERSION:
                     null = self.find(bucket, key, NULL_VERSION)
                     if null is not None:
@@ -392,6 +399,7 @@ class S3:
                 row_id = self.store.insert_object(
                     bucket.id, key, marker_id, delete_marker=True, size=0, etag="",
                     last_modified=now, storage_class="STANDARD", meta="{}", segments="",
+                    row_id=new_row,
                 )
                 result = Version(row_id, key, marker_id, True, True, 0, "", now, "STANDARD", {})
         self._release(released)
@@ -423,7 +431,20 @@ class S3:
         return found
 
 
-_VERSION_ID = re.compile(r"^[0-9a-f]{32}$")  # what ``new_version_id`` makes
+_VERSION_ID = re.compile(r"^[0-9a-f]{32}$")  # what ``new_version`` makes
+
+
+def version_row(version_id: str) -> int | None:
+    """The row number an id from ``new_version`` leads with (None for "null" or another
+    form).  Ids made before they carried it are random: all but one in 65,536 of those read
+    as a number no row reaches (2**48 and up), and count as carrying none."""
+    if not _VERSION_ID.match(version_id):
+        return None
+    row = int(version_id[:16], 16)
+    return row if row < _ROWS_BOUND else None
+
+
+_ROWS_BOUND = 1 << 48
 
 
 def is_version_id(text: str) -> bool:

@@ -290,17 +290,24 @@ class S3Store:
         )
         return None if row is None else int(row[0])
 
+    def next_row_id(self) -> int:
+        """The row a version inserted next in this write transaction may take: past every
+        row there is, so rows keep the order versions were written in."""
+        row = self.db.query_one("SELECT max(id) FROM s3_objects")
+        return int(row[0] or 0) + 1
+
     def insert_object(self, bucket_id: int, key: str, version_id: str, *, delete_marker: bool,
                       size: int, etag: str, last_modified: float, storage_class: str, meta: str,
                       segments: str, checksum: dict[str, Any] | None = None,
-                      row_bytes: Segment | None = None) -> int:
-        """A new current version; ``checksum`` is the whole-object one ``meta`` holds;
-        ``row_bytes`` the bytes it keeps in its row (then ``segments`` is empty)."""
+                      row_bytes: Segment | None = None, row_id: int | None = None) -> int:
+        """A new current version (in row ``row_id``, else the next); ``checksum`` is the
+        whole-object one ``meta`` holds; ``row_bytes`` the bytes it keeps in its row (then
+        ``segments`` is empty)."""
         cursor = self.db.execute(
-            "INSERT INTO s3_objects (bucket_id, key, version_id, is_latest, delete_marker, size, "
-            "etag, last_modified, storage_class, meta, segments, checksum_algorithm, "
-            "checksum_type, blocks, data) VALUES (?,?,?,1,?,?,?,?,?,?,?,?,?,?,?)",
-            (bucket_id, key, version_id, int(delete_marker), size, etag, last_modified,
+            "INSERT INTO s3_objects (id, bucket_id, key, version_id, is_latest, delete_marker, "
+            "size, etag, last_modified, storage_class, meta, segments, checksum_algorithm, "
+            "checksum_type, blocks, data) VALUES (?,?,?,?,1,?,?,?,?,?,?,?,?,?,?,?)",
+            (row_id, bucket_id, key, version_id, int(delete_marker), size, etag, last_modified,
              storage_class, meta, segments, (checksum or {}).get("algorithm"),
              (checksum or {}).get("type"), None if row_bytes is None else row_bytes.blocks,
              None if row_bytes is None else row_bytes.data),

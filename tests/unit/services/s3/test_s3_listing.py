@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from s3_helpers import new_s3, put
 
-from headwater.services.s3 import listing
+from headwater.services.s3 import listing, model
 from headwater.services.s3.model import S3, Bucket
 
 
@@ -237,3 +237,12 @@ def test_paged_version_listings_match_a_reference_model(
     else:
         pytest.fail("the listing never ended")
     assert got == expected
+
+
+def test_a_version_id_leads_with_its_row(s3: S3, bucket: Bucket) -> None:
+    s3.set_versioning(bucket, "Enabled")
+    written = put(s3, bucket, "k").version
+    assert model.version_row(written.version_id) == written.row_id
+    assert model.version_row("null") is None
+    # Ids made before they carried a row are random: nearly all read as no row.
+    assert model.version_row("f" * 32) is None
