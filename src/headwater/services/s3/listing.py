@@ -147,11 +147,11 @@ def list_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str, k
     within: tuple[str, int] | None = None
     low, strict = _start(prefix, delimiter, key_marker)
     if key_marker and version_marker and key_marker.startswith(prefix):
-        # Resume inside key_marker's versions, after version_marker.  A version deleted since
-        # is resumed after too, as S3 does (LocalStack's AWS-validated
-        # test_list_object_versions_... "page-2-after-delete"; s3fs and boto3 empty a bucket
-        # page by page so): its id tells its row (``version_row``).  A marker that names no
-        # version that was ever written here skips the key.
+        # Resume inside key_marker's versions, after version_marker -- also after a version
+        # deleted since, as S3 does (LocalStack's AWS-validated
+        # test_list_objects_versions_with_prefix_only_and_pagination, "page-2-after-delete";
+        # s3fs and boto3 empty a versioned bucket page by page): its id tells its row
+        # (``version_row``).  A marker that carries no row (an id from before) skips the key.
         marker = store.version(bucket_id, key_marker, version_marker)
         low, strict = key_marker, True
         if marker is not None:
