@@ -432,6 +432,7 @@ class S3:
 
 
 _VERSION_ID = re.compile(r"^[0-9a-f]{32}$")  # what ``new_version`` makes
+_ROWS_BOUND = 1 << 48  # no row reaches it; see ``version_row``
 
 
 def version_row(version_id: str) -> int | None:
@@ -442,9 +443,6 @@ def version_row(version_id: str) -> int | None:
         return None
     row = int(version_id[:16], 16)
     return row if row < _ROWS_BOUND else None
-
-
-_ROWS_BOUND = 1 << 48
 
 
 def is_version_id(text: str) -> bool:

@@ -159,8 +159,10 @@ OBJECT_COLUMNS = (
 ObjectRow = tuple[int, str, str, int, int, int, str, float, str, str, str]
 _QUALIFIED = ", ".join(f"o.{c.strip()}" for c in OBJECT_COLUMNS.split(","))
 BucketRow = tuple[int, str, str, str, float, str | None, str]
-# What a listing reads of each version: no row id, no blob names, and ``meta`` only where the
-# request asks for restore state and the version has some (``_RESTORE_META``), else NULL.
+# What a listing reads of each version: no blob names; the row id last (where a version
+# listing resumes inside a key; the partial index holds it, so a page still reads only the
+# index); and ``meta`` only where the request asks for restore state and the version has some
+# (``_RESTORE_META``), else NULL.
 _LISTED = ("key, version_id, is_latest, delete_marker, size, etag, last_modified, "
            "storage_class, checksum_algorithm, checksum_type, id")
 _RESTORE_META = f"CASE WHEN {RESTORING} THEN meta END"
