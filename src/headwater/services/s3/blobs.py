@@ -217,12 +217,14 @@ class Stager:
     def _write_file(self, data: bytes) -> None:
         if self._fd is None:
             # A raw descriptor: no buffering layer to build per object.
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-            if self._direct:
-                self._fd = os.open(self.temp, flags | _O_DIRECT, 0o644)
-                self._buffer = _WRITE_BUFFERS.take()
-            else:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | (_O_DIRECT if self._direct else 0)
+            try:
                 self._fd = os.open(self.temp, flags, 0o644)
+            except FileNotFoundError:  # the first file in its directory: made only now
+                self._directory.mkdir(exist_ok=True)
+                self._fd = os.open(self.temp, flags, 0o644)
+            if self._direct:
+                self._buffer = _WRITE_BUFFERS.take()
             if self._held:
                 held, self._held = self._held, bytearray()
                 self._put(held)
@@ -306,7 +308,9 @@ class Blobs:
         self._data = root / "data"
         self._data.mkdir(parents=True, exist_ok=True)
         self.direct = _direct_io_works(self._data) if direct is None else direct
-        self._dirs: dict[str, Path] = {}  # data/<ab> directories known to exist
+        # data/<ab> as Paths, made once (a Path costs ~25 us to build); each directory itself
+        # is created with its first file, so small objects, which never get one, make none.
+        self._dirs: dict[str, Path] = {}
         # Parts carry this run's mark, so the sweep below can tell uploads cut short by an
         # earlier stop from the ones this process receives meanwhile.
         self._suffix = f".{secrets.token_hex(4)}{_PART}"
@@ -327,9 +331,7 @@ class Blobs:
         name = self.ids.token(16)
         directory = self._dirs.get(name[:2])
         if directory is None:
-            directory = self._data / name[:2]
-            directory.mkdir(exist_ok=True)
-            self._dirs[name[:2]] = directory
+            directory = self._dirs[name[:2]] = self._data / name[:2]
         return Stager(name, directory, algorithms, self.inline_max, self._suffix, self.direct)
 
     def _sweep_parts(self) -> None:

@@ -59,6 +59,17 @@ def test_one_byte_past_the_limit_is_a_file(s3: S3, bucket: Bucket) -> None:
     assert len(files(s3)) == 1 and read(s3, bucket, "k") == data
 
 
+def test_small_objects_make_no_directories(s3: S3, bucket: Bucket) -> None:
+    # Blob directories come with their first file; before, each small PUT whose token began
+    # with a new pair of characters made an empty one (up to 256, each a slow mkdir).
+    for index in range(50):
+        put(s3, bucket, f"k{index}", b"x" * 10)
+    assert [p for p in (s3.blobs.root / "data").iterdir()] == []
+    put(s3, bucket, "big", b"y" * (INLINE_MAX + 1))
+    assert len([p for p in (s3.blobs.root / "data").iterdir()]) == 1
+    assert read(s3, bucket, "big") == b"y" * (INLINE_MAX + 1)
+
+
 def test_a_stream_moves_to_a_file_when_it_outgrows_the_limit(s3: S3) -> None:
     stager = s3.blobs.stager(("CRC32",))
     stager.write(b"a" * (INLINE_MAX - 10))
