@@ -113,6 +113,53 @@ def test_aws_chunked_truncated_is_incomplete_body(hw: RunningHeadwater, s3: Any,
         s3.head_object(Bucket=bucket, Key="cut")
 
 
+def test_aws_chunked_decoded_length_mismatch_names_both_sizes(
+        hw: RunningHeadwater, s3: Any, bucket: str) -> None:
+    body = chunked(b"hello", 5, {})
+    status, text = send(hw, "PUT", f"/{bucket}/short", body, {
+        "X-Amz-Content-SHA256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "Content-Encoding": "aws-chunked",
+        "X-Amz-Decoded-Content-Length": "3",
+        "Content-Length": str(len(body)),
+    })
+    # As recorded from S3 in versity/versitygw#1684.
+    assert status == 400 and b"<Code>IncompleteBody</Code>" in text
+    assert b"<NumberBytesExpected>3</NumberBytesExpected>" in text
+    assert b"<NumberBytesProvided>5</NumberBytesProvided>" in text
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="short")
+
+
+def test_aws_chunked_decoded_length_not_a_number(hw: RunningHeadwater, s3: Any, bucket: str) -> None:
+    body = chunked(b"hello", 5, {})
+    status, text = send(hw, "PUT", f"/{bucket}/nan", body, {
+        "X-Amz-Content-SHA256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "Content-Encoding": "aws-chunked",
+        "X-Amz-Decoded-Content-Length": "abc",
+        "Content-Length": str(len(body)),
+    })
+    # As recorded from S3 in versity/versitygw#1656.
+    assert status == 411 and b"<Code>MissingContentLength</Code>" in text
+    assert b"You must provide the Content-Length HTTP header." in text
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="nan")
+
+
+def test_streaming_payload_type_without_content_encoding_is_unframed(
+        hw: RunningHeadwater, s3: Any, bucket: str) -> None:
+    data = b"framed by payload type " * 100
+    body = chunked(data, 1000, {"x-amz-checksum-crc32": crc32(data)})
+    status, text = send(hw, "PUT", f"/{bucket}/no-ce", body, {
+        "X-Amz-Content-SHA256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "X-Amz-Decoded-Content-Length": str(len(data)),
+        "X-Amz-Trailer": "x-amz-checksum-crc32",
+        "Content-Length": str(len(body)),
+    })
+    assert status == 200, text
+    got = s3.get_object(Bucket=bucket, Key="no-ce", ChecksumMode="ENABLED")
+    assert got["Body"].read() == data and got["ChecksumCRC32"] == crc32(data)
+
+
 @pytest.mark.parametrize("size", [13, SMALL_BODY + 1], ids=["read-whole", "streamed"])
 def test_signed_payload_hash_is_checked(hw: RunningHeadwater, s3: Any, bucket: str,
                                         size: int) -> None:
@@ -194,19 +241,24 @@ def _signed_chunked(data: bytes, size: int, key: bytes, amz_date: str, scope: st
 
 
 @pytest.mark.parametrize("tamper", [False, True])
-def test_signed_chunks_are_verified(hw: RunningHeadwater, s3: Any, bucket: str, tamper: bool) -> None:
+@pytest.mark.parametrize("announced", [True, False], ids=["content-encoding", "payload-type-only"])
+def test_signed_chunks_are_verified(hw: RunningHeadwater, s3: Any, bucket: str, tamper: bool,
+                                    announced: bool) -> None:
+    # The payload type alone says the body is framed: minio-go sends no Content-Encoding.
     import hmac
 
     data = b"signed chunk data " * 5000
-    key_name = f"signed-{tamper}"
+    key_name = f"signed-{tamper}-{announced}"
     url = f"{hw.endpoint}/{bucket}/{key_name}"
     length = len(_signed_chunked(data, 65536, b"k", "d", "s", "0" * 64))
-    request = AWSRequest(method="PUT", url=url, data=b"", headers={
+    headers = {
         "X-Amz-Content-SHA256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-        "Content-Encoding": "aws-chunked",
         "X-Amz-Decoded-Content-Length": str(len(data)),
         "Content-Length": str(length),
-    })
+    }
+    if announced:
+        headers["Content-Encoding"] = "aws-chunked"
+    request = AWSRequest(method="PUT", url=url, data=b"", headers=headers)
     _Signer(Credentials(hw.access_key, hw.secret_key), "s3", hw.region).add_auth(request)
     seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
     amz_date = request.headers["X-Amz-Date"]
@@ -231,4 +283,5 @@ def test_signed_chunks_are_verified(hw: RunningHeadwater, s3: Any, bucket: str, 
             s3.head_object(Bucket=bucket, Key=key_name)
     else:
         assert status == 200, text
-        assert s3.get_object(Bucket=bucket, Key=key_name)["Body"].read() == data
+        got = s3.get_object(Bucket=bucket, Key=key_name)
+        assert got["Body"].read() == data and "ContentEncoding" not in got

@@ -40,7 +40,13 @@ from headwater.core.errors import ServiceError
 from headwater.core.ids import IdFactory, RandomIds
 from headwater.protocol import sigv4
 from headwater.protocol.auth_errors import auth_error
-from headwater.protocol.body import AsgiBody, AwsChunkedBody, ChunkSigner, ClientDisconnected
+from headwater.protocol.body import (
+    AsgiBody,
+    AwsChunkedBody,
+    ChunkSigner,
+    ClientDisconnected,
+    aws_chunked,
+)
 from headwater.protocol.context import RequestContext
 from headwater.protocol.detect import Route, detect
 from headwater.protocol.dispatch import Dispatcher, not_implemented
@@ -227,8 +233,7 @@ class Gateway:
             return auth_error(spec, sigv4.AuthFailure("payload_mismatch", hashes=(client, computed)))
 
         raw = AsgiBody(receive, length=length, expected_sha256=expected, on_sha256_mismatch=mismatch)
-        encodings = request.headers.get("content-encoding", "")
-        if "aws-chunked" in [e.strip().lower() for e in encodings.split(",")]:
+        if aws_chunked(request.headers):
             decoded = request.headers.get("x-amz-decoded-content-length", "")
             signer = None
             if claimed.startswith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"):
@@ -470,7 +475,7 @@ def _small_body(request: HttpRequest) -> bool:
         length is not None
         and length.isdigit()
         and int(length) <= SMALL_BODY
-        and "aws-chunked" not in request.headers.get("content-encoding", "").lower()
+        and not aws_chunked(request.headers)
     )
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
 
 from headwater.core.errors import ServiceError
@@ -55,8 +55,24 @@ class ClientDisconnected(Exception):
     """The client went away in the middle of its request body."""
 
 
-def incomplete_body() -> ServiceError:
-    return ServiceError("IncompleteBody", INCOMPLETE_BODY, 400)
+def incomplete_body(expected: int | None = None, provided: int | None = None) -> ServiceError:
+    """S3's IncompleteBody; with the sizes when the body's declared length is known
+    (an aws-chunked body's ``x-amz-decoded-content-length``, versity/versitygw#1684)."""
+    fields = {} if expected is None else {
+        "NumberBytesExpected": expected, "NumberBytesProvided": provided}
+    return ServiceError("IncompleteBody", INCOMPLETE_BODY, 400, fields=fields)
+
+
+def aws_chunked(headers: Mapping[str, str]) -> bool:
+    """Whether a request body comes in aws-chunked framing: its ``x-amz-content-sha256``
+    names a streaming payload (``STREAMING-...``), or its Content-Encoding lists
+    ``aws-chunked``.  The payload type alone is enough for S3: minio-go sent
+    ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD`` bodies without the Content-Encoding
+    (localstack/localstack#8704), and only some SDKs send it (apache/ozone#8366)."""
+    if headers.get("x-amz-content-sha256", "").startswith("STREAMING-"):
+        return True
+    encodings = headers.get("content-encoding", "").split(",")
+    return any(e.strip().lower() == "aws-chunked" for e in encodings)
 
 
 async def _off_the_loop_if_large(size: int, work: Callable[..., _T], *args: Any) -> _T:
@@ -240,7 +256,7 @@ class AwsChunkedBody:
             yield data
         self._framing.finish()
         if self._decoded_length is not None and self.decoded != self._decoded_length:
-            raise incomplete_body()
+            raise incomplete_body(self._decoded_length, self.decoded)
 
 
 # What ``_Framing`` expects next.

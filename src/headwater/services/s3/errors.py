@@ -145,6 +145,13 @@ def header_not_implemented(header: str, additional: str | None = None) -> Servic
                         sender_fault=False, fields=fields)
 
 
+def missing_content_length() -> ServiceError:
+    """411 MissingContentLength, S3's answer to a body whose length is not declared in a
+    form it takes (recorded in versity/versitygw#1043 and #1656)."""
+    return ServiceError("MissingContentLength", "You must provide the Content-Length HTTP header.",
+                        411)
+
+
 def invalid_tag(key: str, value: str | None = None) -> ServiceError:
     """A tag key (``value`` None) or a tag's value too long, empty (a key) or holding a
     character S3 does not take.  The elements are S3's recorded ones (localstack's

@@ -28,6 +28,7 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote_plus
 
+from headwater.protocol.body import aws_chunked
 from headwater.services.s3 import checksums, errors
 from headwater.services.s3.encryption import SSE_S3
 from headwater.services.s3.model import STORAGE_CLASSES, Bucket, Version
@@ -69,10 +70,13 @@ def declared_size(params: dict[str, Any], headers: Mapping[str, str]) -> int | N
     naming ``Transfer-Encoding``: S3 takes a body of unknown length only as aws-chunked with
     ``x-amz-decoded-content-length`` (sigv4-streaming.html), and answers a plain chunked PUT
     so (recorded in aws/aws-sdk-js-v3#3403 against S3, automattic/knox#43, chilts/awssum#30)."""
-    decoded = headers.get("x-amz-decoded-content-length", "")
-    if decoded.isdigit() and "aws-chunked" in [
-            e.strip().lower() for e in headers.get("content-encoding", "").split(",")]:
-        return int(decoded)
+    if aws_chunked(headers):
+        decoded = headers.get("x-amz-decoded-content-length")
+        if decoded is not None:
+            if not decoded.isdigit():
+                # S3's answer to a decoded length that is no number (versity/versitygw#1656).
+                raise errors.missing_content_length()
+            return int(decoded)
     found = params.get("ContentLength")
     if found is None and "transfer-encoding" in headers:
         raise errors.header_not_implemented("Transfer-Encoding")
