@@ -118,6 +118,10 @@ class BucketOps:
     # -- buckets ------------------------------------------------------------------------
 
     def create_bucket(self, ctx: RequestContext, params: Params) -> Result:
+        if params.get("ObjectLockEnabledForBucket"):
+            # Object Lock is not served (docs/s3.md): a bucket made without it would let the
+            # caller believe its objects are locked.
+            raise errors.header_not_implemented("x-amz-bucket-object-lock-enabled")
         config = params.get("CreateBucketConfiguration") or {}
         region = _bucket_region(ctx, config.get("LocationConstraint") or None)
         self.s3.create_bucket(params["Bucket"], ctx.account_id, region,

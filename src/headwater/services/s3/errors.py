@@ -123,13 +123,21 @@ def invalid_storage_class(requested: str) -> ServiceError:
                         400, fields={"StorageClassRequested": requested})
 
 
-def method_not_allowed(method: str, resource: str) -> ServiceError:
-    """A read of a delete marker named by version id.  ``Allow``: what the marker does
-    allow, as HTTP requires of a 405 (RFC 9110) and S3 sends (moto's AWS-verified tests)."""
+def method_not_allowed(method: str, resource: str, allow: str | None = None) -> ServiceError:
+    """405 for ``method`` on a resource of type ``resource``, with ``Allow`` (what HTTP asks
+    of a 405, RFC 9110) when S3's is recorded."""
     return ServiceError("MethodNotAllowed",
                         "The specified method is not allowed against this resource.", 405,
                         fields={"Method": method, "ResourceType": resource},
-                        headers={"x-amz-delete-marker": "true", "Allow": "DELETE"})
+                        headers={} if allow is None else {"Allow": allow})
+
+
+def delete_marker_not_allowed(method: str) -> ServiceError:
+    """A read of a delete marker named by version id: S3 says it is one, and that DELETE is
+    what it allows (moto's AWS-verified tests)."""
+    error = method_not_allowed(method, "DeleteMarker", "DELETE")
+    error.headers["x-amz-delete-marker"] = "true"
+    return error
 
 
 def header_not_implemented(header: str, additional: str | None = None) -> ServiceError:

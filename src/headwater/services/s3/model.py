@@ -231,7 +231,7 @@ class S3:
                 raise errors.no_such_version(key, version_id)
             raise errors.no_such_key(key)
         if found.delete_marker:
-            gone = (errors.method_not_allowed(method, "DeleteMarker")
+            gone = (errors.delete_marker_not_allowed(method)
                     if version_id is not None or marker_is_resource
                     else errors.no_such_key(key, delete_marker=True))
             # The marker's own time, as S3 sends it with both answers since 2023-09 ("Amazon

@@ -151,6 +151,7 @@ class ObjectOps:
     # -- put ------------------------------------------------------------------------------
 
     async def put_object(self, ctx: RequestContext, params: Params) -> Result:
+        wire.check_not_a_part(ctx.request.query)
         encryption.check_write(params)
         bucket = self._bucket(params)
         key = params["Key"]
@@ -158,6 +159,11 @@ class ObjectOps:
         meta = wire.stored_meta(params)
         acl.set_for_new_object(meta, bucket, params)
         algorithm, given = checksums.requested(params, ctx.request.headers.get("x-amz-trailer"))
+        wire.check_no_object_lock(params, digest_sent=algorithm is not None
+                                  or params.get("ContentMD5") is not None)
+        if params.get("WriteOffsetBytes") is not None:
+            # Appends are S3 Express One Zone's (directory buckets), which headwater has not.
+            raise errors.header_not_implemented("x-amz-write-offset-bytes")
         check = conditions.check_write(params, key)
         declared = wire.declared_size(params, ctx.request.headers)
         if declared is not None and declared > MAX_PUT:
@@ -369,7 +375,9 @@ class ObjectOps:
         return bucket, version
 
     async def copy_object(self, ctx: RequestContext, params: Params) -> Result:
+        wire.check_not_a_part(ctx.request.query)
         encryption.check_write(params)
+        wire.check_no_object_lock(params)
         source_bucket, source = self._source(params)
         bucket = self._bucket(params)
         key = params["Key"]

@@ -38,6 +38,7 @@ class UploadOps(ObjectOps):
 
     def create_multipart_upload(self, ctx: RequestContext, params: Params) -> Result:
         encryption.check_write(params)
+        wire.check_no_object_lock(params)
         bucket = self._bucket(params)
         meta = wire.stored_meta(params)
         acl.set_for_new_object(meta, bucket, params)  # the completed object's
@@ -123,6 +124,10 @@ class UploadOps(ObjectOps):
         return out
 
     def complete_multipart_upload(self, ctx: RequestContext, params: Params) -> Result:
+        if "UploadId" not in params:
+            # A POST on an object that names no subresource S3 knows (this operation is
+            # only where the router sends it): S3's 405 (recorded in versity/versitygw#896).
+            raise errors.method_not_allowed("POST", "OBJECT")
         bucket = self._bucket(params)
         try:
             upload = self.multipart.upload(bucket, params["Key"], params["UploadId"])

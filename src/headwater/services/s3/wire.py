@@ -83,6 +83,36 @@ def declared_size(params: dict[str, Any], headers: Mapping[str, str]) -> int | N
     return None if found is None else int(found)
 
 
+def check_not_a_part(query: Mapping[str, Any]) -> None:
+    """Refuse a PutObject or CopyObject request that names an upload's part: S3 goes by the
+    subresource, so such a request never writes the object.  An ``uploadId`` without
+    ``partNumber`` is a PUT on the upload (405 with what an upload allows), a ``partNumber``
+    alone is refused by name; both recorded from S3 (versity/versitygw#1236, #1237, #1226)."""
+    if "uploadId" in query:
+        raise errors.method_not_allowed("PUT", "UPLOAD", "DELETE, POST, GET")
+    if "partNumber" in query:
+        raise errors.invalid_argument("This operation does not accept partNumber without uploadId",
+                                      "partNumber", "partNumber")
+
+
+_LOCK_MEMBERS = ("ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus")
+
+
+def check_no_object_lock(params: dict[str, Any], *, digest_sent: bool | None = None) -> None:
+    """Refuse a write that asks to lock its object.  No headwater bucket has Object Lock
+    (CreateBucket does not make one), so each gets S3's answer for a bucket without it:
+    InvalidRequest "Bucket is missing ObjectLockConfiguration", the wording of PutObject,
+    CopyObject and CreateMultipartUpload (versity/versitygw#1751, from the aws CLI against
+    S3).  A PutObject (``digest_sent`` not None) without Content-MD5 or a checksum is
+    refused for that first, as S3 does (versity/versitygw#1535)."""
+    if not any(params.get(name) is not None for name in _LOCK_MEMBERS):
+        return
+    if digest_sent is False:
+        raise errors.invalid_request("Content-MD5 OR x-amz-checksum- HTTP header is required for "
+                                     "Put Object requests with Object Lock parameters")
+    raise errors.invalid_request("Bucket is missing ObjectLockConfiguration")
+
+
 def stored_meta(params: dict[str, Any]) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     for name in _CONTENT:
