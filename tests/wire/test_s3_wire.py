@@ -525,6 +525,23 @@ def test_last_modified_is_rfc1123_in_headers_and_iso8601_with_millis_in_document
     assert _wire_text(wire, "LastModified") == [f"{stamp}.000Z"]
 
 
+def test_every_answer_has_one_date_this_second_and_never_before_last_modified(
+    wire: Wire, s3: Any, bucket: str
+) -> None:
+    second = math.floor(wire.clock.now()) + 20
+    wire.clock.set(second + 0.9)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    text = datetime.fromtimestamp(second, tz=UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    assert [v for k, v in wire.last.headers if k.lower() == "date"] == [text]
+    s3.head_object(Bucket=bucket, Key="k")
+    assert wire.last.header("Date") == wire.last.header("Last-Modified") == text
+    wire.clock.set(second + 1)
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket=bucket, Key="missing")
+    later = datetime.fromtimestamp(second + 1, tz=UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    assert wire.last.header("Date") == later
+
+
 def test_etags_are_quoted_in_headers_and_documents(wire: Wire, s3: Any, bucket: str) -> None:
     etag = f'"{hashlib.md5(b"body").hexdigest()}"'
     assert s3.put_object(Bucket=bucket, Key="k", Body=b"body")["ETag"] == etag

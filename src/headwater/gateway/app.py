@@ -29,6 +29,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 
 import orjson
@@ -92,6 +93,17 @@ class Gateway:
         self._secrets = self.settings.accepted_credentials()
         self._fallback: dict[str, ResponseSerializer] = {}
         self._rest_router: Any = None
+        self._date: tuple[int, bytes] = (-1, b"")
+
+    def _http_date(self) -> bytes:
+        """The Date header: this second on the gateway's clock (the one that stamps
+        Last-Modified and checks request times), formatted once per second.  uvicorn's own
+        Date is turned off: it is refreshed once a second on a timer, so it ran up to two
+        seconds behind and could be earlier than the Last-Modified it came with."""
+        second = int(self.clock.now())
+        if second != self._date[0]:
+            self._date = (second, formatdate(second, usegmt=True).encode("ascii"))
+        return self._date[1]
 
     # -- composition --------------------------------------------------------------------
 
@@ -173,7 +185,7 @@ class Gateway:
                 return
             if read is _Read.TOO_LARGE:
                 response = HttpResponse(413, [("Content-Type", "text/plain")], b"Request too large")
-                await _send_response(send, response)
+                await _send_response(send, response, self._http_date())
                 return
         if request.path == HEALTH_PATH:
             response = self._health()
@@ -185,7 +197,7 @@ class Gateway:
             # "100 Continue" and so never sends it): the connection cannot carry another
             # request, since the unread body would be taken for one.  S3 closes it too.
             response.headers.append(("Connection", "close"))
-        await _send_response(send, response, head=scope["method"] == "HEAD")
+        await _send_response(send, response, self._http_date(), head=scope["method"] == "HEAD")
 
     def _refused_unread(self, request: HttpRequest) -> bool:
         """Whether ``request`` carries no credentials at all, where credentials are checked,
@@ -540,8 +552,10 @@ def _header_bytes(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return kept
 
 
-async def _send_response(send: Send, response: HttpResponse, head: bool = False) -> None:
+async def _send_response(send: Send, response: HttpResponse, date: bytes,
+                         head: bool = False) -> None:
     headers = _header_bytes(response.headers)
+    headers.insert(0, (b"date", date))
     body = response.body
     if isinstance(body, (bytes, bytearray, memoryview)):
         if not any(k.lower() == b"content-length" for k, _ in headers):

@@ -34,6 +34,8 @@ def _config(gateway: Gateway, **overrides: object) -> uvicorn.Config:
         # No "server: uvicorn": AWS services do not name the software behind them; S3's own
         # "Server: AmazonS3" comes from its serializer.
         "server_header": False,
+        # The gateway sends its own Date, exact to the second (``Gateway._http_date``).
+        "date_header": False,
         # X-Forwarded-For / -Proto are not taken from anyone: headwater sits behind no proxy it
         # knows of, and uvicorn's middleware for them costs a coroutine on every request.
         "proxy_headers": False,
