@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 pytestmark = pytest.mark.e2e
 
-UNTIL = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
+UNTIL = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
 LOCKS: list[dict[str, Any]] = [
     {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": UNTIL},
     {"ObjectLockLegalHoldStatus": "ON"},
