@@ -4,6 +4,9 @@ An adapter is a plain object with one method per operation it implements, named 
 operation (``SendMessage`` -> ``send_message``), taking ``(ctx, params)`` and returning the
 result dict (or awaiting it, for operations that wait, such as long polling).  An operation the
 model knows but the adapter lacks answers HTTP 501 naming the service and operation.
+
+An adapter may also have ``before_operation(operation, ctx, params)``: checks every operation
+shares (S3's bucket owner condition), run before the operation's method.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class Dispatcher:
         self.service = service
         self.adapter = adapter
         self._cache: dict[str, tuple[Handler, bool]] = {}
+        self._before: Callable[[str, Any, dict[str, Any]], None] | None = getattr(
+            adapter, "before_operation", None)
 
     def handler(self, operation: str) -> tuple[Handler, bool]:
         """The adapter method for ``operation`` and whether it is a coroutine function."""
@@ -47,6 +52,8 @@ class Dispatcher:
 
     async def call(self, operation: str, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         method, is_async = self.handler(operation)
+        if self._before is not None:
+            self._before(operation, ctx, params)
         result = method(ctx, params)
         if is_async:
             result = await result
