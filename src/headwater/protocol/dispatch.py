@@ -36,8 +36,11 @@ class Dispatcher:
         self.service = service
         self.adapter = adapter
         self._cache: dict[str, tuple[Handler, bool]] = {}
-        self._before: Callable[[str, Any, dict[str, Any]], None] | None = getattr(
-            adapter, "before_operation", None)
+        # Looked up on the class: a stand-in adapter that answers every name (``__getattr__``)
+        # has no checks to run.
+        self._before: Callable[[str, Any, dict[str, Any]], None] | None = (
+            adapter.before_operation  # type: ignore[attr-defined]
+            if hasattr(type(adapter), "before_operation") else None)
 
     def handler(self, operation: str) -> tuple[Handler, bool]:
         """The adapter method for ``operation`` and whether it is a coroutine function."""
