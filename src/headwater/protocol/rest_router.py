@@ -257,12 +257,16 @@ def virtual_host_bucket(host: str) -> str | None:
     except ValueError:
         pass
     labels = name.split(".")
-    if labels[0] in ("s3", "localhost") or labels[0].startswith("s3-"):
-        return None  # path style against the service endpoint itself
+    # The bucket is what comes before the first label (after the first) that marks the
+    # endpoint; with none, the host is the endpoint itself (s3.amazonaws.com,
+    # s3-us-west-2.amazonaws.com, localhost), path style.  A bucket may itself begin with
+    # "s3-" or be "localhost" ("s3-data.s3.amazonaws.com"); "s3" is no bucket name (too
+    # short), so "s3.localhost" is an endpoint.
     for index in range(1, len(labels)):
         label = labels[index]
         if label == "s3" or label.startswith("s3-") or label == "localhost":
-            return ".".join(labels[:index])
+            bucket = ".".join(labels[:index])
+            return None if bucket == "s3" else bucket
     return None
 
 

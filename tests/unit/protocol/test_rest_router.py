@@ -164,6 +164,12 @@ def test_literal_path_text_beats_a_label() -> None:
         ("127.0.0.1:4566", None),
         ("[::1]:4566", None),
         ("headwater.internal:4566", None),
+        # Buckets whose names look like endpoint labels (rclone with a bucket "s3-data").
+        ("s3-data.s3.amazonaws.com", "s3-data"),
+        ("s3-data.localhost:4566", "s3-data"),
+        ("localhost.localhost:4566", "localhost"),
+        ("s3-us-west-2.amazonaws.com", None),
+        ("s3.localhost.localstack.cloud:4566", None),
     ],
 )
 def test_virtual_host_bucket(host: str, bucket: str | None) -> None:
