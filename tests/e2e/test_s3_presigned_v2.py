@@ -56,3 +56,17 @@ def test_tampered_presigned_url_is_refused(s3: Any) -> None:
         urllib.request.urlopen(url.replace("Signature=", "Signature=x"))
     assert caught.value.code == 403
     assert b"<Code>SignatureDoesNotMatch</Code>" in caught.value.read()
+
+
+@pytest.mark.parametrize("spelling", ["acl", "acl="])
+def test_a_subresource_without_a_value_signs_as_its_bare_name(s3: Any, spelling: str) -> None:
+    # Signed as "?acl" (S3's canonical resource); the JS SDK v2 sends it as "acl=".
+    s3.put_object(Bucket="presigned", Key="acl-me", Body=b"x")
+    url = s3.generate_presigned_url("get_object_acl", Params={"Bucket": "presigned",
+                                                               "Key": "acl-me"})
+    base, _, query = url.partition("?")
+    parts = ["acl" if p in ("acl", "acl=") else p for p in query.split("&")]
+    assert "acl" in parts and "AWSAccessKeyId=" in url
+    sent = f"{base}?" + "&".join(spelling if p == "acl" else p for p in parts)
+    with urllib.request.urlopen(sent) as reply:
+        assert b"<AccessControlPolicy" in reply.read()

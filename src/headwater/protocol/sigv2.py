@@ -75,8 +75,13 @@ def verify_presigned(request: HttpRequest, secrets: Mapping[str, str]) -> tuple[
     for name, value in amz.items():
         headers[name] = value
     verifier = _Verifier(Credentials(access_key, secret), query["Expires"])
+    # A subresource without a value is signed as its bare name ("?acl": S3 appends "the
+    # subresource, its value if it has one"), however the URL spells it: the JS SDK v2
+    # signs "?acl" and sends "acl=".
+    query_string = "&".join(part[:-1] if part.endswith("=") and part.count("=") == 1 else part
+                            for part in request.query_string.split("&"))
     for path in _signed_paths(request):
-        split = urlsplit(f"http://host{path}?{request.query_string}")
+        split = urlsplit(f"http://host{path}?{query_string}")
         expected = verifier.get_signature(request.method, split, headers)
         if hmac.compare_digest(expected.encode(), given.encode()):
             return access_key, True
