@@ -453,3 +453,22 @@ def test_virtual_hosted_addressing(hw: RunningHeadwater, s3: Any,
         client.get_object(Bucket=f"{name}-none", Key="top")
     assert code(err) == "NoSuchBucket"
     assert transport.sent[-1][0] == f"{name}-none.localhost:{port}"
+
+
+def test_locations_follow_the_addressing_style(hw: RunningHeadwater, s3: Any,
+                                               virtual: tuple[Any, _Loopback]) -> None:
+    # CompleteMultipartUpload's Location names the object the way it was addressed: with the
+    # bucket in the Host, the path is the key alone (the JS SDK v2 hands it to apps).
+    client, _ = virtual
+    name = f"vl-{uuid.uuid4().hex[:12]}"
+    port = urlsplit(hw.endpoint).port
+    client.create_bucket(Bucket=name)
+    for who, expected in ((client, f"http://{name}.localhost:{port}/a%20b/c"),
+                          (s3, f"{hw.endpoint}/{name}/a%20b/c")):
+        upload = who.create_multipart_upload(Bucket=name, Key="a b/c")["UploadId"]
+        etag = who.upload_part(Bucket=name, Key="a b/c", UploadId=upload, PartNumber=1,
+                               Body=b"x")["ETag"]
+        done = who.complete_multipart_upload(
+            Bucket=name, Key="a b/c", UploadId=upload,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+        assert done["Location"] == expected

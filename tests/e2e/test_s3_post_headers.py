@@ -145,3 +145,18 @@ def test_post_answers_carry_request_and_host_ids(hw: RunningHeadwater, s3: Any, 
     head = s3.head_object(Bucket=bucket, Key="k")["ResponseMetadata"]
     assert answer.headers["x-amz-request-id"] != head["RequestId"]
     assert answer.headers["x-amz-id-2"] != head["HostId"]
+
+
+def test_a_virtual_hosted_post_answers_a_virtual_hosted_location(hw: RunningHeadwater,
+                                                                 bucket: str) -> None:
+    signer = hw.client("s3", config=Config(signature_version="s3v4"))
+    post = signer.generate_presigned_post(bucket, "v h/k", Fields={"success_action_status": "201"},
+                                          Conditions=[{"success_action_status": "201"}])
+    port = hw.endpoint.rsplit(":", 1)[1]
+    body, form_type = s3_forms.form(post["fields"], b"x", "a.txt", "text/plain")
+    answer = s3_forms.send(f"{hw.endpoint}/", "POST", body, {
+        "Content-Type": form_type, "Host": f"{bucket}.localhost:{port}"})
+    assert answer.status == 201
+    expected = f"http://{bucket}.localhost:{port}/v%20h/k"
+    assert answer.headers["location"] == expected
+    assert f"<Location>{expected}</Location>" in answer.body.decode()

@@ -12,6 +12,7 @@ import ipaddress
 import re
 from urllib.parse import quote
 
+from headwater.protocol.rest_router import virtual_host_bucket
 from headwater.services.s3 import errors
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -88,3 +89,11 @@ def successor(prefix: str) -> str | None:
 def url_encode(text: str) -> str:
     """``encoding-type=url``: what S3 percent-encodes in list results."""
     return quote(text, safe="/-_.~")
+
+
+def object_location(endpoint: str, host: str, bucket: str, key: str) -> str:
+    """An object's URL as a Location names it: virtual-hosted when the request was (its
+    Host names the bucket, which the endpoint already holds), else path style."""
+    if virtual_host_bucket(host) == bucket:
+        return f"{endpoint}/{url_encode(key)}"
+    return f"{endpoint}/{bucket}/{url_encode(key)}"

@@ -41,6 +41,7 @@ from headwater.protocol.serialize.xml_ import to_bytes
 from headwater.protocol.sigv4_signature import signing_key
 from headwater.services.s3 import acl, checksums, encryption, errors, wire
 from headwater.services.s3.model import S3
+from headwater.services.s3.names import object_location
 from headwater.services.s3.notifications import Notifier
 
 # Fields a policy need not list (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html).
@@ -346,7 +347,8 @@ class BrowserPost:
         version_id = wire.written_version_id(bucket, version)
         if version_id is not None:
             headers.append(("x-amz-version-id", version_id))
-        location = f"{request.scheme}://{request.host}/{bucket.name}/{quote(key)}"
+        location = object_location(f"{request.scheme}://{request.host}", request.host,
+                                   bucket.name, key)
         headers.append(("Location", location))
         redirect = fields.get("success_action_redirect")
         if redirect:

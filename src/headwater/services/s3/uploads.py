@@ -21,6 +21,7 @@ from headwater.services.s3.multipart import MAX_PART, Multipart, Upload, check_p
 from headwater.services.s3.names import (
     common_prefix,
     is_common_prefix,
+    object_location,
     owner,
     successor,
     url_encode,
@@ -152,7 +153,7 @@ class UploadOps(ObjectOps):
             self._notify(ctx, bucket, "ObjectCreated:CompleteMultipartUpload", version.key,
                          version)
         out: Result = {
-            "Location": f"{ctx.endpoint}/{bucket.name}/{url_encode(version.key)}",
+            "Location": object_location(ctx.endpoint, ctx.request.host, bucket.name, version.key),
             "Bucket": bucket.name,
             "Key": version.key,
             "ETag": version.etag,
