@@ -160,3 +160,22 @@ def test_a_virtual_hosted_post_answers_a_virtual_hosted_location(hw: RunningHead
     expected = f"http://{bucket}.localhost:{port}/v%20h/k"
     assert answer.headers["location"] == expected
     assert f"<Location>{expected}</Location>" in answer.body.decode()
+
+
+@pytest.mark.parametrize(("given", "code"), [("right", None), ("wrong", "BadDigest"),
+                                             ("garbled", "InvalidDigest")])
+def test_a_content_md5_field_is_checked(hw: RunningHeadwater, s3: Any, bucket: str,
+                                        given: str, code: str | None) -> None:
+    import base64
+    import hashlib
+
+    digest = {"right": hashlib.md5(b"abc").digest(), "wrong": hashlib.md5(b"abd").digest(),
+              "garbled": b"short"}[given]
+    answer = _post(hw, bucket, "md5", {"Content-MD5": base64.b64encode(digest).decode()},
+                   content=b"abc")
+    if code is None:
+        assert answer.status == 204
+        assert s3.get_object(Bucket=bucket, Key="md5")["Body"].read() == b"abc"
+    else:
+        assert answer.status == 400 and f"<Code>{code}</Code>" in answer.body.decode()
+        assert _missing(s3, bucket, "md5")

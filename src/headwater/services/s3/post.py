@@ -329,6 +329,9 @@ class BrowserPost:
         if tags:
             meta["tags"] = tags
         acl.set_for_new_object(meta, bucket, params)
+        if "content-md5" in fields:
+            # "Amazon S3 checks the object against the provided MD5 value" (POST Object).
+            checksums.check_md5(fields["content-md5"], hashlib.md5(data).digest())
         staged = self.s3.blobs.stage_bytes(data, (checksums.DEFAULT_ALGORITHM,))
         meta["checksum"] = {"algorithm": checksums.DEFAULT_ALGORITHM,
                             "value": staged.checksums[checksums.DEFAULT_ALGORITHM],
