@@ -16,6 +16,8 @@ from headwater.config import Settings
 from headwater.core.errors import ServiceError
 from headwater.protocol import sigv4
 from headwater.protocol.context import RequestContext
+from headwater.protocol.specs import get_spec
+from headwater.services.s3 import checksums
 from headwater.services.s3.buckets import BucketOps
 from headwater.services.s3.key_listings import ListingOps
 from headwater.services.s3.model import S3
@@ -33,13 +35,14 @@ class S3Adapter(UploadOps, BucketOps, ListingOps):
 
     def before_operation(self, operation: str, ctx: RequestContext, params: dict[str, Any]) -> None:
         """What every bucket and object operation checks first: the region it was signed for
-        (``_check_region``), and the bucket owner condition (``x-amz-expected-bucket-owner``,
-        and for a copy's source ``x-amz-source-expected-bucket-owner``): an account id that is
-        not the bucket's is 403 AccessDenied, a value that is no account id 400
+        (``_check_region``); the bucket owner condition (``x-amz-expected-bucket-owner``, and
+        for a copy's source ``x-amz-source-expected-bucket-owner``): an account id that is not
+        the bucket's is 403 AccessDenied, a value that is no account id 400
         InvalidBucketOwnerAWSAccountID
         (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html;
         the message with the value in brackets as recorded from S3 by LocalStack's
-        AWS-validated tests)."""
+        AWS-validated tests); then a document's Content-MD5 or checksum
+        (``checksums.check_body``)."""
         owner = params.get("ExpectedBucketOwner")
         source_owner = params.get("ExpectedSourceBucketOwner")
         # The values are checked before the bucket is looked for (LocalStack's recordings).
@@ -57,6 +60,9 @@ class S3Adapter(UploadOps, BucketOps, ListingOps):
             source = unquote(str(params["CopySource"])).lstrip("/").split("/", 1)[0]
             if self.s3.bucket(source).account != source_owner:
                 raise _denied()
+        if operation in _CHECKSUMMED:
+            checksums.check_body(ctx.request.headers, ctx.request.body,
+                                 required=operation == "DeleteObjects")
 
     def _check_region(self, ctx: RequestContext, name: str) -> None:
         """A request signed for another region than its bucket's: S3's 400 naming both
@@ -84,6 +90,11 @@ _ACCOUNT_ID = re.compile(r"\d{12}")
 # Operations S3 answers whatever region they were signed for: CreateBucket has its own rule
 # (``buckets._bucket_region``), and GetBucketLocation is how a client learns the region.
 _ANY_REGION = frozenset({"CreateBucket", "GetBucketLocation"})
+# Operations whose document's integrity headers S3 checks (the model's
+# requestChecksumRequired: DeleteObjects and the configuration PUTs).
+_CHECKSUMMED = frozenset(
+    name for name in get_spec("s3").model.operation_names
+    if get_spec("s3").model.operation_model(name).http_checksum.get("requestChecksumRequired"))
 
 
 def _denied() -> ServiceError:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 import google_crc32c
@@ -210,6 +210,27 @@ def check_md5(content_md5: str | None, actual: bytes) -> None:
         raise ServiceError(
             "BadDigest", "The Content-MD5 you specified did not match what we received.", 400
         )
+
+
+def check_body(headers: Mapping[str, str], body: bytes, *, required: bool) -> None:
+    """A configuration document's (or DeleteObjects') integrity headers against its bytes:
+    Content-MD5 and any ``x-amz-checksum-<alg>``.  With ``required``, one of them must be
+    there: S3 asks for it on DeleteObjects ("Missing required header for this request:
+    Content-MD5", recorded in aws/aws-sdk-js#33; its page allows a checksum instead)."""
+    sent = False
+    if "content-md5" in headers:
+        check_md5(headers["content-md5"], hashlib.md5(body).digest())
+        sent = True
+    for algorithm in ALGORITHMS:
+        value = headers.get(header_name(algorithm))
+        if value is None:
+            continue
+        if compute(algorithm, body) != encode(check_value(algorithm, value)):
+            raise bad_digest(algorithm)
+        sent = True
+    if required and not sent:
+        raise ServiceError("InvalidRequest", "Missing required header for this request: Content-MD5",
+                           400)
 
 
 # -- multipart ----------------------------------------------------------------------------
