@@ -54,14 +54,14 @@ def crc32(data: bytes) -> str:
     ({"Content-MD5": md5(DELETE)}, 200, b"<Deleted>"),
     ({"x-amz-checksum-crc32": crc32(DELETE)}, 200, b"<Deleted>"),
     ({"Content-MD5": md5(b"other")}, 400,
-     b"<Code>BadDigest</Code><Message>The Content-MD5 you specified did not match what we "
-     b"received.</Message>"),
+     (b"<Code>BadDigest</Code><Message>The Content-MD5 you specified did not match what we "
+     b"received.</Message>")),
     ({"x-amz-checksum-crc32": crc32(b"other")}, 400,
-     b"<Code>BadDigest</Code><Message>The CRC32 you specified did not match the calculated "
-     b"checksum.</Message>"),
+     (b"<Code>BadDigest</Code><Message>The CRC32 you specified did not match the calculated "
+     b"checksum.</Message>")),
     ({"Content-MD5": "not-md5"}, 400, b"<Code>InvalidDigest</Code>"),
-    ({}, 400, b"<Code>InvalidRequest</Code><Message>Missing required header for this request: "
-              b"Content-MD5</Message>"),
+    ({}, 400, (b"<Code>InvalidRequest</Code><Message>Missing required header for this request: "
+              b"Content-MD5</Message>")),
 ], ids=["md5", "crc32", "wrong-md5", "wrong-crc32", "garbled-md5", "neither"])
 def test_delete_objects_digests(hw: RunningHeadwater, s3: Any, bucket: str,
                                 headers: dict[str, str], status: int, text: bytes) -> None:
