@@ -235,6 +235,10 @@ def test_delete_objects_quiet_and_verbose(s3: Any, bucket: str) -> None:
     assert "Deleted" not in out
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
     assert keys == ["d/3", "d/4"]
+    # A Delete without an Object is malformed, as S3 answers it.
+    with pytest.raises(ClientError) as caught:
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": []})
+    assert caught.value.response["Error"]["Code"] == "MalformedXML"
 
 
 def test_copy_object_directives_and_storage_class(s3: Any, bucket: str) -> None:

@@ -109,13 +109,14 @@ def invalid_object_state(storage_class: str) -> ServiceError:
                         fields={"StorageClass": storage_class})
 
 
-def not_in_active_tier() -> ServiceError:
-    """A copy whose source is archived and not restored: the one error botocore's model
-    gives CopyObject (its shape's documentation is the message); UploadPartCopy, for which the
-    model names none, is taken to answer the same."""
-    return ServiceError("ObjectNotInActiveTierError",
-                        "The source object of the COPY action is not in the active tier and is "
-                        "only stored in Amazon S3 Glacier.", 403)
+def archived_copy_source(storage_class: str) -> ServiceError:
+    """A copy (CopyObject, UploadPartCopy) whose source is archived and not restored.  Not
+    the ObjectNotInActiveTierError botocore's model names: S3 answers InvalidObjectState
+    (Hadoop's S3A troubleshooting guide quotes a real response; LocalStack's AWS-validated
+    provider sends the class too)."""
+    return ServiceError("InvalidObjectState",
+                        "Operation is not valid for the source object's storage class", 403,
+                        fields={"StorageClass": storage_class})
 
 
 def invalid_storage_class(requested: str) -> ServiceError:

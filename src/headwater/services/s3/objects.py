@@ -287,7 +287,9 @@ class ObjectOps:
         bucket = self._bucket(params)
         request = params.get("Delete") or {}
         items = request.get("Objects") or []
-        if len(items) > 1000:
+        if not 1 <= len(items) <= 1000:
+            # None at all is malformed too: the schema requires an Object (minio/minio#11532
+            # and ceph/ceph#60579 record S3's MalformedXML for an empty Delete).
             raise errors.malformed_xml()
         quiet = bool(request.get("Quiet"))
         deleted: list[Result] = []
@@ -371,7 +373,7 @@ class ObjectOps:
                                          "refer to a delete marker by version id.") from None
         conditions.check_read(params, version, prefix="CopySourceIf", now=self.s3.clock.now())
         if not restore.is_readable(version, self.s3.clock.now()):
-            raise errors.not_in_active_tier()
+            raise errors.archived_copy_source(version.storage_class)
         return bucket, version
 
     async def copy_object(self, ctx: RequestContext, params: Params) -> Result:
