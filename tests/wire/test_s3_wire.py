@@ -542,6 +542,24 @@ def test_every_answer_has_one_date_this_second_and_never_before_last_modified(
     assert wire.last.header("Date") == later
 
 
+def test_a_completed_upload_was_last_modified_when_it_was_initiated(
+    wire: Wire, s3: Any, bucket: str
+) -> None:
+    # "For multipart uploads, the object creation date is the date of initiation of the
+    # multipart upload" (S3 User Guide, object metadata).
+    second = math.floor(wire.clock.now()) + 30
+    wire.clock.set(second + 0.5)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    wire.clock.set(second + 100)
+    etag = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1,
+                          Body=b"x")["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert s3.head_object(Bucket=bucket, Key="mp")["LastModified"].timestamp() == second
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="mp")["Contents"]
+    assert [o["LastModified"].timestamp() for o in listed] == [second]
+
+
 def test_etags_are_quoted_in_headers_and_documents(wire: Wire, s3: Any, bucket: str) -> None:
     etag = f'"{hashlib.md5(b"body").hexdigest()}"'
     assert s3.put_object(Bucket=bucket, Key="k", Body=b"body")["ETag"] == etag

@@ -293,10 +293,12 @@ class S3:
         meta: dict[str, Any],
         check: Any = None,
         also: Any = None,
+        created: float | None = None,
     ) -> Written:
         """Record a new current version made of ``staged`` (published here) or of existing
         segments (a copy or a completed upload; their references are taken here).  Small
         bytes (staged in memory, or a copy of a small object) go in the version's own row.
+        Its Last-Modified is now, or ``created`` (a completed upload's initiation).
 
         ``check(current)`` runs inside the transaction first, for conditional writes;
         ``also()`` runs in it last and returns blob names whose files it released.
@@ -339,7 +341,7 @@ class S3:
                         released += self._drop(null)
                 if current is not None and (replaced is None or replaced.row_id != current.row_id):
                     self.store.set_latest(current.row_id, False)  # the one current version
-                now = self.now_seconds()
+                now = self.now_seconds() if created is None else float(int(created))
                 self.store.touch_uploads(bucket.id, key)
                 row_id = self.store.insert_object(
                     bucket.id, key, version_id, delete_marker=False, size=size, etag=etag,

@@ -228,9 +228,11 @@ class Multipart:
             self.store.delete_upload(upload.upload_id)
             return self.store.ref_blobs(all_blobs, -1)
 
+        # "For multipart uploads, the object creation date is the date of initiation of the
+        # multipart upload" (the S3 User Guide's object metadata page): Last-Modified too.
         return self.s3.put(bucket, upload.key, segments, etag=etag,
                            storage_class=upload.storage_class, meta=meta, check=check,
-                           also=release_upload)
+                           also=release_upload, created=upload.initiated)
 
     @staticmethod
     def _checksum(upload: Upload, parts: list[Part]) -> dict[str, Any]:
