@@ -20,6 +20,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -293,6 +294,11 @@ def test_expired_presigned_url(hw):
     assert status == 403
     root = ET.fromstring(body)
     assert (root.findtext("Code"), root.findtext("Message")) == ("AccessDenied", "Request has expired")
+    # With when it expired and the server's time, as S3 sends them.
+    assert root.findtext("X-Amz-Expires") == "3600"
+    expires = datetime.strptime(root.findtext("Expires"), "%Y-%m-%dT%H:%M:%SZ")
+    server = datetime.strptime(root.findtext("ServerTime"), "%Y-%m-%dT%H:%M:%SZ")
+    assert 3600 - 5 <= (server - expires).total_seconds() <= 3600 + 5
 
 
 def test_tampered_presigned_url(hw):

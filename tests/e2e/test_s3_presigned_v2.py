@@ -70,3 +70,19 @@ def test_a_subresource_without_a_value_signs_as_its_bare_name(s3: Any, spelling:
     sent = f"{base}?" + "&".join(spelling if p == "acl" else p for p in parts)
     with urllib.request.urlopen(sent) as reply:
         assert b"<AccessControlPolicy" in reply.read()
+
+
+def test_an_expired_url_says_when(s3: Any) -> None:
+    import time
+    import xml.etree.ElementTree as ET
+
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "presigned", "Key": "x"},
+                                    ExpiresIn=1)
+    time.sleep(2.1)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(url)
+    root = ET.fromstring(caught.value.read())
+    assert (root.findtext("Code"), root.findtext("Message")) == ("AccessDenied",
+                                                                "Request has expired")
+    assert root.findtext("Expires") and root.findtext("ServerTime")
+    assert root.findtext("Expires") < root.findtext("ServerTime")  # ISO times sort as text
