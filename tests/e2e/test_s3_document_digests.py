@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
-import zlib
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from test_s3_part_queries import send
+from test_s3_streaming import crc32
 
 from headwater.testing import RunningHeadwater
 
@@ -26,28 +22,8 @@ TAGGING = (b'<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet>'
            b"<Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>")
 
 
-def send(hw: RunningHeadwater, method: str, target: str, body: bytes,
-         headers: dict[str, str]) -> tuple[int, bytes]:
-    url = f"{hw.endpoint}{target}"
-    request = AWSRequest(method=method, url=url, data=body, headers=headers)
-    S3SigV4Auth(Credentials(hw.access_key, hw.secret_key), "s3", hw.region).add_auth(request)
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        connection.request(method, f"{parts.path}?{parts.query}", body=body,
-                           headers=dict(request.headers.items()))
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
 def md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
-
-
-def crc32(data: bytes) -> str:
-    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
 
 @pytest.mark.parametrize(("headers", "status", "text"), [
@@ -66,7 +42,7 @@ def crc32(data: bytes) -> str:
 def test_delete_objects_digests(hw: RunningHeadwater, s3: Any, bucket: str,
                                 headers: dict[str, str], status: int, text: bytes) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    got, body = send(hw, "POST", f"/{bucket}?delete", DELETE, headers)
+    got, _, body = send(hw, "POST", f"/{bucket}?delete", DELETE, headers)
     assert got == status and text in body, body
     if status != 200:
         assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
@@ -74,8 +50,8 @@ def test_delete_objects_digests(hw: RunningHeadwater, s3: Any, bucket: str,
 
 def test_a_configuration_document_is_checked_when_it_carries_a_digest(
         hw: RunningHeadwater, s3: Any, bucket: str) -> None:
-    status, body = send(hw, "PUT", f"/{bucket}?tagging", TAGGING, {"Content-MD5": md5(b"x")})
+    status, _, body = send(hw, "PUT", f"/{bucket}?tagging", TAGGING, {"Content-MD5": md5(b"x")})
     assert status == 400 and b"<Code>BadDigest</Code>" in body
-    status, body = send(hw, "PUT", f"/{bucket}?tagging", TAGGING, {})
+    status, _, body = send(hw, "PUT", f"/{bucket}?tagging", TAGGING, {})
     assert status == 204, body  # only DeleteObjects must carry one
     assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "a", "Value": "b"}]

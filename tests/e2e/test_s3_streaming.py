@@ -113,36 +113,27 @@ def test_aws_chunked_truncated_is_incomplete_body(hw: RunningHeadwater, s3: Any,
         s3.head_object(Bucket=bucket, Key="cut")
 
 
-def test_aws_chunked_decoded_length_mismatch_names_both_sizes(
-        hw: RunningHeadwater, s3: Any, bucket: str) -> None:
+@pytest.mark.parametrize(("declared", "status", "expected"), [
+    # As recorded from S3 in versity/versitygw#1684 ...
+    ("3", 400, [b"<Code>IncompleteBody</Code>", b"<NumberBytesExpected>3</NumberBytesExpected>",
+                b"<NumberBytesProvided>5</NumberBytesProvided>"]),
+    # ... and in versity/versitygw#1656.
+    ("abc", 411, [b"<Code>MissingContentLength</Code>",
+                  b"You must provide the Content-Length HTTP header."]),
+], ids=["mismatch", "not-a-number"])
+def test_aws_chunked_decoded_length_refusals(hw: RunningHeadwater, s3: Any, bucket: str,
+                                             declared: str, status: int,
+                                             expected: list[bytes]) -> None:
     body = chunked(b"hello", 5, {})
-    status, text = send(hw, "PUT", f"/{bucket}/short", body, {
+    got, text = send(hw, "PUT", f"/{bucket}/declared", body, {
         "X-Amz-Content-SHA256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
         "Content-Encoding": "aws-chunked",
-        "X-Amz-Decoded-Content-Length": "3",
+        "X-Amz-Decoded-Content-Length": declared,
         "Content-Length": str(len(body)),
     })
-    # As recorded from S3 in versity/versitygw#1684.
-    assert status == 400 and b"<Code>IncompleteBody</Code>" in text
-    assert b"<NumberBytesExpected>3</NumberBytesExpected>" in text
-    assert b"<NumberBytesProvided>5</NumberBytesProvided>" in text
+    assert got == status and all(piece in text for piece in expected), text
     with pytest.raises(ClientError):
-        s3.head_object(Bucket=bucket, Key="short")
-
-
-def test_aws_chunked_decoded_length_not_a_number(hw: RunningHeadwater, s3: Any, bucket: str) -> None:
-    body = chunked(b"hello", 5, {})
-    status, text = send(hw, "PUT", f"/{bucket}/nan", body, {
-        "X-Amz-Content-SHA256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-        "Content-Encoding": "aws-chunked",
-        "X-Amz-Decoded-Content-Length": "abc",
-        "Content-Length": str(len(body)),
-    })
-    # As recorded from S3 in versity/versitygw#1656.
-    assert status == 411 and b"<Code>MissingContentLength</Code>" in text
-    assert b"You must provide the Content-Length HTTP header." in text
-    with pytest.raises(ClientError):
-        s3.head_object(Bucket=bucket, Key="nan")
+        s3.head_object(Bucket=bucket, Key="declared")
 
 
 def test_streaming_payload_type_without_content_encoding_is_unframed(

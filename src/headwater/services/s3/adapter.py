@@ -92,9 +92,9 @@ _ACCOUNT_ID = re.compile(r"\d{12}")
 _ANY_REGION = frozenset({"CreateBucket", "GetBucketLocation"})
 # Operations whose document's integrity headers S3 checks (the model's
 # requestChecksumRequired: DeleteObjects and the configuration PUTs).
-_CHECKSUMMED = frozenset(
-    name for name in get_spec("s3").model.operation_names
-    if get_spec("s3").model.operation_model(name).http_checksum.get("requestChecksumRequired"))
+_MODEL = get_spec("s3").model
+_CHECKSUMMED = frozenset(name for name in _MODEL.operation_names
+                         if _MODEL.operation_model(name).http_checksum.get("requestChecksumRequired"))
 
 
 def _denied() -> ServiceError:
