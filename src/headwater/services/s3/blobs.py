@@ -43,7 +43,7 @@ the development VM, 0.26 s direct.  Blobs below a block stay on the ordinary cac
 so small hot objects keep the page cache's help.
 
 Streams are handled in batches of about 4 MiB, each on two worker threads at once: one feeds
-the hashes, the other writes the file and the block CRCs (hashlib, the CRCs and the writes
+the MD5, the other the checksums, the block CRCs and the file (hashlib, the CRCs and the writes
 release the GIL at that size).  MD5 alone runs at ~0.6 GB/s, so neither waits for the other,
 and the event loop receives the next batch meanwhile: an upload uses every core.  A body's
 last bytes stay on the event loop only when they are few (``_INLINE_WORK``).
@@ -180,17 +180,19 @@ class Stager:
         self.store((data,))
 
     def digest(self, chunks: Iterable[bytes]) -> None:
-        """Feed the object's hashes: MD5 (the ETag) and the checksums asked for.  Touches
-        nothing ``store`` does, so the two can run on different threads at once."""
+        """Feed the MD5 (the ETag).  Touches nothing ``store`` does, so the two can run on
+        different threads at once.  MD5 is the slowest of the hashes (~0.5 GB/s), so it has
+        its thread to itself: the checksums asked for go with ``store``, which keeps the two
+        threads' work about even (one 512 MiB wire PUT: ~315 -> ~336 MB/s)."""
         for data in chunks:
             self._md5.update(data)
-            for h in self._hashers.values():
-                h.update(data)
 
     def store(self, chunks: Iterable[bytes]) -> None:
-        """Keep the bytes: in memory while the blob is small, else in the temp file; and the
-        CRC32C of each block."""
+        """Keep the bytes: in memory while the blob is small, else in the temp file; feed the
+        checksums asked for; and the CRC32C of each block."""
         for data in chunks:
+            for h in self._hashers.values():
+                h.update(data)
             if self._fd is None and len(self._held) + len(data) <= self._inline_max:
                 self._held += data
             else:
