@@ -31,7 +31,11 @@ unreferenced file, never a key pointing at missing or partial bytes.
 Reading: ``read`` yields the bytes of a range a few whole blocks at a time (``_READ``), after
 checking each block's CRC32C; a block that fails raises ``CorruptBlob`` before any of its bytes
 are handed out (the blocks before it still are).  So a damaged file is never served as good
-data, including ranged reads.
+data, including ranged reads.  A read holds its files on disk until it is closed: a blob
+released meanwhile (its object overwritten or deleted) is removed only after the last read of
+it ends, so a GET that has begun sends the version it began with, as S3's do, even when the
+files of a multipart object's later parts are not open yet.  Removals held back that way are
+lost if the process stops first: the files stay, unreferenced (``headwater s3 scrub``).
 
 Large blobs bypass the page cache (``O_DIRECT``, where the filesystem allows it): whole 1 MiB
 blocks are written from, and read into, page-aligned buffers that are kept for reuse; only a
@@ -52,6 +56,7 @@ last bytes stay on the event loop only when they are few (``_INLINE_WORK``).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import errno
 import fcntl
@@ -62,7 +67,7 @@ import os
 import secrets
 import shutil
 import threading
-from collections.abc import AsyncIterable, Iterable, Iterator
+from collections.abc import AsyncIterable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -313,6 +318,12 @@ class Blobs:
         # data/<ab> as Paths, made once (a Path costs ~25 us to build); each directory itself
         # is created with its first file, so small objects, which never get one, make none.
         self._dirs: dict[str, Path] = {}
+        # Blob files being read, with how many reads hold each, and those of them removed
+        # meanwhile, to unlink once the last read ends (see the module docstring).  Reads run
+        # on worker threads and may be closed by the collector: a reentrant lock.
+        self._readers: collections.Counter[str] = collections.Counter()
+        self._doomed: set[str] = set()
+        self._pins = threading.RLock()
         # Parts carry this run's mark, so the sweep below can tell uploads cut short by an
         # earlier stop from the ones this process receives meanwhile.
         self._suffix = f".{secrets.token_hex(4)}{_PART}"
@@ -422,6 +433,13 @@ class Blobs:
             staged.temp.unlink(missing_ok=True)
 
     def remove(self, name: str) -> None:
+        with self._pins:
+            if self._readers[name]:
+                self._doomed.add(name)  # unlinked when its last read ends
+                return
+        self._unlink(name)
+
+    def _unlink(self, name: str) -> None:
         try:
             self.path(name).unlink()
         except FileNotFoundError:
@@ -431,7 +449,29 @@ class Blobs:
 
     def read(self, segments: list[Segment], start: int, end: int) -> Iterator[bytes]:
         """Bytes ``start`` to ``end`` (exclusive) of the object made of ``segments``, each
-        block checked against its CRC32C before it is yielded."""
+        block checked against its CRC32C before it is yielded.  The files stay on disk until
+        the iterator is exhausted, fails or is closed."""
+        names = [s.name for s in segments if s.data is None]
+        if not names:
+            return self._read(segments, start, end)
+        with self._pins:
+            self._readers.update(names)
+        return _Reading(self, names, self._read(segments, start, end))
+
+    def _release_readers(self, names: list[str]) -> None:
+        gone: list[str] = []
+        with self._pins:
+            self._readers.subtract(names)
+            for name in set(names):  # a blob may back two parts of one object
+                if self._readers[name] <= 0:
+                    del self._readers[name]
+                    if name in self._doomed:
+                        self._doomed.discard(name)
+                        gone.append(name)
+        for name in gone:
+            self._unlink(name)
+
+    def _read(self, segments: list[Segment], start: int, end: int) -> Generator[bytes, None, None]:
         offset = 0
         for segment in segments:
             seg_start, seg_end = offset, offset + segment.size
@@ -509,6 +549,32 @@ class Blobs:
         if actual != segment.size:
             return f"blob {segment.name}: file has {actual} bytes, {segment.size} expected"
         return None
+
+
+class _Reading(Iterator[bytes]):
+    """A read of blob files (``Blobs.read``) that holds them on disk until it ends.  A
+    generator alone would not do: one never started runs no ``finally`` when closed."""
+
+    def __init__(self, blobs: Blobs, names: list[str], chunks: Generator[bytes, None, None]) -> None:
+        self._blobs: Blobs | None = blobs
+        self._names = names
+        self._chunks = chunks
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except BaseException:  # the end (StopIteration) or a failure: the files are let go
+            self.close()
+            raise
+
+    def close(self) -> None:
+        blobs, self._blobs = self._blobs, None
+        if blobs is not None:
+            self._chunks.close()
+            blobs._release_readers(self._names)
+
+    def __del__(self) -> None:  # a consumer that dropped it unclosed
+        self.close()
 
 
 def _checked_inline(segment: Segment) -> bytes:

@@ -167,3 +167,32 @@ def test_blobs_of_a_block_or_more_bypass_the_page_cache_both_ways(
     # went through the cache when it was finished).
     assert (writes[large.name], reads[large.name]) == (blobs.direct, blobs.direct)
     assert (writes[small.name], reads[small.name]) == (blobs.direct, False)
+
+
+def test_a_blob_released_while_it_is_read_stays_until_the_read_ends(blobs: Blobs) -> None:
+    # An overwrite or delete releases the files of a version a GET is still sending; the
+    # GET must keep sending it, including parts whose files it has not opened yet.
+    parts = [os.urandom(BLOCK + 5) for _ in range(3)]
+    segments = [blobs.publish(blobs.stage_bytes(p, ())) for p in parts]
+    reader = blobs.read(segments, 0, sum(map(len, parts)))
+    first = next(reader)
+    for segment in segments:
+        blobs.remove(segment.name)
+    assert all(blobs.path(s.name).exists() for s in segments)
+    assert first + b"".join(reader) == b"".join(parts)
+    assert not any(blobs.path(s.name).exists() for s in segments)  # gone with the read
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_closing_a_read_lets_its_released_files_go(blobs: Blobs, started: bool) -> None:
+    data = os.urandom(2 * BLOCK)
+    segment = blobs.publish(blobs.stage_bytes(data, ()))
+    twice = [segment, segment]  # one blob behind two parts
+    reader, other = blobs.read(twice, 0, 4 * BLOCK), blobs.read([segment], 0, 10)
+    if started:
+        next(reader)
+    blobs.remove(segment.name)
+    reader.close()  # type: ignore[attr-defined]
+    assert blobs.path(segment.name).exists()  # another read still holds it
+    assert b"".join(other) == data[:10]
+    assert not blobs.path(segment.name).exists()
