@@ -64,6 +64,15 @@ def test_sse_kms_is_not_implemented(s3: Any, bucket: str, method: str) -> None:
     assert gone(s3, bucket, "k")
 
 
+def test_a_kms_key_without_the_kms_method_is_refused_and_writes_nothing(s3: Any,
+                                                                       bucket: str) -> None:
+    # ceph/s3-tests test_sse_kms_not_declared: stored before, where S3 refuses the request.
+    code, status, message = refused(lambda: s3.put_object(
+        Bucket=bucket, Key="k", Body=b"x", SSEKMSKeyId="testkey-2"))
+    assert (code, status) == ("InvalidArgument", 400) and "aws:kms" in message
+    assert gone(s3, bucket, "k")
+
+
 def test_sse_c_writes_are_not_implemented(s3: Any, bucket: str) -> None:
     code, status, message = refused(lambda: s3.put_object(
         Bucket=bucket, Key="k", Body=b"x", SSECustomerAlgorithm="AES256", SSECustomerKey=KEY))

@@ -36,6 +36,7 @@ def check_write(params: Mapping[str, Any]) -> None:
     or unsupported values won't write a destination object and will receive a 400 Bad
     Request response"."""
     asked = params.get("ServerSideEncryption")
+    _check_combination(params, asked)
     if asked is not None and asked != SSE_S3:
         if asked in _KMS:
             raise _not_implemented(f"SSE-KMS (x-amz-server-side-encryption: {asked})")
@@ -44,6 +45,29 @@ def check_write(params: Mapping[str, Any]) -> None:
     if params.get("SSECustomerAlgorithm") is not None:
         raise _not_implemented("SSE-C (x-amz-server-side-encryption-customer-algorithm)")
     _check_source(params)
+
+
+def _check_combination(params: Mapping[str, Any], asked: Any) -> None:
+    """Headers that make no request together, refused as S3 refuses them whatever it
+    implements (400 InvalidArgument):
+
+    - a KMS key id without ``x-amz-server-side-encryption: aws:kms`` (mcohen01/amazonica#338,
+      ceph/s3-tests test_sse_kms_not_declared);
+    - an SSE-C key without its algorithm (aws/aws-sdk-php#1050, ceph/s3-tests
+      test_encryption_key_no_sse_c);
+    - SSE-C beside ``x-amz-server-side-encryption`` (aws/aws-sdk-ruby#1302).
+    """
+    if params.get("SSEKMSKeyId") is not None and asked not in _KMS:
+        raise errors.invalid_argument("Server Side Encryption with AWS KMS managed key requires "
+                                      "HTTP header x-amz-server-side-encryption : aws:kms")
+    customer = params.get("SSECustomerAlgorithm")
+    if customer is None and (params.get("SSECustomerKey") is not None
+                             or params.get("SSECustomerKeyMD5") is not None):
+        raise errors.invalid_argument("Requests specifying Server Side Encryption with Customer "
+                                      "provided keys must provide a valid encryption algorithm.")
+    if customer is not None and asked is not None:
+        raise errors.invalid_argument("Server side encryption with customer provided key is "
+                                      "incompatible with the encryption method specified.")
 
 
 def _check_source(params: Mapping[str, Any]) -> None:

@@ -77,3 +77,20 @@ def test_reads_naming_an_sse_c_key_do_not_apply(params: dict[str, str]) -> None:
         else:
             encryption.check_read(params, {})
     assert refused.value.code == "InvalidRequest"
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"SSEKMSKeyId": "testkey-2"}, "requires HTTP header x-amz-server-side-encryption : aws:kms"),
+    ({"ServerSideEncryption": "AES256", "SSEKMSKeyId": "k"}, "requires HTTP header"),
+    ({"SSECustomerKey": "a2V5", "SSECustomerKeyMD5": "bWQ1"}, "must provide a valid encryption"),
+    ({"SSECustomerKeyMD5": "bWQ1"}, "must provide a valid encryption algorithm."),
+    ({"ServerSideEncryption": "AES256", "SSECustomerAlgorithm": "AES256"},
+     "incompatible with the encryption method specified."),
+])
+def test_headers_that_make_no_request_together_are_refused_as_s3_does(
+        params: dict[str, str], message: str) -> None:
+    # Refused for what they are, not answered 501 or taken: S3 refuses them whatever it serves.
+    with pytest.raises(ServiceError) as refused:
+        encryption.check_write(params)
+    assert (refused.value.code, refused.value.status) == ("InvalidArgument", 400)
+    assert message in refused.value.message
