@@ -75,3 +75,45 @@ def test_an_append_is_not_served(s3: Any, bucket: str) -> None:
         s3.put_object(Bucket=bucket, Key="k", Body=b"more", WriteOffsetBytes=5)
     assert caught.value.response["Error"]["Code"] == "NotImplemented"
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"hello"
+
+
+def test_questions_about_locks_get_the_answers_of_a_bucket_without_object_lock(
+        s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    with pytest.raises(ClientError) as caught:
+        s3.get_object_lock_configuration(Bucket=bucket)
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    refused(lambda: s3.get_object_lock_configuration(Bucket=bucket),
+            "ObjectLockConfigurationNotFoundError",
+            "Object Lock configuration does not exist for this bucket")
+    missing = "Bucket is missing Object Lock Configuration"
+    for call in (
+        lambda: s3.get_object_retention(Bucket=bucket, Key="k"),
+        lambda: s3.get_object_legal_hold(Bucket=bucket, Key="k"),
+        lambda: s3.put_object_retention(Bucket=bucket, Key="k", Retention={
+            "Mode": "GOVERNANCE", "RetainUntilDate": UNTIL}),
+        lambda: s3.put_object_legal_hold(Bucket=bucket, Key="k", LegalHold={"Status": "ON"}),
+    ):
+        refused(call, "InvalidRequest", missing)
+    refused(lambda: s3.get_object_retention(Bucket="no-such-bucket-here", Key="k"),
+            "NoSuchBucket", "The specified bucket does not exist")
+
+
+def test_object_lock_is_turned_on_only_over_enabled_versioning_and_not_here(
+        s3: Any, bucket: str) -> None:
+    config = {"ObjectLockEnabled": "Enabled",
+              "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}}}
+    with pytest.raises(ClientError) as caught:
+        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=config)
+    error = caught.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "InvalidBucketState", 409)
+    assert error["Error"]["Message"] == (
+        "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    with pytest.raises(ClientError) as caught:
+        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=config)
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    refused(lambda: s3.get_object_lock_configuration(Bucket=bucket),
+            "ObjectLockConfigurationNotFoundError",
+            "Object Lock configuration does not exist for this bucket")
