@@ -258,9 +258,12 @@ def test_classes_of_other_kinds_of_storage_are_refused(s3: Any, bucket: str,
 def test_completion_refusals_name_the_upload(s3: Any, bucket: str) -> None:
     upload, _ = _upload(s3, bucket, "k")
     status, code, error = refused(lambda: s3.complete_multipart_upload(
-        Bucket=bucket, Key="k", UploadId=upload, MultipartUpload={"Parts": []}))
+        Bucket=bucket, Key="k", UploadId=upload))  # no document at all
     assert (status, code, error["Message"]) == (400, "InvalidRequest",
                                                "You must specify at least one part")
+    status, code, _ = refused(lambda: s3.complete_multipart_upload(
+        Bucket=bucket, Key="k", UploadId=upload, MultipartUpload={"Parts": []}))
+    assert (status, code) == (400, "MalformedXML")  # a document naming no part
     wrong = [{"PartNumber": 1, "ETag": '"' + "0" * 32 + '"'}]
     status, code, error = refused(lambda: s3.complete_multipart_upload(
         Bucket=bucket, Key="k", UploadId=upload, MultipartUpload={"Parts": wrong}))

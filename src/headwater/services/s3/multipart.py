@@ -166,8 +166,9 @@ class Multipart:
         """The object the ``requested`` parts make.  ``whole``: the (algorithm, value) of a
         whole-object checksum the request sent; ``checksum_type``: the type it named."""
         if not requested:
-            # S3's answer to a document listing no part (LocalStack's AWS-validated
-            # test_multipart_complete_multipart_too_small); ceph/s3-tests expects MalformedXML.
+            # S3's answer to a Complete without a document (LocalStack's AWS-validated
+            # test_multipart_complete_multipart_too_small, "complete-exc-no-parts"; also
+            # openstack/swift's s3api); ceph/s3-tests expects MalformedXML there.
             raise errors.invalid_request("You must specify at least one part")
         # An upload that named no algorithm ends with the default full-object CRC64NVME.
         kind = upload.checksum_type if upload.algorithm is not None else "FULL_OBJECT"

@@ -142,7 +142,13 @@ class UploadOps(ObjectOps):
                 raise
             version = repeated
         else:
-            parts = (params.get("MultipartUpload") or {}).get("Parts") or []
+            document = params.get("MultipartUpload")
+            parts = (document or {}).get("Parts") or []
+            if document is not None and not parts:
+                # A document naming no part does not validate against S3's schema: AWS's
+                # answer in apache/arrow-rs#5404 and versity/versitygw#1328.  No document at
+                # all is the InvalidRequest of ``Multipart.complete``.
+                raise errors.malformed_xml()
             check = self._completion_check(params, upload)
             # A whole-object checksum (x-amz-checksum-<alg>) and x-amz-checksum-type, when
             # sent, are checked against what the parts make.
