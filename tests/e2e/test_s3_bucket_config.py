@@ -31,6 +31,14 @@ def new_bucket(s3: Any, **kwargs: Any) -> str:
     return name
 
 
+def acl_bucket(s3: Any, ownership: str = "ObjectWriter") -> str:
+    """A bucket that takes public ACLs, made as S3 asks: ACLs enabled at creation, then Block
+    Public Access (on for a new bucket) taken off."""
+    name = new_bucket(s3, ObjectOwnership=ownership)
+    s3.delete_public_access_block(Bucket=name)
+    return name
+
+
 def grant_set(grants: list[dict[str, Any]]) -> set[tuple[str, str]]:
     """Each grant as (canonical user id or group URI, permission)."""
     return {(g["Grantee"].get("ID") or g["Grantee"]["URI"], g["Permission"]) for g in grants}
@@ -43,12 +51,58 @@ def owner_id(s3: Any, bucket: str) -> str:
 # -- bucket policy ------------------------------------------------------------------------------
 
 
-def test_bucket_policy_put_get_delete(s3: Any, bucket: str) -> None:
-    policy = json.dumps({
+def public_read(bucket: str) -> str:
+    return json.dumps({
         "Version": "2012-10-17",
         "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
                        "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}],
     }, indent=2)
+
+
+def test_a_public_policy_is_refused_while_public_policies_are_blocked(s3: Any,
+                                                                      bucket: str) -> None:
+    # A new bucket blocks them (Block Public Access, on by default since April 2023).
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket))
+    assert error(err) == ("AccessDenied", 403, "Access Denied")
+    with pytest.raises(ClientError) as err:
+        s3.get_bucket_policy(Bucket=bucket)
+    assert error(err)[0] == "NoSuchBucketPolicy"  # nothing was stored
+    blocks = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        **blocks, "BlockPublicPolicy": False})
+    s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket))
+
+
+def test_public_acls_are_refused_while_public_acls_are_blocked(s3: Any) -> None:
+    name = new_bucket(s3, ObjectOwnership="ObjectWriter")  # ACLs on, Block Public Access too
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    everyone = f'uri="{ALL_USERS}"'
+    for call in (
+        lambda: s3.put_bucket_acl(Bucket=name, ACL="public-read"),
+        lambda: s3.put_bucket_acl(Bucket=name, GrantRead=everyone),
+        lambda: s3.put_object_acl(Bucket=name, Key="k", ACL="authenticated-read"),
+        lambda: s3.put_object(Bucket=name, Key="new", Body=b"x", ACL="public-read"),
+        lambda: s3.copy_object(Bucket=name, Key="new", CopySource=f"{name}/k",
+                               GrantRead=everyone),
+        lambda: s3.create_multipart_upload(Bucket=name, Key="new", ACL="public-read-write"),
+    ):
+        with pytest.raises(ClientError) as err:
+            call()
+        assert error(err) == ("AccessDenied", 403, "Access Denied")
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]] == ["k"]
+    assert s3.list_multipart_uploads(Bucket=name).get("Uploads", []) == []
+    s3.put_object_acl(Bucket=name, Key="k", ACL="aws-exec-read")  # not public: taken
+    blocks = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+        **blocks, "BlockPublicAcls": False})
+    s3.put_bucket_acl(Bucket=name, ACL="public-read")
+    s3.put_object(Bucket=name, Key="new", Body=b"x", ACL="public-read")
+
+
+def test_bucket_policy_put_get_delete(s3: Any, bucket: str) -> None:
+    s3.delete_public_access_block(Bucket=bucket)  # public policies are blocked until then
+    policy = public_read(bucket)
     answer = s3.put_bucket_policy(Bucket=bucket, Policy=policy)
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 204  # as S3 answers
     assert s3.get_bucket_policy(Bucket=bucket)["Policy"] == policy  # the document as sent
@@ -61,6 +115,7 @@ def test_bucket_policy_put_get_delete(s3: Any, bucket: str) -> None:
 
 
 def test_a_policy_pinned_to_a_source_is_not_public(s3: Any, bucket: str) -> None:
+    # So it is taken while public policies are blocked, as they are on a new bucket.
     policy = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
         "Resource": f"arn:aws:s3:::{bucket}/*",
@@ -123,7 +178,7 @@ CANNED = {
 
 @pytest.mark.parametrize("canned", sorted(CANNED))
 def test_canned_bucket_acl_grants(s3: Any, canned: str) -> None:
-    name = new_bucket(s3, ObjectOwnership="ObjectWriter")
+    name = acl_bucket(s3)
     me = owner_id(s3, name)
     s3.put_bucket_acl(Bucket=name, ACL=canned)
     found = s3.get_bucket_acl(Bucket=name)
@@ -141,7 +196,7 @@ OBJECT_CANNED = {**CANNED, "bucket-owner-read": {(OWNER, "READ")}, "bucket-owner
 
 @pytest.mark.parametrize("canned", sorted(OBJECT_CANNED))
 def test_canned_object_acl_grants(s3: Any, canned: str) -> None:
-    name = new_bucket(s3, ObjectOwnership="BucketOwnerPreferred")
+    name = acl_bucket(s3, "BucketOwnerPreferred")
     me = owner_id(s3, name)
     s3.put_object(Bucket=name, Key="k", Body=b"x")
     s3.put_object_acl(Bucket=name, Key="k", ACL=canned)
@@ -155,7 +210,7 @@ def test_canned_object_acl_grants(s3: Any, canned: str) -> None:
 
 def test_bucket_canned_acl_for_objects_only_is_private(s3: Any) -> None:
     # "If you specify this canned ACL when creating a bucket, Amazon S3 ignores it."
-    name = new_bucket(s3, ObjectOwnership="ObjectWriter")
+    name = acl_bucket(s3)
     me = owner_id(s3, name)
     s3.put_bucket_acl(Bucket=name, ACL="public-read")
     for canned in ("bucket-owner-read", "bucket-owner-full-control"):
@@ -178,11 +233,19 @@ def test_create_bucket_with_acl(s3: Any) -> None:
     with pytest.raises(ClientError) as err:
         s3.head_bucket(Bucket=name)
     assert error(err)[1] == 404  # and nothing was created
-    # ... and stored with ACLs enabled.
-    name = new_bucket(s3, ACL="public-read", ObjectOwnership="BucketOwnerPreferred")
+    # ... and with ACLs enabled a public one still is, by the new bucket's Block Public
+    # Access ("If you try to create a bucket with a public ACL, the request will fail") ...
+    with pytest.raises(ClientError) as err:
+        s3.create_bucket(Bucket=name, ACL="public-read", ObjectOwnership="BucketOwnerPreferred")
+    assert error(err) == ("AccessDenied", 403, "Access Denied")
+    with pytest.raises(ClientError) as err:
+        s3.head_bucket(Bucket=name)
+    assert error(err)[1] == 404
+    # ... while any other is stored.
+    name = new_bucket(s3, ACL="log-delivery-write", ObjectOwnership="BucketOwnerPreferred")
     me = owner_id(s3, name)
-    assert grant_set(s3.get_bucket_acl(Bucket=name)["Grants"]) == {(me, "FULL_CONTROL"),
-                                                                    (ALL_USERS, "READ")}
+    assert grant_set(s3.get_bucket_acl(Bucket=name)["Grants"]) == {
+        (me, "FULL_CONTROL"), (LOG_DELIVERY, "WRITE"), (LOG_DELIVERY, "READ_ACP")}
     # The owner-only ACLs are accepted with ACLs disabled.
     name = new_bucket(s3, ACL="private", ObjectOwnership="BucketOwnerEnforced")
     rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
@@ -191,14 +254,15 @@ def test_create_bucket_with_acl(s3: Any) -> None:
     name = new_bucket(s3, ACL="private")
     rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
     assert rules == [{"ObjectOwnership": "BucketOwnerPreferred"}]
-    s3.put_bucket_acl(Bucket=name, ACL="authenticated-read")
+    s3.put_bucket_acl(Bucket=name, ACL="aws-exec-read")
 
 
 def test_creating_your_own_bucket_again_resets_its_acl(s3: Any) -> None:
     # us-east-1 answers 200 "and resets the bucket access control lists" (API reference,
     # BucketAlreadyOwnedByYou): to what the repeat asks for, else private.
-    name = new_bucket(s3, ACL="public-read", ObjectOwnership="ObjectWriter")
+    name = acl_bucket(s3)
     me = owner_id(s3, name)
+    s3.put_bucket_acl(Bucket=name, ACL="public-read")
     s3.create_bucket(Bucket=name)
     assert grant_set(s3.get_bucket_acl(Bucket=name)["Grants"]) == {(me, "FULL_CONTROL")}
     s3.create_bucket(Bucket=name, ACL="authenticated-read", ObjectOwnership="ObjectWriter")
@@ -208,7 +272,7 @@ def test_creating_your_own_bucket_again_resets_its_acl(s3: Any) -> None:
 
 def test_owners_carry_no_display_name(s3: Any) -> None:
     # S3 stopped returning DisplayName on November 21, 2025 (API reference, Owner, Grantee).
-    name = new_bucket(s3, ObjectOwnership="ObjectWriter")
+    name = acl_bucket(s3)
     me = {"ID": owner_id(s3, name)}
     s3.put_object(Bucket=name, Key="k", Body=b"x", ACL="aws-exec-read")
     upload = s3.create_multipart_upload(Bucket=name, Key="m")["UploadId"]
@@ -227,6 +291,7 @@ def test_owners_carry_no_display_name(s3: Any) -> None:
 
 
 def test_ownership_controls_put_get_delete(s3: Any, bucket: str) -> None:
+    s3.delete_public_access_block(Bucket=bucket)  # public ACLs are blocked until then
     me = owner_id(s3, bucket)
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     s3.put_bucket_ownership_controls(
@@ -260,7 +325,7 @@ def test_ownership_controls_put_get_delete(s3: Any, bucket: str) -> None:
 
 
 def test_explicit_grants_are_stored_as_given(s3: Any) -> None:
-    name = new_bucket(s3, ObjectOwnership="ObjectWriter")
+    name = acl_bucket(s3)
     me = owner_id(s3, name)
     # Grant headers: exactly these grants (no implicit owner FULL_CONTROL).
     s3.put_bucket_acl(Bucket=name, GrantRead=f'uri="{ALL_USERS}", id="{me}"',
@@ -299,7 +364,7 @@ def test_writes_with_an_acl_on_a_bucket_without_acls(s3: Any, bucket: str) -> No
 
 
 def test_writes_set_the_new_objects_acl(hw: Any, s3: Any) -> None:
-    name = new_bucket(s3, ObjectOwnership="BucketOwnerPreferred")
+    name = acl_bucket(s3, "BucketOwnerPreferred")
     me = owner_id(s3, name)
 
     def shown(key: str) -> set[tuple[str, str]]:
@@ -332,7 +397,7 @@ def test_writes_set_the_new_objects_acl(hw: Any, s3: Any) -> None:
 
 
 def test_invalid_acl_requests_are_refused(s3: Any) -> None:
-    name = new_bucket(s3, ObjectOwnership="ObjectWriter")
+    name = acl_bucket(s3)
     me = owner_id(s3, name)
     s3.put_bucket_acl(Bucket=name, ACL="public-read")
     cases: list[tuple[dict[str, Any], tuple[str, int]]] = [

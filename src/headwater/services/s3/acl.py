@@ -132,6 +132,21 @@ def requested(params: dict[str, Any]) -> str | list[dict[str, Any]] | None:
     return None
 
 
+def check_not_blocked(config: dict[str, Any], stored: Any, *, for_bucket: bool) -> None:
+    """Refuse a public ACL while the bucket (its ``config``) blocks public ACLs
+    (``BlockPublicAcls``, on for every new bucket): "PUT Bucket calls fail if the request
+    includes a public ACL. PUT Bucket acl and PUT Object acl calls fail if the specified
+    access control list (ACL) is public. PUT Object calls fail if the request includes a
+    public ACL" (PublicAccessBlockConfiguration), with 403 AccessDenied.  Public: anything
+    granted to AllUsers or AuthenticatedUsers (The meaning of "public", S3 User Guide)."""
+    if not (config.get("public_access_block") or {}).get("BlockPublicAcls"):
+        return
+    anyone = {"ID": ""}  # the owner's own grant is not what makes an ACL public
+    if any(g["Grantee"].get("URI") in (ALL_USERS, AUTHENTICATED_USERS)
+           for g in grants(stored, anyone, bucket=for_bucket)):
+        raise errors.access_denied()
+
+
 def set_for_new_object(meta: dict[str, Any], bucket: Bucket, params: dict[str, Any]) -> None:
     """Put in ``meta`` the ACL a write names for the object it creates (PutObject, CopyObject,
     CreateMultipartUpload, a browser POST); none stored is the default, private.
@@ -144,6 +159,7 @@ def set_for_new_object(meta: dict[str, Any], bucket: Bucket, params: dict[str, A
     if wanted is None:
         return
     if enabled(bucket):
+        check_not_blocked(bucket.config, wanted, for_bucket=False)
         meta["acl"] = wanted
         return
     who = owner(bucket.account)

@@ -18,7 +18,7 @@ from headwater.core.errors import ServiceError
 from headwater.protocol import sigv4
 from headwater.protocol.context import RequestContext
 from headwater.protocol.specs import get_spec
-from headwater.services.s3 import checksums
+from headwater.services.s3 import checksums, errors
 from headwater.services.s3.buckets import BucketOps
 from headwater.services.s3.key_listings import ListingOps
 from headwater.services.s3.model import S3
@@ -57,11 +57,11 @@ class S3Adapter(UploadOps, BucketOps, ListingOps, ObjectLockOps):
         if operation not in _ANY_REGION and "Bucket" in params:
             self._check_region(ctx, params["Bucket"])
         if owner is not None and self.s3.bucket(params["Bucket"]).account != owner:
-            raise _denied()
+            raise errors.access_denied()
         if source_owner is not None and params.get("CopySource"):
             source = unquote(str(params["CopySource"])).lstrip("/").split("/", 1)[0]
             if self.s3.bucket(source).account != source_owner:
-                raise _denied()
+                raise errors.access_denied()
         if operation in _CHECKSUMMED:
             checksums.check_body(ctx.request.headers, ctx.request.body,
                                  required=operation == "DeleteObjects")
@@ -98,6 +98,3 @@ _MODEL = get_spec("s3").model
 _CHECKSUMMED = frozenset(name for name in _MODEL.operation_names
                          if _MODEL.operation_model(name).http_checksum.get("requestChecksumRequired"))
 
-
-def _denied() -> ServiceError:
-    return ServiceError("AccessDenied", "Access Denied", 403)

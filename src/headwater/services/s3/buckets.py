@@ -64,9 +64,9 @@ _BLOCK_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
 MINIMUM_SIZE = lifecycle.MINIMUM_SIZE_MEMBER
 
 
-def _check_policy(text: str) -> None:
+def _check_policy(text: str) -> dict[str, Any]:
     """S3's structural checks of a bucket policy, with its MalformedPolicy messages (the policy
-    is stored as sent, and not evaluated)."""
+    is stored as sent, and not evaluated); the parsed document."""
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -86,6 +86,7 @@ def _check_policy(text: str) -> None:
         # A bucket policy is a resource policy: each statement names who it applies to.
         if not {"Principal", "NotPrincipal"} & statement.keys():
             raise ServiceError("MalformedPolicy", "Missing required field Principal", 400)
+    return document
 
 
 def _bucket_region(ctx: RequestContext, constraint: str | None) -> str:
@@ -124,8 +125,17 @@ class BucketOps:
             raise errors.header_not_implemented("x-amz-bucket-object-lock-enabled")
         config = params.get("CreateBucketConfiguration") or {}
         region = _bucket_region(ctx, config.get("LocationConstraint") or None)
-        self.s3.create_bucket(params["Bucket"], ctx.account_id, region,
-                              self._new_bucket_config(ctx, params))
+        new = self._new_bucket_config(ctx, params)
+        if "acl" in new:
+            # "If you try to create a bucket with a public ACL, the request will fail"
+            # (CreateBucket reference): a new bucket blocks public ACLs from the start.  Your
+            # own bucket created again in us-east-1 gets the ACL (``S3.create_bucket``) if
+            # its own block allows it.
+            existing = self.s3.find_bucket(params["Bucket"])
+            mine = existing is not None and existing.account == ctx.account_id
+            acl.check_not_blocked(existing.config if existing and mine else new, new["acl"],
+                                  for_bucket=True)
+        self.s3.create_bucket(params["Bucket"], ctx.account_id, region, new)
         return {"Location": f"/{params['Bucket']}"}
 
     @staticmethod
@@ -386,7 +396,13 @@ class BucketOps:
     def put_bucket_policy(self, ctx: RequestContext, params: Params) -> Result:
         bucket = self.s3.bucket(params["Bucket"])
         policy = params.get("Policy") or ""
-        _check_policy(policy)
+        document = _check_policy(policy)
+        block = bucket.config.get("public_access_block") or {}
+        if block.get("BlockPublicPolicy") and public.is_public(document):
+            # "Amazon S3 rejects calls to PUT Bucket policy if the specified bucket policy
+            # allows public access" (PublicAccessBlockConfiguration); the answer recorded in
+            # torchbox/buckup#18.  On for every new bucket, as on S3 since April 2023.
+            raise errors.access_denied()
         self.s3.set_config(bucket, "policy", policy)
         # 204, as S3 answers (the API reference's sample; captured in versity/versitygw#1712);
         # the model names no status for it.
@@ -432,5 +448,6 @@ class BucketOps:
         wanted = acl.requested(params)
         if wanted is None:
             raise acl.missing()
+        acl.check_not_blocked(bucket.config, wanted, for_bucket=True)
         self.s3.set_config(bucket, "acl", wanted)
         return {}

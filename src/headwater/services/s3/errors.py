@@ -188,6 +188,10 @@ def invalid_argument(message: str, name: str | None = None, value: str | None = 
     return ServiceError("InvalidArgument", message, 400, fields=fields)
 
 
+def access_denied() -> ServiceError:
+    return ServiceError("AccessDenied", "Access Denied", 403)
+
+
 def invalid_request(message: str) -> ServiceError:
     return ServiceError("InvalidRequest", message, 400)
 

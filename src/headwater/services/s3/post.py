@@ -125,7 +125,7 @@ def check_signing_fields(fields: dict[str, str]) -> None:
     if not any(name in fields for name, _ in _SIGV4_FIELDS):
         if any(name in fields for name in _SIGV2_FIELDS):
             return
-        raise ServiceError("AccessDenied", "Access Denied", 403)
+        raise errors.access_denied()
     for name, shown in _SIGV4_FIELDS:
         if name not in fields:
             raise ServiceError("InvalidArgument", f"Bucket POST must contain a field named "
