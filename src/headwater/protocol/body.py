@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
 
@@ -66,13 +67,26 @@ def incomplete_body(expected: int | None = None, provided: int | None = None) ->
 def aws_chunked(headers: Mapping[str, str]) -> bool:
     """Whether a request body comes in aws-chunked framing: its ``x-amz-content-sha256``
     names a streaming payload (``STREAMING-...``), or its Content-Encoding lists
-    ``aws-chunked``.  The payload type alone is enough for S3: minio-go sent
-    ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD`` bodies without the Content-Encoding
-    (localstack/localstack#8704), and only some SDKs send it (apache/ozone#8366)."""
-    if headers.get("x-amz-content-sha256", "").startswith("STREAMING-"):
+    ``aws-chunked`` and it does not carry the SHA-256 of a plain body.
+
+    - The payload type alone is enough for S3: minio-go sent
+      ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD`` bodies without the Content-Encoding
+      (localstack/localstack#8704), and only some SDKs send it (apache/ozone#8366).
+    - A body whose hash was signed is the body as sent: ``Content-Encoding: aws-chunked`` on
+      such a PUT (boto3 with ``ContentEncoding="aws-chunked"``) declares a coding, not a
+      framing, and S3 stores the body (ceph/s3-tests test_object_content_encoding_aws_chunked;
+      rustfs/rustfs#4962).
+    """
+    claimed = headers.get("x-amz-content-sha256", "")
+    if claimed.startswith("STREAMING-"):
         return True
+    if len(claimed) == 64 and _HEX.fullmatch(claimed):
+        return False
     encodings = headers.get("content-encoding", "").split(",")
     return any(e.strip().lower() == "aws-chunked" for e in encodings)
+
+
+_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 async def _off_the_loop_if_large(size: int, work: Callable[..., _T], *args: Any) -> _T:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headwater.core.errors import ServiceError
-from headwater.protocol.body import AsgiBody, AwsChunkedBody, ClientDisconnected
+from headwater.protocol.body import AsgiBody, AwsChunkedBody, ClientDisconnected, aws_chunked
 
 
 def receiver(chunks: list[bytes], disconnect: bool = False) -> Any:
@@ -137,3 +137,17 @@ def test_any_aws_chunked_body_decodes_or_fails_as_a_service_error(
     if declared is not None:
         assert len(data) == declared
     assert isinstance(body.trailers, dict)
+
+
+@pytest.mark.parametrize(("headers", "framed"), [
+    ({"x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}, True),
+    ({"x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+      "content-encoding": "gzip"}, True),
+    ({"content-encoding": "gzip, aws-chunked"}, True),
+    ({"content-encoding": "aws-chunked", "x-amz-content-sha256": "UNSIGNED-PAYLOAD"}, True),
+    ({"content-encoding": "aws-chunked", "x-amz-content-sha256": "ab" * 32}, False),
+    ({"content-encoding": "gzip"}, False),
+    ({}, False),
+])
+def test_what_counts_as_aws_chunked_framing(headers: dict[str, str], framed: bool) -> None:
+    assert aws_chunked(headers) is framed
