@@ -114,6 +114,23 @@ def test_bucket_policy_put_get_delete(s3: Any, bucket: str) -> None:
         assert error(err)[:2] == ("NoSuchBucketPolicy", 404)
 
 
+def test_principals_of_every_form_are_taken(s3: Any, bucket: str) -> None:
+    principals = [
+        {"AWS": "123456789012"},
+        {"AWS": ["arn:aws:iam::123456789012:root", "arn:aws:iam::123456789012:user/a/b",
+                 "arn:aws:sts::123456789012:assumed-role/r/s", "*"]},
+        {"AWS": "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHEXAMPLE"},
+        {"Service": ["logging.s3.amazonaws.com", "cloudfront.amazonaws.com"]},
+        {"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"},
+        {"Federated": "cognito-identity.amazonaws.com"},
+    ]
+    for principal in principals:
+        policy = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": principal, "Action": "s3:DeleteBucket",
+            "Resource": f"arn:aws:s3:::{bucket}"}]}
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
 def test_a_policy_pinned_to_a_source_is_not_public(s3: Any, bucket: str) -> None:
     # So it is taken while public policies are blocked, as they are on a new bucket.
     policy = {"Version": "2012-10-17", "Statement": [{
@@ -131,6 +148,17 @@ def test_a_policy_pinned_to_a_source_is_not_public(s3: Any, bucket: str) -> None
     ('{"Version": "2012-10-17", "Statement": []}', "Could not parse the policy: Statement is empty!"),
     ('{"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}',
      "Missing required field Principal"),
+    # ceph/s3-tests test_bucket_policy_allow_notprincipal: no account has that id.
+    ('{"Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::s3tenant1:root"},'
+     ' "Action": "s3:ListBucket", "Resource": "*"}]}', "Invalid principal in policy"),
+    ('{"Statement": [{"Effect": "Deny", "Principal": {"AWS": "AKIAIOSFODNN7EXAMPLE"},'
+     ' "Action": "s3:*", "Resource": "*"}]}', "Invalid principal in policy"),
+    ('{"Statement": [{"Effect": "Deny", "Principal": "arn:aws:iam::123456789012:root",'
+     ' "Action": "s3:*", "Resource": "*"}]}', "Invalid principal in policy"),
+    ('{"Statement": [{"Effect": "Deny", "Principal": {"User": "bob"},'
+     ' "Action": "s3:*", "Resource": "*"}]}', "Invalid principal in policy"),
+    ('{"Statement": [{"Effect": "Deny", "Principal": {"AWS": []},'
+     ' "Action": "s3:*", "Resource": "*"}]}', "Invalid principal in policy"),
 ])
 def test_malformed_bucket_policy_is_refused(s3: Any, bucket: str, policy: str,
                                             message: str) -> None:

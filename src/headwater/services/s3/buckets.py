@@ -11,6 +11,7 @@ Operations: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazo
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import orjson
@@ -86,7 +87,41 @@ def _check_policy(text: str) -> dict[str, Any]:
         # A bucket policy is a resource policy: each statement names who it applies to.
         if not {"Principal", "NotPrincipal"} & statement.keys():
             raise ServiceError("MalformedPolicy", "Missing required field Principal", 400)
+        for field in ("Principal", "NotPrincipal"):
+            if field in statement and not _valid_principal(statement[field]):
+                raise ServiceError("MalformedPolicy", "Invalid principal in policy", 400)
     return document
+
+
+# An AWS principal: an account id, or an IAM or STS ARN in an account (or CloudFront's origin
+# access identities, "arn:aws:iam::cloudfront:user/...").  Whether it exists, which S3 checks
+# too, headwater cannot know; only the form is checked.
+_AWS_PRINCIPAL = re.compile(r"\d{12}|arn:aws(?:-[a-z]+)*:(?:iam|sts)::(?:\d{12}|cloudfront):.+")
+_CANONICAL_USER = re.compile(r"[0-9a-f]{64}")
+
+
+def _valid_principal(principal: Any) -> bool:
+    """Whether a statement's Principal / NotPrincipal has a form S3 takes: ``"*"``, or a map
+    of principal types to a name or a list of names (Principal, IAM User Guide).  S3's
+    answer otherwise is 400 MalformedPolicy "Invalid principal in policy"
+    (versity/versitygw#649; ceph/s3-tests test_bucket_policy_allow_notprincipal)."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict) or not principal:
+        return False
+    for kind, found in principal.items():
+        names = found if isinstance(found, list) else [found]
+        if not names or not all(isinstance(n, str) and n for n in names):
+            return False
+        if kind == "AWS":
+            if not all(n == "*" or _AWS_PRINCIPAL.fullmatch(n) for n in names):
+                return False
+        elif kind == "CanonicalUser":
+            if not all(_CANONICAL_USER.fullmatch(n) for n in names):
+                return False
+        elif kind not in ("Service", "Federated"):
+            return False
+    return True
 
 
 def _bucket_region(ctx: RequestContext, constraint: str | None) -> str:
