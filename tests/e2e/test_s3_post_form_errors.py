@@ -134,3 +134,17 @@ def test_content_length_range_bounds_may_be_numeric_strings(hw: RunningHeadwater
         "Code": "AccessDenied",
         "Message": 'Invalid according to Policy: Policy Condition failed: '
                    '["content-length-range", "test", "10"]'})
+
+
+def test_a_sigv2_form_is_answered_as_sigv4_only_regions_answer_it(
+        hw: RunningHeadwater, s3: Any, bucket: str) -> None:
+    # ceph/s3-tests' POST tests sign their forms this way; S3's SigV4-only regions answer so.
+    signer = hw.client("s3", config=Config(signature_version="s3"))
+    post = signer.generate_presigned_post(Bucket=bucket, Key=KEY, ExpiresIn=60)
+    assert "AWSAccessKeyId" in post["fields"] and "signature" in post["fields"]
+    answer = s3_forms.post(post["url"], dict(post["fields"]), b"body")
+    assert (answer.status, _error(answer.body)) == (400, {
+        "Code": "InvalidRequest",
+        "Message": "The authorization mechanism you have provided is not supported. "
+                   "Please use AWS4-HMAC-SHA256."})
+    assert not _stored(s3, bucket)

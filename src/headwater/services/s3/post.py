@@ -112,7 +112,9 @@ def parse_form(body: bytes, content_type: str) -> tuple[dict[str, str], bytes | 
 # X-Amz-Credential and X-Amz-Date come among them is not recorded.
 _SIGV4_FIELDS = (("x-amz-algorithm", "X-Amz-Algorithm"), ("x-amz-credential", "X-Amz-Credential"),
                  ("x-amz-date", "X-Amz-Date"), ("x-amz-signature", "X-Amz-Signature"))
-# A SigV2 form's (not served: docs/s3.md); such a form is left to ``check_signature``.
+# A SigV2 form's, which headwater does not verify: such a form is answered as the regions
+# that take SigV4 only answer it (recorded from S3 in FineUploader/react-fine-uploader#59 and
+# benefitcloud/ember-uploader#143), as a SigV2 Authorization header is (docs/s3.md).
 _SIGV2_FIELDS = ("awsaccesskeyid", "signature")
 
 
@@ -124,7 +126,8 @@ def check_signing_fields(fields: dict[str, str]) -> None:
     with an empty ``ArgumentValue``."""
     if not any(name in fields for name, _ in _SIGV4_FIELDS):
         if any(name in fields for name in _SIGV2_FIELDS):
-            return
+            raise errors.invalid_request("The authorization mechanism you have provided is not "
+                                         "supported. Please use AWS4-HMAC-SHA256.")
         raise errors.access_denied()
     for name, shown in _SIGV4_FIELDS:
         if name not in fields:
