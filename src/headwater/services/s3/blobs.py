@@ -58,7 +58,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import errno
 import fcntl
 import hashlib
 import logging
@@ -76,6 +75,7 @@ from awscrt import checksums as crt
 
 from headwater.core.ids import IdFactory
 from headwater.services.s3 import checksums
+from headwater.services.s3.direct_io import ALIGN, O_DIRECT, AlignedBuffers, direct_io_works
 
 log = logging.getLogger(__name__)
 
@@ -84,43 +84,13 @@ _BATCH = 1 << 22  # bytes handed to the worker threads at a time
 # Less than this is hashed and kept on the event loop: a thread hop costs more than the work.
 # More would hold up the other requests the loop serves (MD5 takes ~0.4 ms for 256 KiB).
 _INLINE_WORK = 256 * 1024
-_READ = 4 * BLOCK  # most bytes read (and handed out) at a time; a multiple of _ALIGN
+_READ = 4 * BLOCK  # most bytes read (and handed out) at a time; a multiple of ALIGN
 _PART = ".part"  # suffix of a blob still being received
 # Largest blob kept in the store rather than in a file.  Past a few tens of KiB SQLite's
 # overflow pages make a row dearer to write and read than a file.
 INLINE_MAX = 32 * 1024
-# O_DIRECT where the platform has it (Linux); 0 elsewhere, and every blob is cached.
-_O_DIRECT: int = getattr(os, "O_DIRECT", 0)
-_ALIGN = 4096  # O_DIRECT offsets, lengths and buffers: a multiple of the logical block size
-
-
-class _AlignedBuffers:
-    """Page-aligned buffers of one size for direct I/O, kept for reuse (up to ``keep``): an
-    mmap is aligned, and a fresh one costs a page fault per page on first touch -- more than
-    the I/O it serves on VMs that hand freed memory back to the host."""
-
-    def __init__(self, size: int, keep: int) -> None:
-        self.size = size
-        self._keep = keep
-        self._free: list[mmap.mmap] = []
-        self._lock = threading.Lock()
-
-    def take(self) -> mmap.mmap:
-        with self._lock:
-            if self._free:
-                return self._free.pop()
-        return mmap.mmap(-1, self.size)
-
-    def give(self, buffer: mmap.mmap) -> None:
-        with self._lock:
-            if len(self._free) < self._keep:
-                self._free.append(buffer)
-                return
-        # One beyond ``keep`` is dropped, and unmapped once nothing refers to it.
-
-
-_WRITE_BUFFERS = _AlignedBuffers(BLOCK, keep=16)
-_READ_BUFFERS = _AlignedBuffers(_READ, keep=8)
+_WRITE_BUFFERS = AlignedBuffers(BLOCK, keep=16)
+_READ_BUFFERS = AlignedBuffers(_READ, keep=8)
 
 
 class CorruptBlob(Exception):
@@ -224,7 +194,7 @@ class Stager:
     def _write_file(self, data: bytes) -> None:
         if self._fd is None:
             # A raw descriptor: no buffering layer to build per object.
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | (_O_DIRECT if self._direct else 0)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | (O_DIRECT if self._direct else 0)
             try:
                 self._fd = os.open(self.temp, flags, 0o644)
             except FileNotFoundError:  # the first file in its directory: made only now
@@ -270,7 +240,7 @@ class Stager:
                     # O_DIRECT takes whole blocks only: the last partial one goes through the
                     # page cache (Linux lets F_SETFL turn O_DIRECT off on an open file).
                     flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
-                    fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~_O_DIRECT)
+                    fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~O_DIRECT)
                     self._write_all(memoryview(self._buffer)[: self._fill])
                 self._release_buffer()
             if fsync:
@@ -314,7 +284,7 @@ class Blobs:
         self.inline_max = inline_max
         self._data = root / "data"
         self._data.mkdir(parents=True, exist_ok=True)
-        self.direct = _direct_io_works(self._data) if direct is None else direct
+        self.direct = direct_io_works(self._data) if direct is None else direct
         # data/<ab> as Paths, made once (a Path costs ~25 us to build); each directory itself
         # is created with its first file, so small objects, which never get one, make none.
         self._dirs: dict[str, Path] = {}
@@ -491,7 +461,7 @@ class Blobs:
         # way, into a reused aligned buffer, so what it hands out is a copy.
         direct = self.direct and segment.size >= BLOCK
         try:
-            fd = os.open(self.path(segment.name), os.O_RDONLY | (_O_DIRECT if direct else 0))
+            fd = os.open(self.path(segment.name), os.O_RDONLY | (O_DIRECT if direct else 0))
         except FileNotFoundError:
             raise CorruptBlob(segment.name, "file is missing") from None
         buffer = _READ_BUFFERS.take() if direct else None
@@ -506,7 +476,7 @@ class Blobs:
                     view = memoryview(data)
                 else:
                     # Whole aligned pages are asked for; at the end of the file fewer come.
-                    asked = -(-want // _ALIGN) * _ALIGN
+                    asked = -(-want // ALIGN) * ALIGN
                     got = os.preadv(fd, [memoryview(buffer)[:asked]], position)
                     data = b""
                     view = memoryview(buffer)[:want]
@@ -588,28 +558,6 @@ def _checked_inline(segment: Segment) -> bytes:
     if google_crc32c.value(data).to_bytes(4, "big") != segment.blocks[:4]:
         raise CorruptBlob(segment.name, "block 0 fails its CRC32C")
     return data
-
-
-def _direct_io_works(directory: Path) -> bool:
-    """Whether files in ``directory`` can be written with O_DIRECT (one aligned page)."""
-    if not _O_DIRECT:
-        return False
-    probe = directory / f".direct-probe-{secrets.token_hex(4)}"
-    page = mmap.mmap(-1, _ALIGN)
-    try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_DIRECT, 0o600)
-        try:
-            os.write(fd, page)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        log.info("s3: blobs go through the page cache here (O_DIRECT: %s)",
-                 errno.errorcode.get(exc.errno or 0, exc))
-        return False
-    finally:
-        probe.unlink(missing_ok=True)
-        page.close()
-    return True
 
 
 def _fsync_dir(path: Path) -> None:

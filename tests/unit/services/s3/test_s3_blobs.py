@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from headwater.core.ids import SequentialIds
-from headwater.services.s3 import blobs as blobs_module
+from headwater.services.s3 import direct_io
 from headwater.services.s3.blobs import _BATCH, _INLINE_WORK, BLOCK, Blobs, CorruptBlob
 
 
@@ -132,7 +132,7 @@ def test_a_filesystem_without_o_direct_keeps_everything_cached(
     real_open = os.open
 
     def refusing_open(path: object, flags: int, *args: object) -> int:
-        if flags & blobs_module._O_DIRECT:
+        if flags & direct_io.O_DIRECT:
             raise OSError(22, "Invalid argument")  # what tmpfs answers before Linux 6.6
         return real_open(path, flags, *args)  # type: ignore[arg-type]
 
@@ -152,7 +152,7 @@ def test_blobs_of_a_block_or_more_bypass_the_page_cache_both_ways(
     real_open = os.open
 
     def recording_open(path: object, flags: int, *args: object) -> int:
-        opened.append((os.path.basename(str(path)), bool(flags & blobs_module._O_DIRECT)))
+        opened.append((os.path.basename(str(path)), bool(flags & direct_io.O_DIRECT)))
         return real_open(path, flags, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "open", recording_open)
