@@ -156,9 +156,9 @@ class Stager:
 
     def digest(self, chunks: Iterable[bytes]) -> None:
         """Feed the MD5 (the ETag).  Touches nothing ``store`` does, so the two can run on
-        different threads at once.  MD5 is the slowest of the hashes (~0.5 GB/s), so it has
-        its thread to itself: the checksums asked for go with ``store``, which keeps the two
-        threads' work about even (one 512 MiB wire PUT: ~315 -> ~336 MB/s)."""
+        different threads at once.  MD5 is the slowest of the hashes, so it has its thread to
+        itself: the checksums asked for go with ``store``, which keeps the two threads' work
+        about even (one 512 MiB wire PUT: ~315 -> ~336 MB/s)."""
         for data in chunks:
             self._md5.update(data)
 

@@ -168,8 +168,8 @@ class BucketOps:
             # its own block allows it.
             existing = self.s3.find_bucket(params["Bucket"])
             mine = existing is not None and existing.account == ctx.account_id
-            acl.check_not_blocked(existing.config if existing and mine else new, new["acl"],
-                                  for_bucket=True)
+            blocking = existing.config if existing is not None and mine else new
+            acl.check_not_blocked(blocking, new["acl"], for_bucket=True)
         self.s3.create_bucket(params["Bucket"], ctx.account_id, region, new)
         return {"Location": f"/{params['Bucket']}"}
 
