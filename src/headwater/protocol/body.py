@@ -35,11 +35,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
 
 from headwater.core.errors import ServiceError
+from headwater.protocol.sigv4 import is_hex_sha256
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 _T = TypeVar("_T")
@@ -80,13 +80,11 @@ def aws_chunked(headers: Mapping[str, str]) -> bool:
     claimed = headers.get("x-amz-content-sha256", "")
     if claimed.startswith("STREAMING-"):
         return True
-    if len(claimed) == 64 and _HEX.fullmatch(claimed):
+    if is_hex_sha256(claimed):
         return False
     encodings = headers.get("content-encoding", "").split(",")
     return any(e.strip().lower() == "aws-chunked" for e in encodings)
 
-
-_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 async def _off_the_loop_if_large(size: int, work: Callable[..., _T], *args: Any) -> _T:
