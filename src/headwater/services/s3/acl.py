@@ -134,17 +134,20 @@ def requested(params: dict[str, Any]) -> str | list[dict[str, Any]] | None:
 
 def check_not_blocked(config: dict[str, Any], stored: Any, *, for_bucket: bool) -> None:
     """Refuse a public ACL while the bucket (its ``config``) blocks public ACLs
-    (``BlockPublicAcls``, on for every new bucket): "PUT Bucket calls fail if the request
-    includes a public ACL. PUT Bucket acl and PUT Object acl calls fail if the specified
-    access control list (ACL) is public. PUT Object calls fail if the request includes a
-    public ACL" (PublicAccessBlockConfiguration), with 403 AccessDenied.  Public: anything
-    granted to AllUsers or AuthenticatedUsers (The meaning of "public", S3 User Guide)."""
-    if not (config.get("public_access_block") or {}).get("BlockPublicAcls"):
-        return
-    anyone = {"ID": ""}  # the owner's own grant is not what makes an ACL public
-    if any(g["Grantee"].get("URI") in (ALL_USERS, AUTHENTICATED_USERS)
-           for g in grants(stored, anyone, bucket=for_bucket)):
+    (``BlockPublicAcls``, on for every new bucket): "PUT Bucket acl and PUT Object acl calls
+    fail if the specified access control list (ACL) is public. PUT Object calls fail if the
+    request includes a public ACL" (PublicAccessBlockConfiguration), with 403 AccessDenied
+    (CreateBucket's own answer is ``buckets``').  Public: anything granted to AllUsers or
+    AuthenticatedUsers (The meaning of "public", S3 User Guide)."""
+    if (config.get("public_access_block") or {}).get("BlockPublicAcls") and is_public(
+            stored, for_bucket=for_bucket):
         raise errors.access_denied()
+
+
+def is_public(stored: Any, *, for_bucket: bool) -> bool:
+    anyone = {"ID": ""}  # the owner's own grant is not what makes an ACL public
+    return any(g["Grantee"].get("URI") in (ALL_USERS, AUTHENTICATED_USERS)
+               for g in grants(stored, anyone, bucket=for_bucket))
 
 
 def set_for_new_object(meta: dict[str, Any], bucket: Bucket, params: dict[str, Any]) -> None:

@@ -160,17 +160,8 @@ class BucketOps:
             raise errors.header_not_implemented("x-amz-bucket-object-lock-enabled")
         config = params.get("CreateBucketConfiguration") or {}
         region = _bucket_region(ctx, config.get("LocationConstraint") or None)
-        new = self._new_bucket_config(ctx, params)
-        if "acl" in new:
-            # "If you try to create a bucket with a public ACL, the request will fail"
-            # (CreateBucket reference): a new bucket blocks public ACLs from the start.  Your
-            # own bucket created again in us-east-1 gets the ACL (``S3.create_bucket``) if
-            # its own block allows it.
-            existing = self.s3.find_bucket(params["Bucket"])
-            mine = existing is not None and existing.account == ctx.account_id
-            blocking = existing.config if existing is not None and mine else new
-            acl.check_not_blocked(blocking, new["acl"], for_bucket=True)
-        self.s3.create_bucket(params["Bucket"], ctx.account_id, region, new)
+        self.s3.create_bucket(params["Bucket"], ctx.account_id, region,
+                              self._new_bucket_config(ctx, params))
         return {"Location": f"/{params['Bucket']}"}
 
     @staticmethod
@@ -203,6 +194,14 @@ class BucketOps:
                 if not acl.owner_only(wanted, who, bucket=True):
                     raise acl.conflicts_with_enforced()
             else:
+                # "If you try to create a bucket with a public ACL, the request will fail"
+                # (CreateBucket reference), a new bucket blocking public ACLs from the start;
+                # also when it exists already (recorded from AWS in both cases by the
+                # rustfs gateway's AWS-backed CreateBucket checks).
+                if acl.is_public(wanted, for_bucket=True):
+                    raise ServiceError("InvalidBucketAclWithBlockPublicAccessError",
+                                       "Bucket cannot have public ACLs set with "
+                                       "BlockPublicAccess enabled", 400)
                 stored["acl"] = wanted
         return stored
 

@@ -128,19 +128,13 @@ class S3:
     # -- buckets ------------------------------------------------------------------------
 
     def bucket(self, name: str) -> Bucket:
-        found = self.find_bucket(name)
-        if found is None:
-            raise errors.no_such_bucket(name)
-        return found
-
-    def find_bucket(self, name: str) -> Bucket | None:
         cached = self._buckets.get(name)
         if cached is not None:
             return cached
         generation = self._generation
         row = self.store.bucket(name)
         if row is None:
-            return None
+            raise errors.no_such_bucket(name)
         bucket = Bucket.from_row(row)
         if generation == self._generation:
             self._buckets[name] = bucket
