@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from headwater.core.errors import ServiceError
+from headwater.services.s3 import buckets
 from headwater.services.s3.public import is_public
 
 ANYONE_READS = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
@@ -54,3 +59,26 @@ def test_a_policy_is_public_when_any_statement_is() -> None:
     assert is_public(policy(private, ANYONE_READS))
     assert not is_public(policy(private, private))
     assert is_public({"Statement": ANYONE_READS})  # a lone statement, not in a list
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12)
+    | st.sampled_from(["*", "AWS", "Service", "CanonicalUser", "Allow", "Deny",
+                       "arn:aws:iam::111122223333:root", "123456789012", "s3:GetObject"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["AWS", "Service", "Federated", "CanonicalUser", "Effect",
+                         "Principal", "NotPrincipal", "Condition", "Statement", "x"]),
+        inner, max_size=3),
+    max_leaves=12)
+
+
+@given(st.dictionaries(st.sampled_from(["Version", "Statement", "Id"]), _JSON, max_size=3))
+def test_any_policy_document_is_stored_or_refused_with_s3s_answer(document: Any) -> None:
+    # PutBucketPolicy's checks and the public test that follows them never crash on a
+    # document of any shape: MalformedPolicy or a verdict.
+    try:
+        checked = buckets._check_policy(json.dumps(document))
+    except ServiceError as refused:
+        assert (refused.code, refused.status) == ("MalformedPolicy", 400)
+        return
+    assert isinstance(is_public(checked), bool)
