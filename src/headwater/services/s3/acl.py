@@ -132,14 +132,14 @@ def requested(params: dict[str, Any]) -> str | list[dict[str, Any]] | None:
     return None
 
 
-def check_not_blocked(config: dict[str, Any], stored: Any, *, for_bucket: bool) -> None:
-    """Refuse a public ACL while the bucket (its ``config``) blocks public ACLs
+def check_not_blocked(bucket: Bucket, stored: Any, *, for_bucket: bool) -> None:
+    """Refuse a public ACL while ``bucket`` blocks public ACLs
     (``BlockPublicAcls``, on for every new bucket): "PUT Bucket acl and PUT Object acl calls
     fail if the specified access control list (ACL) is public. PUT Object calls fail if the
     request includes a public ACL" (PublicAccessBlockConfiguration), with 403 AccessDenied
     (CreateBucket's own answer is ``buckets``').  Public: anything granted to AllUsers or
     AuthenticatedUsers (The meaning of "public", S3 User Guide)."""
-    if (config.get("public_access_block") or {}).get("BlockPublicAcls") and is_public(
+    if (bucket.config.get("public_access_block") or {}).get("BlockPublicAcls") and is_public(
             stored, for_bucket=for_bucket):
         raise errors.access_denied()
 
@@ -162,7 +162,7 @@ def set_for_new_object(meta: dict[str, Any], bucket: Bucket, params: dict[str, A
     if wanted is None:
         return
     if enabled(bucket):
-        check_not_blocked(bucket.config, wanted, for_bucket=False)
+        check_not_blocked(bucket, wanted, for_bucket=False)
         meta["acl"] = wanted
         return
     who = owner(bucket.account)

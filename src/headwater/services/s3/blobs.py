@@ -158,7 +158,8 @@ class Stager:
         """Feed the MD5 (the ETag).  Touches nothing ``store`` does, so the two can run on
         different threads at once.  MD5 is the slowest of the hashes, so it has its thread to
         itself: the checksums asked for go with ``store``, which keeps the two threads' work
-        about even (one 512 MiB wire PUT: ~315 -> ~336 MB/s)."""
+        about even (one 512 MiB wire PUT, four interleaved runs each: 287-342 MB/s before,
+        313-349 after)."""
         for data in chunks:
             self._md5.update(data)
 

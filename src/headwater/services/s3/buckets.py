@@ -482,6 +482,6 @@ class BucketOps:
         wanted = acl.requested(params)
         if wanted is None:
             raise acl.missing()
-        acl.check_not_blocked(bucket.config, wanted, for_bucket=True)
+        acl.check_not_blocked(bucket, wanted, for_bucket=True)
         self.s3.set_config(bucket, "acl", wanted)
         return {}

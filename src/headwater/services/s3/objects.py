@@ -514,7 +514,7 @@ class ObjectOps:
         wanted = acl.requested(params)
         if wanted is None:
             raise acl.missing()
-        acl.check_not_blocked(bucket.config, wanted, for_bucket=False)
+        acl.check_not_blocked(bucket, wanted, for_bucket=False)
         who = owner(bucket.account)
         before, after = ({(g["Grantee"].get("ID") or g["Grantee"].get("URI"), g["Permission"])
                           for g in acl.grants(stored, who, bucket=False)}
