@@ -39,6 +39,7 @@ from headwater.services import ServiceHandle
 from headwater.store import open_store
 
 HOST = "127.0.0.1:4566"
+CONTROL_REFERENCES = re.compile(rb"&#x(?:[0-8bcef]|1[0-9a-f]);")
 TEST_CREDENTIALS = Credentials("test", "test")
 FUZZ_SETTINGS = settings(
     max_examples=250,
@@ -113,7 +114,9 @@ def error_code(response: HttpResponse) -> str:
         code = header_code or document.get("__type") or document.get("code") or document.get("Code")
     else:
         assert "xml" in content_type, f"error with content type {content_type!r}: {response.body!r}"
-        root = ET.fromstring(response.body)
+        # A control character the request carried (a bucket name, a key) comes back as S3
+        # writes it, a reference XML 1.0 has no place for; the rest must be well-formed.
+        root = ET.fromstring(CONTROL_REFERENCES.sub(b"", response.body))
         code = root.findtext(".//{*}Code") or root.findtext(".//Code")
     assert code, f"no error code in {response.status} {response.body!r}"
     # "Code;Sender" (x-amzn-query-error) and "Code:namespace" (x-amzn-ErrorType) carry extras.

@@ -120,6 +120,19 @@ def test_arn_errors(sfn: Any) -> None:
     assert code(exc) == "StateMachineDoesNotExist"
 
 
+def test_a_tag_without_a_key_is_refused_not_a_crash(sfn: Any) -> None:
+    # The model leaves a tag's key optional, so botocore sends such a list.
+    arn = machine(sfn, "keyless-tags")
+    for call in (lambda: sfn.tag_resource(resourceArn=arn, tags=[{"value": "v"}]),
+                 lambda: sfn.create_activity(name="keyless", tags=[{"key": "k"}, {}]),
+                 lambda: machine(sfn, "keyless-tags-2", tags=[{"value": "v"}])):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert code(exc) == "ValidationException"
+        assert "Member must not be null" in exc.value.response["Error"]["Message"]
+    assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == []
+
+
 # -- executions -------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ https://smithy.io/2.0/aws/protocols/aws-restxml-protocol.html#xml-shape-serializ
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -30,6 +31,20 @@ XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _BOUND = frozenset({"header", "headers", "statusCode"})
 
 
+# The control characters XML 1.0 has no place for (tab, line feed and carriage return aside).
+# An object key may hold them, and S3 writes each as a character reference, "&#x1;" or
+# "&#x1b;" (recorded in basho/riak_cs#1255, aws/aws-sdk-php#169, boto/botocore#3496): not
+# well-formed XML either, so strict readers refuse the document, as they refuse S3's -- the
+# reason clients list with encoding-type=url.  The references keep the rest of the document
+# readable and the key recoverable by a lenient reader.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _control_reference(match: re.Match[str]) -> str:
+    return f"&#x{ord(match[0]):x};"
+
+
 def to_bytes(root: Element, declaration: bool = True) -> bytes:
     # ElementTree leaves a carriage return in text as is, and every XML reader turns "\r\n"
     # into "\n"; escaping it keeps the text exact.  Markup itself never holds a raw "\r".
@@ -38,17 +53,21 @@ def to_bytes(root: Element, declaration: bool = True) -> bytes:
         body = "".join(parts).encode("utf-8", "surrogatepass").replace(b"\r", b"&#13;")
     else:
         body = tostring(root, encoding="utf-8").replace(b"\r", b"&#13;")
+        body = _CONTROL_BYTES.sub(lambda m: b"&#x%x;" % m[0][0], body)
     return XML_DECLARATION + body if declaration else body
 
 
 def escape_text(text: str) -> str:
-    """``&``, ``<`` and ``>`` as their entities (what ElementTree writes in element text)."""
+    """``&``, ``<`` and ``>`` as their entities (what ElementTree writes in element text), and
+    control characters as S3 writes them (``_CONTROL``)."""
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:
         text = text.replace("<", "&lt;")
     if ">" in text:
         text = text.replace(">", "&gt;")
+    if not text.isprintable():  # rare; isprintable is a quick test that none is there
+        text = _CONTROL.sub(_control_reference, text)
     return text
 
 

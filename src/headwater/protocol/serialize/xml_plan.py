@@ -278,7 +278,8 @@ def _write_members(steps: list[Step], value: Mapping[str, Any], out: list[str]) 
             if not text:
                 out.append(empty)
                 continue
-            if "&" in text or "<" in text or ">" in text or "\r" in text:
+            # isprintable: no carriage return or other control character (xml_.escape_text).
+            if "&" in text or "<" in text or ">" in text or not text.isprintable():
                 text = escape(text)
             out.append(opening + text + closing)
         elif kind == _NUMBER:

@@ -216,7 +216,8 @@ class BucketOps:
     def list_buckets(self, ctx: RequestContext, params: Params) -> Result:
         prefix = params.get("Prefix") or ""
         after = listing.key_of(params["ContinuationToken"]) if params.get("ContinuationToken") else ""
-        limit = int(params.get("MaxBuckets") or 10_000)
+        # 0 is taken as no limit given (botocore's model allows 1 to 10,000).
+        limit = wire.page_size(params, "MaxBuckets", "max-buckets", 10_000) or 10_000
         found = self.s3.list_buckets(ctx.account_id, prefix, after, limit + 1,
                                      params.get("BucketRegion") or None)
         page = found[:limit]

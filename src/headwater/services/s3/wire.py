@@ -356,9 +356,12 @@ def restore_header(restore: dict[str, Any]) -> str:
     return f'ongoing-request="false", expiry-date="{expiry}"'
 
 
-def page_size(params: dict[str, Any], member: str, argument: str, most: int = 1000) -> int:
-    """A listing's page size: ``most`` by default and at most; a negative one is S3's
-    InvalidArgument naming ``argument``."""
+def page_size(params: dict[str, Any], member: str, argument: str, most: int = 1000,
+              parameter: str | None = None) -> int:
+    """A listing's page size: ``most`` by default and at most.  Out of a 32-bit integer's
+    range it is S3's InvalidArgument: naming ``argument`` for a negative one, the query
+    ``parameter`` (``argument`` unless given) for one past 2**31 - 1, as versitygw#1804
+    recorded S3's two messages."""
     value = params.get(member)
     if value is None:
         return most
@@ -366,4 +369,11 @@ def page_size(params: dict[str, Any], member: str, argument: str, most: int = 10
         raise errors.invalid_argument(
             f"Argument {argument} must be an integer between 0 and 2147483647", argument,
             str(value))
+    if value > _INT32_MAX:
+        name = parameter or argument
+        raise errors.invalid_argument(
+            f"Provided {name} not an integer or within integer range", name, str(value))
     return min(int(value), most)
+
+
+_INT32_MAX = 2**31 - 1

@@ -25,6 +25,7 @@ from headwater.services.stepfunctions.model import (
     DEFAULT_TRACING,
     StepFunctions,
     check_name,
+    tags_from,
 )
 from headwater.services.stepfunctions.store import AliasRow, ExecutionRow, VersionRow
 from headwater.services.stepfunctions.teststate import test_state as run_test_state
@@ -360,7 +361,7 @@ class SfnAdapter(MapRunApi):
         arn = self.sfn.activity_arn(name)
         found = self.sfn.store.activity(arn)
         if found is None:
-            tags = {t["key"]: t.get("value", "") for t in params.get("tags") or []}
+            tags = tags_from(params.get("tags"))
             self.sfn.store.put_activity(arn, name, self.sfn.clock.now(), tags)
             found = self.sfn.store.activity(arn)
         assert found is not None
@@ -400,7 +401,7 @@ class SfnAdapter(MapRunApi):
     def tag_resource(self, ctx: RequestContext, params: Params) -> Result:
         arn = params["resourceArn"]
         tags = dict(self.sfn.tags_of(arn))
-        tags.update({t["key"]: t.get("value", "") for t in params.get("tags") or []})
+        tags.update(tags_from(params.get("tags")))
         self.sfn.set_tags(arn, tags)
         return {}
 

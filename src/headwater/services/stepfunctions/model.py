@@ -152,7 +152,7 @@ class StepFunctions:
                     and existing.role_arn == params["roleArn"]):
                 return existing, None
             raise errors.state_machine_already_exists(arn)
-        tags = _tags(params.get("tags"))
+        tags = tags_from(params.get("tags"))
         if len(tags) > MAX_TAGS:
             raise errors.too_many_tags(arn)
         now = self.clock.now()
@@ -408,5 +408,12 @@ def check_execution_arn(arn: str) -> None:
         raise errors.invalid_arn(arn)
 
 
-def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
+def tags_from(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    """A request's tag list as a map.  The model leaves a tag's key optional, a map cannot:
+    a tag without one is refused as the validator words a missing member (AWS's answer is
+    not recorded)."""
+    for number, tag in enumerate(tags or [], start=1):
+        if "key" not in tag:
+            raise errors.validation(f"1 validation error detected: Value null at 'tags.{number}"
+                                    ".key' failed to satisfy constraint: Member must not be null")
     return {t["key"]: t.get("value", "") for t in tags or []}

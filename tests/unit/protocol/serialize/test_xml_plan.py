@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from typing import Any
+from xml.etree.ElementTree import Element
 
 import pytest
 from botocore.model import Shape, ShapeResolver
@@ -13,14 +14,15 @@ from headwater.protocol.serialize import xml_plan
 from headwater.protocol.serialize.rest import has_body_members
 from headwater.protocol.serialize.rest_xml import RestXmlSerializer
 from headwater.protocol.serialize.s3 import LISTINGS, S3Serializer
+from headwater.protocol.serialize.xml_ import to_bytes
 from headwater.protocol.shapes import iso8601
 from headwater.protocol.specs import get_spec
 
 SPEC = get_spec("s3")
-# Text that tests the escapes: XML specials, a carriage return, quotes, non-ASCII (2-, 3-
-# and 4-byte UTF-8), spaces and delimiters.
-ALPHABET = ["a", "Z", "0", "/", "-", "_", ".", " ", "&", "<", ">", "\r", "\n", "\t", '"', "'",
-            "%", "+", "é", "日", "😀", "&amp;", "]]>"]
+# Text that tests the escapes: XML specials, a carriage return, control characters, quotes,
+# non-ASCII (2-, 3- and 4-byte UTF-8), spaces and delimiters.
+ALPHABET = ["a", "Z", "0", "/", "-", "_", ".", " ", "&", "<", ">", "\r", "\n", "\t", "\x01",
+            "\x1b", "\x7f", '"', "'", "%", "+", "é", "日", "😀", "&amp;", "]]>"]
 
 
 def random_text(rng: random.Random) -> str:
@@ -116,6 +118,21 @@ def test_an_empty_result_is_an_empty_root() -> None:
     body = serializer.serialize(op, {}, "req-1").body
     assert body.endswith(b'<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/" />')
     assert body == generic_body(serializer, "ListObjectsV2", {})
+
+
+def test_control_characters_are_written_as_s3_writes_them() -> None:
+    # "&#x1;" for U+0001: S3's form (basho/riak_cs#1255, boto/botocore#3496); tab, line feed
+    # and carriage return are XML's own and stay characters.
+    serializer = S3Serializer(SPEC)
+    op = SPEC.model.operation_model("ListObjectsV2")
+    key = "a\x01b\x1bc\x00d\te\nf\x7fg"
+    body = serializer.serialize(op, {"Contents": [{"Key": key}]}, "req-1").body
+    assert b"<Key>a&#x1;b&#x1b;c&#x0;d\te\nf\x7fg</Key>" in body
+    assert body == generic_body(serializer, "ListObjectsV2", {"Contents": [{"Key": key}]})
+    # The tree ElementTree writes itself (qualified names) gets the same references.
+    root = Element("{urn:x}Root")
+    root.text = "a\x01b"
+    assert to_bytes(root, declaration=False).endswith(b">a&#x1;b</ns0:Root>")
 
 
 def test_shapes_with_attributes_are_left_to_the_generic_writer() -> None:

@@ -62,6 +62,36 @@ def test_zero_uploads_and_zero_parts_are_empty_pages_not_truncated(s3: S3,
     assert "NextPartNumberMarker" not in parts
 
 
+@pytest.mark.parametrize(("operation", "member", "argument", "parameter"), [
+    ("list_objects", "MaxKeys", "maxKeys", "max-keys"),
+    ("list_objects_v2", "MaxKeys", "maxKeys", "max-keys"),
+    ("list_object_versions", "MaxKeys", "maxKeys", "max-keys"),
+    ("list_multipart_uploads", "MaxUploads", "max-uploads", "max-uploads"),
+    ("list_parts", "MaxParts", "max-parts", "max-parts"),
+    ("list_buckets", "MaxBuckets", "max-buckets", "max-buckets"),
+])
+def test_page_sizes_out_of_a_32_bit_range_get_s3s_two_answers(
+    s3: S3, bucket: Bucket, operation: str, member: str, argument: str, parameter: str
+) -> None:
+    # S3's messages as versitygw#1804 recorded them: one for a negative size naming the
+    # argument, one for a size past 2**31 - 1 naming the query parameter.
+    upload = _upload_with_parts(s3, bucket, "k", 1)
+    params: dict[str, Any] = {"Bucket": "bucket", "Key": "k", "UploadId": upload}
+    call = getattr(adapter(s3), operation)
+    for value, message, name in (
+        (-1, f"Argument {argument} must be an integer between 0 and 2147483647", argument),
+        (2**31, f"Provided {parameter} not an integer or within integer range", parameter),
+        (2**63 - 1, f"Provided {parameter} not an integer or within integer range", parameter),
+    ):
+        with pytest.raises(ServiceError) as caught:
+            call(ctx(), {**params, member: value})
+        error = caught.value
+        assert (error.code, error.status, error.message) == ("InvalidArgument", 400, message)
+        assert error.fields == {"ArgumentName": name, "ArgumentValue": str(value)}
+    found = call(ctx(), {**params, member: 2**31 - 1})  # the largest taken: everything
+    assert found.get("IsTruncated", False) is False
+
+
 # -- lifecycle rule IDs ---------------------------------------------------------------------
 
 
