@@ -87,7 +87,8 @@ class ListingOps:
 
     def list_objects_v2(self, ctx: RequestContext, params: Params) -> Result:
         bucket, prefix, delimiter, encode = self._listing_base(params)
-        max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS, "max-keys")
+        max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS,
+                                  parameter="max-keys")
         token = params.get("ContinuationToken")
         start_after = params.get("StartAfter") or ""
         # An empty token is a bad one, as S3 answers it (LocalStack's AWS-validated
@@ -119,7 +120,8 @@ class ListingOps:
 
     def list_objects(self, ctx: RequestContext, params: Params) -> Result:
         bucket, prefix, delimiter, encode = self._listing_base(params)
-        max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS, "max-keys")
+        max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS,
+                                  parameter="max-keys")
         marker = params.get("Marker") or ""
         page = listing.list_objects(self.s3.store, bucket.id, prefix, delimiter, marker, max_keys,
                                    self._wants_restore(params))
@@ -142,7 +144,8 @@ class ListingOps:
 
     def list_object_versions(self, ctx: RequestContext, params: Params) -> Result:
         bucket, prefix, delimiter, encode = self._listing_base(params)
-        max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS, "max-keys")
+        max_keys = wire.page_size(params, "MaxKeys", "maxKeys", MAX_KEYS,
+                                  parameter="max-keys")
         key_marker = params.get("KeyMarker") or ""
         version_marker = params.get("VersionIdMarker") or ""
         if version_marker and not key_marker:
