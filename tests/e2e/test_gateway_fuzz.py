@@ -369,6 +369,17 @@ def test_malformed_json_is_a_client_error(harness, body):
     assert error_code(response)
 
 
+def test_sqs_in_the_query_protocol_is_said_to_be_not_implemented(harness):
+    # What an SDK release from before SQS's JSON protocol sends: a form with Action=.
+    body = b"Action=CreateQueue&Version=2012-11-05&QueueName=q"
+    request = HttpRequest("POST", "/", "", {"content-type": "application/x-www-form-urlencoded"},
+                          body, HOST)
+    response = check(harness, signed(request, "sqs"))
+    assert response.status == 501
+    assert error_code(response) == "NotImplemented"
+    assert b"sqs:CreateQueue over the AWS query protocol" in response.body
+
+
 def test_unknown_target_operation(harness):
     response = sqs(harness, "NoSuchOperation", b"{}")
     assert response.status == 400

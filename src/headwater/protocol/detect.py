@@ -55,6 +55,18 @@ def detect(request: HttpRequest, rest_matcher: RestMatcher | None = None) -> Rou
     scoped = specs.by_signing_name().get(scope.service) if scope else None
 
     action = _query_action(request)
+    if action is not None and scoped is not None and "awsQueryCompatible" in scoped.model.metadata:
+        # SQS spoke the query protocol until its model moved to JSON, and SDK releases from
+        # before that still send Action=... forms; its model keeps no query traits (result
+        # wrappers, flattened lists) to read or answer them with.  Said plainly, not "unknown".
+        raise ServiceError(
+            "NotImplemented",
+            f"headwater does not implement {scoped.name}:{action} over the AWS query protocol; "
+            f"it serves {scoped.name} in AWS JSON {scoped.model.metadata.get('jsonVersion')}, "
+            "as current SDKs send it",
+            501,
+            sender_fault=False,
+        )
     if action is not None and (scoped is None or scoped.protocol == "query"):
         spec = scoped or _query_service_by_version(request)
         if spec is None:
