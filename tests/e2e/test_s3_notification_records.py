@@ -168,6 +168,22 @@ def test_a_filter_rule_named_otherwise_is_refused(hw: RunningHeadwater) -> None:
                      "ArgumentName": "FilterRule.Name", "ArgumentValue": "INVALID"}
 
 
+@pytest.mark.parametrize("names", [("prefix", "prefix"), ("suffix", "Suffix")])
+def test_two_rules_of_one_name_in_a_filter_are_refused(hw: RunningHeadwater,
+                                                       names: tuple[str, str]) -> None:
+    """AWS's message recorded in aws/aws-cli#1465 (suffix) and aws/aws-cdk#3347 (prefix)."""
+    s3, sqs = hw.client("s3"), hw.client("sqs")
+    bucket = f"rec-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    _, arn = new_queue(sqs)
+    error = _refusal(s3, bucket, {"QueueConfigurations": [{
+        "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": names[0], "Value": "a"},
+                                           {"Name": names[1], "Value": ""}]}}}]})
+    assert error["Code"] == "InvalidArgument"
+    assert error["Message"] == f"Cannot specify more than one {names[0]} rule in a filter."
+
+
 def test_queue_arns_that_do_not_parse_or_name_no_queue(hw: RunningHeadwater) -> None:
     """test_invalid_sqs_arn and test_multiple_invalid_sqs_arns."""
     s3 = hw.client("s3")

@@ -113,7 +113,9 @@ def normalise(config: dict[str, Any], new_id: Callable[[], str]) -> dict[str, An
     - a filter rule named other than prefix or suffix (in any case) is 400 InvalidArgument
       "filter rule name must be either prefix or suffix" (``ArgumentName`` FilterRule.Name),
       as recorded in test_bucket_notification_with_invalid_filter_rules; the names are stored
-      as ``Prefix`` / ``Suffix``;
+      as ``Prefix`` / ``Suffix``; a second rule of either name in one filter is 400
+      InvalidArgument "Cannot specify more than one suffix rule in a filter." (or prefix), as
+      recorded in aws/aws-cli#1465 and aws/aws-cdk#3347;
     - a configuration sent without an ``Id`` is given one (``new_id``), which
       GetBucketNotificationConfiguration returns and each event names as its
       ``configurationId`` ("If you don't provide one, Amazon S3 will assign an ID",
@@ -141,6 +143,9 @@ def normalise(config: dict[str, Any], new_id: Callable[[], str]) -> dict[str, An
                         raise errors.invalid_argument(
                             "filter rule name must be either prefix or suffix",
                             "FilterRule.Name", name)
+                    if any(other["Name"] == _RULE_NAMES[name.lower()] for other in named):
+                        raise errors.invalid_argument(
+                            f"Cannot specify more than one {name.lower()} rule in a filter.")
                     named.append({**rule, "Name": _RULE_NAMES[name.lower()]})
                 entry["Filter"] = {**entry["Filter"],
                                    "Key": {**entry["Filter"]["Key"], "FilterRules": named}}
