@@ -21,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from test_gateway_fuzz import _Failures
 from test_s3_notifications import allow_s3, drain, new_queue
 
 from headwater.protocol.specs import get_spec
@@ -40,15 +41,6 @@ queue_configs = st.lists(st.fixed_dictionaries(
     optional={"Id": st.sampled_from(["a", "b"]), "Filter": rules.map(
         lambda found: {"Key": {"FilterRules": found}})},
 ), min_size=1, max_size=2)
-
-
-class _Failures(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 @pytest.fixture(scope="module")

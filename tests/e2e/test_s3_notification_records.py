@@ -153,16 +153,21 @@ def _refusal(s3: Any, bucket: str, config: dict[str, Any], skip: bool = False) -
     return error
 
 
-def test_a_filter_rule_named_otherwise_is_refused(hw: RunningHeadwater) -> None:
-    """test_bucket_notification_with_invalid_filter_rules: refused for its form before the
-    queue (which has no policy for S3 here) is looked at."""
+def _filter_refusal(hw: RunningHeadwater, rules: list[dict[str, str]]) -> dict[str, Any]:
+    """The error for a queue configuration with these filter rules, refused for its form
+    before the queue (which has no policy for S3 here) is looked at."""
     s3, sqs = hw.client("s3"), hw.client("sqs")
     bucket = f"rec-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
     _, arn = new_queue(sqs)
-    error = _refusal(s3, bucket, {"QueueConfigurations": [{
+    return _refusal(s3, bucket, {"QueueConfigurations": [{
         "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
-        "Filter": {"Key": {"FilterRules": [{"Name": "INVALID", "Value": "does not matter"}]}}}]})
+        "Filter": {"Key": {"FilterRules": rules}}}]})
+
+
+def test_a_filter_rule_named_otherwise_is_refused(hw: RunningHeadwater) -> None:
+    """test_bucket_notification_with_invalid_filter_rules."""
+    error = _filter_refusal(hw, [{"Name": "INVALID", "Value": "does not matter"}])
     assert error == {"Code": "InvalidArgument",
                      "Message": "filter rule name must be either prefix or suffix",
                      "ArgumentName": "FilterRule.Name", "ArgumentValue": "INVALID"}
@@ -172,14 +177,8 @@ def test_a_filter_rule_named_otherwise_is_refused(hw: RunningHeadwater) -> None:
 def test_two_rules_of_one_name_in_a_filter_are_refused(hw: RunningHeadwater,
                                                        names: tuple[str, str]) -> None:
     """AWS's message recorded in aws/aws-cli#1465 (suffix) and aws/aws-cdk#3347 (prefix)."""
-    s3, sqs = hw.client("s3"), hw.client("sqs")
-    bucket = f"rec-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket)
-    _, arn = new_queue(sqs)
-    error = _refusal(s3, bucket, {"QueueConfigurations": [{
-        "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
-        "Filter": {"Key": {"FilterRules": [{"Name": names[0], "Value": "a"},
-                                           {"Name": names[1], "Value": ""}]}}}]})
+    error = _filter_refusal(hw, [{"Name": names[0], "Value": "a"},
+                                 {"Name": names[1], "Value": ""}])
     assert error["Code"] == "InvalidArgument"
     assert error["Message"] == f"Cannot specify more than one {names[0]} rule in a filter."
 
