@@ -86,7 +86,6 @@ def aws_chunked(headers: Mapping[str, str]) -> bool:
     return any(e.strip().lower() == "aws-chunked" for e in encodings)
 
 
-
 async def _off_the_loop_if_large(size: int, work: Callable[..., _T], *args: Any) -> _T:
     """``work(*args)`` over ``size`` bytes: on a worker thread from ``_INLINE_HASH`` bytes up,
     else right here."""

@@ -43,7 +43,6 @@ class AlignedBuffers:
         # One beyond ``keep`` is dropped, and unmapped once nothing refers to it.
 
 
-
 def direct_io_works(directory: Path) -> bool:
     """Whether files in ``directory`` can be written with O_DIRECT (one aligned page)."""
     if not O_DIRECT:

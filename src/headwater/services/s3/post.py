@@ -32,13 +32,16 @@ from xml.etree.ElementTree import Element, SubElement
 import orjson
 
 from headwater.core.errors import ServiceError
+from headwater.protocol.auth_errors import auth_error
 from headwater.protocol.http import HttpRequest, HttpResponse
 from headwater.protocol.parse.rest_xml import local_name, read_xml
 from headwater.protocol.rest_router import virtual_host_bucket
 from headwater.protocol.serialize.rest_xml import host_id
 from headwater.protocol.serialize.s3 import SERVER_HEADER
 from headwater.protocol.serialize.xml_ import to_bytes
+from headwater.protocol.sigv4 import AuthFailure
 from headwater.protocol.sigv4_signature import signing_key
+from headwater.protocol.specs import get_spec
 from headwater.services.s3 import acl, checksums, encryption, errors, wire
 from headwater.services.s3.model import S3
 from headwater.services.s3.names import object_location
@@ -126,8 +129,7 @@ def check_signing_fields(fields: dict[str, str]) -> None:
     with an empty ``ArgumentValue``."""
     if not any(name in fields for name, _ in _SIGV4_FIELDS):
         if any(name in fields for name in _SIGV2_FIELDS):
-            raise errors.invalid_request("The authorization mechanism you have provided is not "
-                                         "supported. Please use AWS4-HMAC-SHA256.")
+            raise auth_error(get_spec("s3"), AuthFailure("sigv2"))
         raise errors.access_denied()
     for name, shown in _SIGV4_FIELDS:
         if name not in fields:

@@ -96,22 +96,42 @@ configurations = st.integers(min_value=1, max_value=3).flatmap(
     lambda found: {"Rules": list(found)})
 
 
-@settings(max_examples=int(os.environ.get("HEADWATER_LIFECYCLE_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=list(HealthCheck))
+EXAMPLES = int(os.environ.get("HEADWATER_LIFECYCLE_FUZZ_EXAMPLES", "300"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(configuration=configurations,
        ages=st.lists(st.sampled_from([0.5, 1, 2, 31, 91, 400, 4000]), min_size=1, max_size=4))
 def test_any_accepted_configuration_applies_at_any_age(configuration: dict[str, Any],
                                                         ages: list[float]) -> None:
+    event("applied" if _in_a_bucket(configuration, ages) is not None else "refused")
+
+
+def test_a_plain_expiration_is_kept_and_applied() -> None:
+    # The property above passes for any configuration refused; this one must be kept, and
+    # its expiration must happen (the current "logs/a" gets a delete marker).
+    listed = _in_a_bucket({"Rules": [{"ID": "r", "Status": "Enabled",
+                                      "Filter": {"Prefix": "logs/"},
+                                      "Expiration": {"Days": 1}}]}, [2])
+    assert listed is not None
+    assert [(m["Key"], m["IsLatest"]) for m in listed["DeleteMarkers"]] == [
+        ("big", True), ("logs/a", True)]
+
+
+def _in_a_bucket(configuration: dict[str, Any], ages: list[float]) -> dict[str, Any] | None:
+    """ListObjectVersions after ``_apply``, or None when the configuration was refused."""
     with tempfile.TemporaryDirectory() as tmp:
         s3 = new_s3(Path(tmp))
         try:
-            _apply(s3, configuration, ages)
+            return _apply(s3, configuration, ages)
         finally:
             if s3.blobs.sweeper is not None:  # done with the directory before it goes
                 s3.blobs.sweeper.join()
 
 
-def _apply(s3: S3, configuration: dict[str, Any], ages: list[float]) -> None:
-    """The bucket's objects, the configuration PUT, and (if kept) the worker's passes."""
+def _apply(s3: S3, configuration: dict[str, Any], ages: list[float]) -> dict[str, Any] | None:
+    """The bucket's objects, the configuration PUT, and (if kept) the worker's passes; the
+    versions left, as ListObjectVersions shows them."""
     ops = adapter(s3)
     ops.put_bucket_versioning(ctx(), {"Bucket": "bucket",
                                       "VersioningConfiguration": {"Status": "Enabled"}})
@@ -128,9 +148,7 @@ def _apply(s3: S3, configuration: dict[str, Any], ages: list[float]) -> None:
             "Bucket": "bucket", "LifecycleConfiguration": configuration})
     except ServiceError as refused:
         assert refused.status == 400, refused
-        event(f"refused: {refused.code} {refused.message[:70]}")
-        return
-    event("applied")
+        return None
     for age in ages:
         s3.clock.advance(age * DAY)  # type: ignore[attr-defined]
         lifecycle.apply(s3, DAY)
@@ -139,3 +157,4 @@ def _apply(s3: S3, configuration: dict[str, Any], ages: list[float]) -> None:
     for entry in listed.get("Versions", []):
         version = s3.resolve(s3.bucket("bucket"), entry["Key"], entry["VersionId"])
         assert len(b"".join(s3.read(version, 0, version.size))) == entry["Size"]
+    return listed
